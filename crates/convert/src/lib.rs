@@ -1,0 +1,1 @@
+//! timm / JAX checkpoints to the Hugging Face layout, and dtype changes.

@@ -1,0 +1,60 @@
+//! Matrix multiplication: the strided [`sgemm`] and the [`Linear`] layer built on it.
+//!
+//! A ViT spends almost all of its time in `y = x·Wᵀ + b` with `W` stored `[out, in]` as in
+//! PyTorch. [`Linear`] owns such a weight in whatever layout the kernel prefers, so the model
+//! never sees the layout; [`Epilogue`] says what happens to each output element after the
+//! product (bias always, then an activation or an accumulate into a residual stream).
+
+mod linear;
+
+pub use linear::{Epilogue, Linear, LinearError};
+
+/// `C ← alpha·A·B + beta·C` for `f32` matrices with arbitrary strides (in elements).
+///
+/// `A` is `m × k`, `B` is `k × n`, `C` is `m × n`; element `(i, j)` of a matrix with row stride
+/// `rs` and column stride `cs` is at `i·rs + j·cs`. The slices must hold every element the
+/// strides reach; this is checked and a violation panics (it is a bug in the caller, not bad
+/// input).
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: (&[f32], usize, usize),
+    b: (&[f32], usize, usize),
+    beta: f32,
+    c: (&mut [f32], usize, usize),
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let reach = |rows: usize, cols: usize, rs: usize, cs: usize| {
+        (rows - 1) * rs + (cols.max(1) - 1) * cs + 1
+    };
+    if k > 0 {
+        assert!(a.0.len() >= reach(m, k, a.1, a.2), "A is shorter than its strides reach");
+        assert!(b.0.len() >= reach(k, n, b.1, b.2), "B is shorter than its strides reach");
+    }
+    assert!(c.0.len() >= reach(m, n, c.1, c.2), "C is shorter than its strides reach");
+    // SAFETY: the three asserts above prove every element the strides address lies inside the
+    // slices, and `c` is a unique borrow so it aliases neither `a` nor `b`.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            alpha,
+            a.0.as_ptr(),
+            a.1 as isize,
+            a.2 as isize,
+            b.0.as_ptr(),
+            b.1 as isize,
+            b.2 as isize,
+            beta,
+            c.0.as_mut_ptr(),
+            c.1 as isize,
+            c.2 as isize,
+        );
+    }
+}

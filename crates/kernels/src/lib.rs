@@ -1,0 +1,22 @@
+//! The compute of vitrs. Every inner loop works on plain slices so it can be benchmarked and
+//! property-tested on its own; the model calls only what this crate exports.
+//!
+//! - [`gemm`]: `y = x·Wᵀ + b` with fused epilogues ([`Linear`], [`Epilogue`]), and a raw
+//!   strided [`gemm::sgemm`].
+//! - [`layer_norm`]: LayerNorm over the last axis.
+//! - [`softmax`]: row-wise softmax.
+//! - [`activation`]: GELU (erf and tanh forms) and the other `ACT2FN` activations.
+//! - [`attention`]: multi-head self-attention for one image from a fused `[T, 3D]` q/k/v.
+//! - [`threads`]: the worker pool.
+//! - [`mmap`]: read-only file mapping (all of the project's `unsafe` lives in this crate).
+
+pub mod activation;
+pub mod attention;
+pub mod gemm;
+pub mod layer_norm;
+pub mod mmap;
+pub mod softmax;
+pub mod threads;
+
+pub use activation::Activation;
+pub use gemm::{Epilogue, Linear};

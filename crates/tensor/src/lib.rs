@@ -1,0 +1,22 @@
+//! The tensor core of vitrs: shapes, element types and f32 storage.
+//!
+//! Computation happens in `f32`; `f16` and `bf16` exist as storage formats that are decoded
+//! into `f32` on load and encoded on save. This crate holds no maths beyond what a container
+//! needs.
+//!
+//! - [`DType`]: the element types a checkpoint may hold.
+//! - [`Shape`]: dimensions with overflow-checked element counts.
+//! - [`Tensor`] / [`TensorView`]: owned and borrowed row-major `f32` tensors.
+//! - [`decode`] / [`encode`]: little-endian bytes of any [`DType`] to and from `f32`.
+
+mod dtype;
+mod error;
+mod shape;
+mod storage;
+mod tensor;
+
+pub use dtype::DType;
+pub use error::TensorError;
+pub use shape::Shape;
+pub use storage::{decode, decode_into, encode};
+pub use tensor::{Tensor, TensorView};

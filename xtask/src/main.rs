@@ -1,0 +1,46 @@
+//! `cargo xtask`: the project's chores.
+//!
+//! - `fixtures [--full]`: builds the pinned Python venv, runs the generators in `xtask/python/`
+//!   and writes `fixtures/` (and, with `--full`, `fixtures/full/`) with a sha256 manifest.
+//! - `verify [--full]`: checks the manifest and runs every fixture case, printing a table.
+
+mod fixtures;
+mod manifest;
+mod paths;
+mod venv;
+mod verify;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Fixtures, verification and peer benchmarks for vitrs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the venv, generate fixtures with the pinned transformers, write the manifests.
+    Fixtures {
+        /// Also generate the full-size cases into fixtures/full/ (ignored by git).
+        #[arg(long)]
+        full: bool,
+        /// Only run generators whose name contains this (e.g. `models`).
+        #[arg(long)]
+        only: Option<String>,
+    },
+    /// Check the manifest and run every fixture case against its reference outputs.
+    Verify {
+        /// Also run the generated full-size cases in fixtures/full/.
+        #[arg(long)]
+        full: bool,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Fixtures { full, only } => fixtures::run(full, only.as_deref()),
+        Command::Verify { full } => verify::run(full),
+    }
+}

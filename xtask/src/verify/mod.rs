@@ -1,0 +1,96 @@
+//! `cargo xtask verify`: the manifest, then every fixture case, as one table.
+//!
+//! Each area of fixtures has a module here that turns its cases into [`Row`]s; a case that
+//! cannot even run becomes a failing row carrying the error, so one broken case never hides
+//! the others.
+
+mod models;
+
+use std::path::Path;
+
+use anyhow::{bail, Result};
+
+use crate::{manifest, paths};
+
+/// One line of the verification table.
+pub struct Row {
+    /// Case name (the fixture folder).
+    pub case: String,
+    /// Which output was compared.
+    pub output: String,
+    /// The measured disagreement (max |diff| unless the area says otherwise).
+    pub diff: f64,
+    /// The bound it must stay within.
+    pub tolerance: f64,
+    /// Why the row failed beyond the numbers (missing output, error...), if it did.
+    pub error: Option<String>,
+}
+
+impl Row {
+    /// A compared output.
+    pub fn compared(case: &str, output: &str, diff: f64, tolerance: f64) -> Row {
+        Row {
+            case: case.to_string(),
+            output: output.to_string(),
+            diff,
+            tolerance,
+            error: None,
+        }
+    }
+
+    /// A case or output that could not be compared.
+    pub fn failed(case: &str, output: &str, error: impl std::fmt::Display) -> Row {
+        Row {
+            case: case.to_string(),
+            output: output.to_string(),
+            diff: f64::NAN,
+            tolerance: f64::NAN,
+            error: Some(error.to_string()),
+        }
+    }
+
+    /// Whether the row passes.
+    pub fn pass(&self) -> bool {
+        self.error.is_none() && self.diff <= self.tolerance
+    }
+}
+
+fn verify_dir(dir: &Path, rows: &mut Vec<Row>) -> Result<()> {
+    let n = manifest::check(dir)?;
+    println!("{}: manifest OK ({n} files)", dir.display());
+    rows.extend(models::verify(&dir.join("models")));
+    Ok(())
+}
+
+/// Checks manifests and runs every case; fails if any row fails.
+pub fn run(full: bool) -> Result<()> {
+    let mut rows = Vec::new();
+    verify_dir(&paths::fixtures(), &mut rows)?;
+    if full {
+        verify_dir(&paths::full_fixtures(), &mut rows)?;
+    }
+    print_table(&rows);
+    let failed = rows.iter().filter(|r| !r.pass()).count();
+    if failed > 0 {
+        bail!("{failed} of {} checks failed", rows.len());
+    }
+    println!("all {} checks passed", rows.len());
+    Ok(())
+}
+
+fn print_table(rows: &[Row]) {
+    let cw = rows.iter().map(|r| r.case.len()).max().unwrap_or(4).max(4);
+    let ow = rows.iter().map(|r| r.output.len()).max().unwrap_or(6).max(6);
+    println!("{:cw$}  {:ow$}  {:>10}  {:>10}  pass", "case", "output", "max|diff|", "tolerance");
+    for r in rows {
+        let verdict = if r.pass() { "yes" } else { "NO" };
+        println!(
+            "{:cw$}  {:ow$}  {:>10.3e}  {:>10.1e}  {verdict}{}",
+            r.case,
+            r.output,
+            r.diff,
+            r.tolerance,
+            r.error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default()
+        );
+    }
+}
