@@ -13,7 +13,10 @@ mod verify;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Fixtures, verification and peer benchmarks for vitrs")]
+#[command(
+    name = "cargo xtask",
+    about = "Fixtures, verification and peer benchmarks for vitrs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -30,6 +33,8 @@ enum Command {
         #[arg(long)]
         only: Option<String>,
     },
+    /// Rewrite fixtures/manifest.json from the files present (after a merge, say).
+    Manifest,
     /// Check the manifest and run every fixture case against its reference outputs.
     Verify {
         /// Also run the generated full-size cases in fixtures/full/.
@@ -42,5 +47,10 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Fixtures { full, only } => fixtures::run(full, only.as_deref()),
         Command::Verify { full } => verify::run(full),
+        Command::Manifest => {
+            let n = manifest::write(&paths::fixtures())?;
+            println!("fixtures/manifest.json lists {n} files");
+            Ok(())
+        }
     }
 }

@@ -75,7 +75,11 @@ pub fn check(dir: &Path) -> Result<usize> {
         }
     }
     if !problems.is_empty() {
-        bail!("{} does not match:\n  {}", path.display(), problems.join("\n  "));
+        bail!(
+            "{} does not match:\n  {}",
+            path.display(),
+            problems.join("\n  ")
+        );
     }
     Ok(listed.len())
 }

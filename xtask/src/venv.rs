@@ -36,9 +36,7 @@ pub fn python() -> Result<PathBuf> {
 
 /// Runs a command, failing with its name if it does not succeed.
 pub fn run(cmd: &mut Command) -> Result<()> {
-    let status = cmd
-        .status()
-        .with_context(|| format!("starting {cmd:?}"))?;
+    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
     if !status.success() {
         bail!("{cmd:?} failed with {status}");
     }

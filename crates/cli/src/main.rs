@@ -1,1 +1,49 @@
-fn main() {}
+//! The `vitrs` command. Each subcommand lives in `commands/<name>.rs`; this file only parses
+//! arguments and turns errors into one line and a non-zero exit code.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "vitrs", version, about = "Run Vision Transformers on a CPU")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the model on `pixel_values` from a safetensors file.
+    Run(commands::run::Args),
+    /// Turn image files into `pixel_values` exactly as ViTImageProcessor does.
+    Preprocess(commands::preprocess::Args),
+    /// Convert a timm or JAX checkpoint into the Hugging Face layout.
+    Convert(commands::convert::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => commands::run::main(args),
+        Command::Preprocess(args) => commands::preprocess::main(args),
+        Command::Convert(args) => commands::convert::main(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {}", one_line(&err));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line, outermost first.
+fn one_line(err: &anyhow::Error) -> String {
+    err.chain()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+}

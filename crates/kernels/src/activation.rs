@@ -159,7 +159,10 @@ mod tests {
     #[test]
     fn unknown_name_lists_the_choices() {
         let err = "gelu_99".parse::<Activation>().unwrap_err().to_string();
-        assert!(err.contains("\"gelu_99\"") && err.contains("quick_gelu"), "{err}");
+        assert!(
+            err.contains("\"gelu_99\"") && err.contains("quick_gelu"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -168,7 +171,10 @@ mod tests {
             let x = i as f32 / 100.0;
             let want = gelu_f64(x as f64);
             let got = Activation::Gelu.apply(x) as f64;
-            assert!((got - want).abs() <= 1e-6 * (1.0 + want.abs()), "{x}: {got} vs {want}");
+            assert!(
+                (got - want).abs() <= 1e-6 * (1.0 + want.abs()),
+                "{x}: {got} vs {want}"
+            );
         }
         // The tanh form is measurably different: it must not be used for "gelu".
         assert!((Activation::GeluTanh.apply(-2.5) - Activation::Gelu.apply(-2.5)).abs() > 1e-4);

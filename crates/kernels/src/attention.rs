@@ -50,14 +50,32 @@ pub fn attention(
         let k = &qkv[d + h * hd..];
         let v = &qkv[2 * d + h * hd..];
         // scores[T, T] = q_h[T, hd] · k_hᵀ[hd, T] · scale
-        sgemm(t, hd, t, scale, (q, 3 * d, 1), (k, 1, 3 * d), 0.0, (scores, t, 1));
+        sgemm(
+            t,
+            hd,
+            t,
+            scale,
+            (q, 3 * d, 1),
+            (k, 1, 3 * d),
+            0.0,
+            (scores, t, 1),
+        );
         softmax_rows(scores, t);
         if let Some(p) = probs.as_deref_mut() {
             p[h * t * t..(h + 1) * t * t].copy_from_slice(scores);
         }
         // ctx[:, h] [T, hd] = scores[T, T] · v_h[T, hd]
         let out = &mut ctx[h * hd..];
-        sgemm(t, t, hd, 1.0, (scores, t, 1), (v, 3 * d, 1), 0.0, (out, d, 1));
+        sgemm(
+            t,
+            t,
+            hd,
+            1.0,
+            (scores, t, 1),
+            (v, 3 * d, 1),
+            0.0,
+            (out, d, 1),
+        );
     }
 }
 
@@ -73,7 +91,9 @@ mod tests {
             head_dim: 3,
         };
         let (t, d, hd) = (5, 6, 3);
-        let qkv: Vec<f32> = (0..t * 3 * d).map(|i| ((i * 31) % 17) as f32 / 8.0 - 1.0).collect();
+        let qkv: Vec<f32> = (0..t * 3 * d)
+            .map(|i| ((i * 31) % 17) as f32 / 8.0 - 1.0)
+            .collect();
         let mut scores = vec![0.0; t * t];
         let mut ctx = vec![0.0; t * d];
         let mut probs = vec![0.0; 2 * t * t];

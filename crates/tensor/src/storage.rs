@@ -5,7 +5,7 @@ use half::{bf16, f16};
 use crate::{DType, TensorError};
 
 fn check_len(bytes: &[u8], dtype: DType) -> Result<usize, TensorError> {
-    if bytes.len() % dtype.size() != 0 {
+    if !bytes.len().is_multiple_of(dtype.size()) {
         return Err(TensorError::ByteLength {
             dtype: dtype.name(),
             size: dtype.size(),

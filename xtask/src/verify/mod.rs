@@ -4,6 +4,8 @@
 //! cannot even run becomes a failing row carrying the error, so one broken case never hides
 //! the others.
 
+mod convert;
+mod images;
 mod models;
 
 use std::path::Path;
@@ -26,6 +28,7 @@ pub struct Row {
     pub error: Option<String>,
 }
 
+#[allow(dead_code)] // constructors are used as fixture areas are written
 impl Row {
     /// A compared output.
     pub fn compared(case: &str, output: &str, diff: f64, tolerance: f64) -> Row {
@@ -59,6 +62,8 @@ fn verify_dir(dir: &Path, rows: &mut Vec<Row>) -> Result<()> {
     let n = manifest::check(dir)?;
     println!("{}: manifest OK ({n} files)", dir.display());
     rows.extend(models::verify(&dir.join("models")));
+    rows.extend(images::verify(&dir.join("preprocess")));
+    rows.extend(convert::verify(&dir.join("convert")));
     Ok(())
 }
 
@@ -80,8 +85,16 @@ pub fn run(full: bool) -> Result<()> {
 
 fn print_table(rows: &[Row]) {
     let cw = rows.iter().map(|r| r.case.len()).max().unwrap_or(4).max(4);
-    let ow = rows.iter().map(|r| r.output.len()).max().unwrap_or(6).max(6);
-    println!("{:cw$}  {:ow$}  {:>10}  {:>10}  pass", "case", "output", "max|diff|", "tolerance");
+    let ow = rows
+        .iter()
+        .map(|r| r.output.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    println!(
+        "{:cw$}  {:ow$}  {:>10}  {:>10}  pass",
+        "case", "output", "max|diff|", "tolerance"
+    );
     for r in rows {
         let verdict = if r.pass() { "yes" } else { "NO" };
         println!(
@@ -90,7 +103,10 @@ fn print_table(rows: &[Row]) {
             r.output,
             r.diff,
             r.tolerance,
-            r.error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default()
+            r.error
+                .as_deref()
+                .map(|e| format!("  ({e})"))
+                .unwrap_or_default()
         );
     }
 }

@@ -143,12 +143,25 @@ impl Linear {
     fn forward_block(&self, x: &[f32], y: &mut [f32], epilogue: Epilogue) {
         let (k, n) = (self.in_features, self.out_features);
         let m = x.len() / k.max(1);
-        let beta = if epilogue == Epilogue::Accumulate { 1.0 } else { 0.0 };
+        let beta = if epilogue == Epilogue::Accumulate {
+            1.0
+        } else {
+            0.0
+        };
         if beta == 0.0 {
             y.fill(0.0);
         }
         // W is [n, k] row-major, so Wᵀ (k × n) has row stride 1 and column stride k.
-        sgemm(m, k, n, 1.0, (x, k, 1), (&self.weight, 1, k), beta, (y, n, 1));
+        sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            (x, k, 1),
+            (&self.weight, 1, k),
+            beta,
+            (y, n, 1),
+        );
         for row in y.chunks_exact_mut(n) {
             if let Some(b) = &self.bias {
                 row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
@@ -168,7 +181,9 @@ mod tests {
         let mut y = vec![0.0f64; m * n];
         for i in 0..m {
             for j in 0..n {
-                let dot: f64 = (0..k).map(|p| x[i * k + p] as f64 * w[j * k + p] as f64).sum();
+                let dot: f64 = (0..k)
+                    .map(|p| x[i * k + p] as f64 * w[j * k + p] as f64)
+                    .sum();
                 y[i * n + j] = dot + b[j] as f64;
             }
         }
@@ -178,8 +193,12 @@ mod tests {
     #[test]
     fn matches_naive_with_each_epilogue() {
         let (m, k, n) = (130, 33, 17);
-        let x: Vec<f32> = (0..m * k).map(|i| ((i * 37) % 19) as f32 / 7.0 - 1.0).collect();
-        let w: Vec<f32> = (0..n * k).map(|i| ((i * 11) % 23) as f32 / 9.0 - 1.0).collect();
+        let x: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 37) % 19) as f32 / 7.0 - 1.0)
+            .collect();
+        let w: Vec<f32> = (0..n * k)
+            .map(|i| ((i * 11) % 23) as f32 / 9.0 - 1.0)
+            .collect();
         let b: Vec<f32> = (0..n).map(|i| i as f32 / 10.0).collect();
         let lin = Linear::new(w.clone(), Some(b.clone()), n, k).unwrap();
         let want = naive(&x, &w, &b, m, k, n);
@@ -215,6 +234,9 @@ mod tests {
     #[test]
     fn wrong_weight_length_is_an_error() {
         let err = Linear::new(vec![0.0; 5], None, 2, 3).unwrap_err();
-        assert_eq!(err.to_string(), "weight: expected 6 values for [2, 3], found 5");
+        assert_eq!(
+            err.to_string(),
+            "weight: expected 6 values for [2, 3], found 5"
+        );
     }
 }

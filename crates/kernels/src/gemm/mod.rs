@@ -33,10 +33,19 @@ pub fn sgemm(
         (rows - 1) * rs + (cols.max(1) - 1) * cs + 1
     };
     if k > 0 {
-        assert!(a.0.len() >= reach(m, k, a.1, a.2), "A is shorter than its strides reach");
-        assert!(b.0.len() >= reach(k, n, b.1, b.2), "B is shorter than its strides reach");
+        assert!(
+            a.0.len() >= reach(m, k, a.1, a.2),
+            "A is shorter than its strides reach"
+        );
+        assert!(
+            b.0.len() >= reach(k, n, b.1, b.2),
+            "B is shorter than its strides reach"
+        );
     }
-    assert!(c.0.len() >= reach(m, n, c.1, c.2), "C is shorter than its strides reach");
+    assert!(
+        c.0.len() >= reach(m, n, c.1, c.2),
+        "C is shorter than its strides reach"
+    );
     // SAFETY: the three asserts above prove every element the strides address lies inside the
     // slices, and `c` is a unique borrow so it aliases neither `a` nor `b`.
     unsafe {
