@@ -2,7 +2,10 @@
 
 /// Replaces each row of `x` (`rows × cols`) by its softmax.
 pub fn softmax_rows(x: &mut [f32], cols: usize) {
-    assert!(cols > 0 && x.len().is_multiple_of(cols), "x must be whole rows");
+    assert!(
+        cols > 0 && x.len().is_multiple_of(cols),
+        "x must be whole rows"
+    );
     for row in x.chunks_exact_mut(cols) {
         let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0.0f32;

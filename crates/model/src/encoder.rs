@@ -1,0 +1,152 @@
+//! The encoder: L pre-norm layers of self-attention and MLP (`ViTLayer`).
+
+use vitrs_kernels::attention::{attention, AttentionShape};
+use vitrs_kernels::layer_norm::layer_norm;
+use vitrs_kernels::{Activation, Epilogue, Linear};
+
+use crate::weights::Weights;
+use crate::{ModelError, ViTConfig};
+
+/// A LayerNorm's parameters.
+pub struct Norm {
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
+    eps: f32,
+}
+
+impl Norm {
+    /// Loads `name.{weight,bias}` of width `dim`.
+    pub fn load(w: &Weights, name: &str, dim: usize, eps: f64) -> Result<Self, ModelError> {
+        let (gamma, beta) = w.layer_norm(name, dim)?;
+        Ok(Norm {
+            gamma,
+            beta,
+            eps: eps as f32,
+        })
+    }
+
+    /// `out = LayerNorm(x)` row by row.
+    pub fn forward(&self, x: &[f32], out: &mut [f32]) {
+        layer_norm(x, &self.gamma, &self.beta, self.eps, out);
+    }
+}
+
+/// One `encoder.layer.{i}`.
+pub struct Layer {
+    layernorm_before: Norm,
+    /// `attention.attention.{query,key,value}` fused: `[3D, D]`.
+    qkv: Linear,
+    /// `attention.output.dense`: `[D, D]`.
+    attn_out: Linear,
+    layernorm_after: Norm,
+    /// `intermediate.dense`: `[I, D]`.
+    fc1: Linear,
+    act: Activation,
+    /// `output.dense`: `[D, I]`.
+    fc2: Linear,
+}
+
+/// Buffers one forward pass needs, sized for `rows = B·T` tokens.
+#[derive(Default)]
+pub struct Scratch {
+    /// `[B·T, D]`: normed tokens, then reused for the attention context.
+    pub normed: Vec<f32>,
+    /// `[B·T, 3D]`.
+    pub qkv: Vec<f32>,
+    /// `[B·T, D]`.
+    pub ctx: Vec<f32>,
+    /// `[T, T]`.
+    pub scores: Vec<f32>,
+    /// `[B·T, I]`.
+    pub hidden: Vec<f32>,
+}
+
+impl Scratch {
+    /// Grows every buffer to fit `batch` images of `tokens` tokens.
+    pub fn fit(&mut self, cfg: &ViTConfig, batch: usize, tokens: usize) {
+        let rows = batch * tokens;
+        let d = cfg.hidden_size;
+        self.normed.resize(rows * d, 0.0);
+        self.qkv.resize(rows * 3 * d, 0.0);
+        self.ctx.resize(rows * d, 0.0);
+        self.scores.resize(tokens * tokens, 0.0);
+        self.hidden.resize(rows * cfg.intermediate_size, 0.0);
+    }
+}
+
+impl Layer {
+    /// Loads `encoder.layer.{i}.*`.
+    pub fn load(w: &Weights, cfg: &ViTConfig) -> Result<Self, ModelError> {
+        let (d, i) = (cfg.hidden_size, cfg.intermediate_size);
+        let eps = cfg.layer_norm_eps;
+        let sa = w.pp("attention.attention");
+        let q = sa.linear("query", d, d, cfg.qkv_bias)?;
+        let k = sa.linear("key", d, d, cfg.qkv_bias)?;
+        let v = sa.linear("value", d, d, cfg.qkv_bias)?;
+        let qkv = Linear::concat(&[q, k, v]).map_err(|e| ModelError::Shape {
+            name: "attention.attention.{query,key,value}".into(),
+            expected: vec![e.expected],
+            found: vec![e.found],
+        })?;
+        Ok(Layer {
+            layernorm_before: Norm::load(w, "layernorm_before", d, eps)?,
+            qkv,
+            attn_out: w.linear("attention.output.dense", d, d, true)?,
+            layernorm_after: Norm::load(w, "layernorm_after", d, eps)?,
+            fc1: w.linear("intermediate.dense", i, d, true)?,
+            act: cfg.hidden_act,
+            fc2: w.linear("output.dense", d, i, true)?,
+        })
+    }
+
+    /// Runs the layer in place on `x` (`[B, T, D]`). If `probs` is given it receives the
+    /// attention probabilities `[B, heads, T, T]`.
+    pub fn forward(
+        &self,
+        shape: AttentionShape,
+        batch: usize,
+        x: &mut [f32],
+        s: &mut Scratch,
+        mut probs: Option<&mut [f32]>,
+    ) {
+        let t = shape.tokens;
+        let d = shape.dim();
+        let rows = batch * t;
+        let hh = shape.heads * t * t;
+        // x += Wo·Attn(LN_before(x)) + bo                                  [B, T, D]
+        self.layernorm_before.forward(x, &mut s.normed[..rows * d]);
+        self.qkv.forward(
+            &s.normed[..rows * d],
+            rows,
+            &mut s.qkv[..rows * 3 * d],
+            Epilogue::Store,
+        );
+        for b in 0..batch {
+            attention(
+                shape,
+                &s.qkv[b * t * 3 * d..(b + 1) * t * 3 * d],
+                &mut s.scores,
+                &mut s.ctx[b * t * d..(b + 1) * t * d],
+                probs.as_deref_mut().map(|p| &mut p[b * hh..(b + 1) * hh]),
+            );
+        }
+        self.attn_out
+            .forward(&s.ctx[..rows * d], rows, x, Epilogue::Accumulate);
+        // x += FC2(act(FC1(LN_after(x))))                                  [B, T, D]
+        let i = self.fc1.out_features();
+        self.layernorm_after.forward(x, &mut s.normed[..rows * d]);
+        self.fc1.forward(
+            &s.normed[..rows * d],
+            rows,
+            &mut s.hidden[..rows * i],
+            Epilogue::Activate(self.act),
+        );
+        self.fc2
+            .forward(&s.hidden[..rows * i], rows, x, Epilogue::Accumulate);
+    }
+
+    /// Multiply-accumulates of the four linears for `rows` tokens.
+    pub fn linear_macs(&self, rows: usize) -> usize {
+        self.qkv.macs(rows) + self.attn_out.macs(rows) + self.fc1.macs(rows) + self.fc2.macs(rows)
+    }
+}

@@ -1,0 +1,30 @@
+//! What a forward pass is asked for and what it returns.
+
+use vitrs_tensor::Tensor;
+
+/// Options of [`crate::ViT::forward`], named as transformers names them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ForwardOptions {
+    /// Accept any input size by resizing the position table (PyTorch bicubic).
+    pub interpolate_pos_encoding: bool,
+    /// Also return the embedding output and every layer's output.
+    pub output_hidden_states: bool,
+    /// Also return every layer's post-softmax attention probabilities.
+    pub output_attentions: bool,
+}
+
+/// The outputs of a forward pass, all `f32`.
+#[derive(Debug, Clone)]
+pub struct ViTOutput {
+    /// Final-normed tokens `[B, T, D]`.
+    pub last_hidden_state: Tensor,
+    /// `pooler_act(W·last_hidden_state[:, 0] + b)`, `[B, P]`, when the checkpoint has a pooler.
+    pub pooler_output: Option<Tensor>,
+    /// `classifier(last_hidden_state[:, 0])`, `[B, num_labels]`, when it has a classifier.
+    pub logits: Option<Tensor>,
+    /// With `output_hidden_states`: L+1 tensors `[B, T, D]`, the embeddings then each layer's
+    /// output (the last one before the final LayerNorm). Empty otherwise.
+    pub hidden_states: Vec<Tensor>,
+    /// With `output_attentions`: L tensors `[B, heads, T, T]`. Empty otherwise.
+    pub attentions: Vec<Tensor>,
+}

@@ -1,0 +1,127 @@
+//! Handing named tensors to the modules that own them, with shape checks and a record of
+//! what was used so that leftover tensors can be reported.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
+use vitrs_kernels::Linear;
+
+use crate::{ModelError, WeightSource};
+
+/// Tensors that a checkpoint may carry and the forward pass never reads.
+const IGNORED: &[&str] = &["embeddings.mask_token"];
+
+/// A view of a [`WeightSource`] under a name prefix (`"vit."`, `"encoder.layer.3."`).
+pub struct Weights<'a> {
+    source: &'a dyn WeightSource,
+    prefix: String,
+    used: &'a RefCell<BTreeSet<String>>,
+}
+
+impl<'a> Weights<'a> {
+    /// The root view of `source`, recording use into `used`.
+    pub fn new(source: &'a dyn WeightSource, used: &'a RefCell<BTreeSet<String>>) -> Self {
+        Weights {
+            source,
+            prefix: String::new(),
+            used,
+        }
+    }
+
+    /// The view under `prefix.` relative to this one.
+    pub fn pp(&self, prefix: impl std::fmt::Display) -> Weights<'a> {
+        Weights {
+            source: self.source,
+            prefix: format!("{}{prefix}.", self.prefix),
+            used: self.used,
+        }
+    }
+
+    fn full(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// Whether `name` exists under this prefix.
+    pub fn contains(&self, name: &str) -> bool {
+        self.source.dims(&self.full(name)).is_some()
+    }
+
+    /// The tensor `name`, which must have shape `dims`.
+    pub fn get(&self, name: &str, dims: &[usize]) -> Result<Vec<f32>, ModelError> {
+        let full = self.full(name);
+        let found = self
+            .source
+            .dims(&full)
+            .ok_or_else(|| ModelError::MissingTensor {
+                checkpoint: self.source.describe(),
+                name: full.clone(),
+            })?;
+        if found != dims {
+            return Err(ModelError::Shape {
+                name: full,
+                expected: dims.to_vec(),
+                found,
+            });
+        }
+        let values = self
+            .source
+            .load(&full)?
+            .ok_or_else(|| ModelError::MissingTensor {
+                checkpoint: self.source.describe(),
+                name: full.clone(),
+            })?;
+        self.used.borrow_mut().insert(full);
+        Ok(values)
+    }
+
+    /// A PyTorch `nn.Linear` under `name`: `weight [out, in]` and, if `bias`, `bias [out]`.
+    pub fn linear(
+        &self,
+        name: &str,
+        out_features: usize,
+        in_features: usize,
+        bias: bool,
+    ) -> Result<Linear, ModelError> {
+        let w = self.pp(name);
+        let weight = w.get("weight", &[out_features, in_features])?;
+        let bias = if bias {
+            Some(w.get("bias", &[out_features])?)
+        } else {
+            None
+        };
+        Linear::new(weight, bias, out_features, in_features).map_err(|e| ModelError::Shape {
+            name: self.full(name),
+            expected: vec![e.expected],
+            found: vec![e.found],
+        })
+    }
+
+    /// A LayerNorm under `name`: `weight [dim]` and `bias [dim]`.
+    pub fn layer_norm(&self, name: &str, dim: usize) -> Result<(Vec<f32>, Vec<f32>), ModelError> {
+        let w = self.pp(name);
+        Ok((w.get("weight", &[dim])?, w.get("bias", &[dim])?))
+    }
+}
+
+/// Fails if `source` holds tensors that were not used (apart from known-unused ones).
+pub fn check_all_used(
+    source: &dyn WeightSource,
+    used: &RefCell<BTreeSet<String>>,
+    prefix: &str,
+) -> Result<(), ModelError> {
+    let used = used.borrow();
+    let extra: Vec<String> = source
+        .names()
+        .into_iter()
+        .filter(|n| !used.contains(n))
+        .filter(|n| !IGNORED.iter().any(|i| n.strip_prefix(prefix) == Some(i)))
+        .collect();
+    if extra.is_empty() {
+        Ok(())
+    } else {
+        Err(ModelError::UnexpectedTensors {
+            checkpoint: source.describe(),
+            names: extra,
+        })
+    }
+}
