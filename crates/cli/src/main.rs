@@ -3,6 +3,8 @@
 
 mod commands;
 
+use vitrs as _;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

@@ -1,0 +1,1 @@
+//! Model resolution: local folders and Hugging Face Hub ids (not written yet).

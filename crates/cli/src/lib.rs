@@ -1,0 +1,9 @@
+//! vitrs: Vision Transformers on a CPU, without Python.
+//!
+//! This crate is both the `vitrs` command and the library API that reads like it: resolve a
+//! model (a folder, a Hub id or a `random:` architecture), load it with its image processor,
+//! and embed or classify images.
+//!
+//! - [`hub`]: finding a model folder from a Hub id in the Hugging Face cache, or downloading it.
+
+pub mod hub;
