@@ -4,6 +4,8 @@
 //! model (a folder, a Hub id or a `random:` architecture), load it with its image processor,
 //! and embed or classify images.
 //!
+//! - [`io`]: safetensors in and out, written atomically.
 //! - [`hub`]: finding a model folder from a Hub id in the Hugging Face cache, or downloading it.
 
 pub mod hub;
+pub mod io;

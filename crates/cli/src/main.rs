@@ -3,8 +3,6 @@
 
 mod commands;
 
-use vitrs as _;
-
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

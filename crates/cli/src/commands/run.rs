@@ -1,12 +1,72 @@
-//! `vitrs run`.
+//! `vitrs run`: the model on `pixel_values` from a safetensors file, outputs to another.
+//!
+//! This is a contract other tools drive: IN holds `pixel_values` f32 `[B, C, H, W]`; OUT gets
+//! `last_hidden_state` `[B, T, D]`, plus `pooler_output` `[B, P]` when the checkpoint has a
+//! pooler and `logits` `[B, L]` when it has a classifier, all f32.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Result;
+use vitrs_model::{ForwardOptions, ViT};
+
+use vitrs::io::{read_tensor, write_tensors};
 
 /// Arguments of `vitrs run`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Model folder (config.json + model.safetensors or a sharded index).
+    #[arg(long)]
+    model: PathBuf,
+    /// Safetensors file holding `pixel_values` f32 [B, C, H, W].
+    #[arg(long)]
+    input: PathBuf,
+    /// Where to write the outputs (safetensors).
+    #[arg(long)]
+    output: PathBuf,
+    /// Accept inputs of any size by resizing the position table, as transformers does.
+    #[arg(long)]
+    interpolate_pos_encoding: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Also write `hidden_states.{i}` (embeddings, then every layer before the final norm).
+    #[arg(long)]
+    output_hidden_states: bool,
+    /// Also write `attentions.{i}`, every layer's attention probabilities [B, heads, T, T].
+    #[arg(long)]
+    output_attentions: bool,
+}
 
 /// Runs the subcommand.
-pub fn main(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`vitrs run` is not implemented yet")
+pub fn main(args: Args) -> Result<ExitCode> {
+    vitrs_kernels::threads::init(
+        args.threads
+            .unwrap_or_else(vitrs_kernels::threads::available),
+    );
+    let vit = ViT::load(&args.model)?;
+    let pixels = read_tensor(&args.input, "pixel_values")?;
+    let opts = ForwardOptions {
+        interpolate_pos_encoding: args.interpolate_pos_encoding,
+        output_hidden_states: args.output_hidden_states,
+        output_attentions: args.output_attentions,
+    };
+    let out = vit
+        .forward(&pixels, &opts)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.input.display()))?;
+    let mut tensors = vec![("last_hidden_state".to_string(), &out.last_hidden_state)];
+    if let Some(p) = &out.pooler_output {
+        tensors.push(("pooler_output".to_string(), p));
+    }
+    if let Some(l) = &out.logits {
+        tensors.push(("logits".to_string(), l));
+    }
+    for (i, h) in out.hidden_states.iter().enumerate() {
+        tensors.push((format!("hidden_states.{i}"), h));
+    }
+    for (i, a) in out.attentions.iter().enumerate() {
+        tensors.push((format!("attentions.{i}"), a));
+    }
+    write_tensors(&args.output, &tensors)?;
+    Ok(ExitCode::SUCCESS)
 }

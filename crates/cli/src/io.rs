@@ -1,0 +1,71 @@
+//! Reading and writing tensors in safetensors files, the exchange format of the commands.
+
+use std::borrow::Cow;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use safetensors::tensor::{Dtype, View};
+use vitrs_model::checkpoint::SafetensorsFile;
+use vitrs_tensor::Tensor;
+
+struct F32View<'a>(&'a Tensor);
+
+impl View for F32View<'_> {
+    fn dtype(&self) -> Dtype {
+        Dtype::F32
+    }
+    fn shape(&self) -> &[usize] {
+        self.0.dims()
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(vitrs_tensor::encode(
+            self.0.data(),
+            vitrs_tensor::DType::F32,
+        ))
+    }
+    fn data_len(&self) -> usize {
+        self.0.data().len() * 4
+    }
+}
+
+/// Writes `tensors` as f32 to `path` atomically: a temporary file in the same folder is
+/// renamed over `path` only once it is complete, so a reader never sees half a file.
+pub fn write_tensors(path: &Path, tensors: &[(String, &Tensor)]) -> Result<()> {
+    let views = tensors.iter().map(|(n, t)| (n.clone(), F32View(t)));
+    let bytes = safetensors::tensor::serialize(views, &None)
+        .with_context(|| format!("serialising {}", path.display()))?;
+    write_atomic(path, &bytes)
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating a temporary file beside {}", path.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("renaming the finished file to {}", path.display()))?;
+    Ok(())
+}
+
+/// Reads tensor `name` from the safetensors file at `path`, as f32.
+pub fn read_tensor(path: &Path, name: &str) -> Result<Tensor> {
+    let file = SafetensorsFile::open(path)?;
+    let Some(dims) = file.dims(name) else {
+        let mut names = file.names();
+        names.sort();
+        bail!(
+            "{}: no tensor `{name}`; found [{}]",
+            path.display(),
+            names.join(", ")
+        );
+    };
+    let data = file.load(name)?;
+    Ok(Tensor::new(&dims, data)?)
+}

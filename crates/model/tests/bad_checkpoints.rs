@@ -1,0 +1,214 @@
+//! Every kind of bad checkpoint or input gives an error naming the file, tensor or field, with
+//! what was expected and what was found, and never a panic.
+
+use std::path::{Path, PathBuf};
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use tempfile::TempDir;
+use vitrs_model::{ForwardOptions, ViT};
+use vitrs_tensor::Tensor;
+
+fn fixture(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/models")
+        .join(case)
+}
+
+/// A copy of a committed fixture's checkpoint in a temporary folder.
+fn copy_of(case: &str) -> TempDir {
+    let tmp = TempDir::new().unwrap();
+    for f in ["config.json", "model.safetensors"] {
+        std::fs::copy(fixture(case).join(f), tmp.path().join(f)).unwrap();
+    }
+    tmp
+}
+
+type Entry = (String, Dtype, Vec<usize>, Vec<u8>);
+
+/// Rewrites `model.safetensors` in `dir` after `edit` changes its list of tensors.
+fn rewrite(dir: &Path, edit: impl FnOnce(&mut Vec<Entry>)) {
+    let path = dir.join("model.safetensors");
+    let bytes = std::fs::read(&path).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let mut entries: Vec<Entry> = st
+        .tensors()
+        .into_iter()
+        .map(|(n, v)| (n, v.dtype(), v.shape().to_vec(), v.data().to_vec()))
+        .collect();
+    edit(&mut entries);
+    let views: Vec<(String, TensorView)> = entries
+        .iter()
+        .map(|(n, d, s, b)| (n.clone(), TensorView::new(*d, s.clone(), b).unwrap()))
+        .collect();
+    safetensors::tensor::serialize_to_file(views, &None, &path).unwrap();
+}
+
+fn load_err(dir: &Path) -> String {
+    match ViT::load(dir) {
+        Ok(_) => panic!("{} loaded but should not have", dir.display()),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn assert_contains(msg: &str, parts: &[&str]) {
+    for p in parts {
+        assert!(msg.contains(p), "{msg:?} should contain {p:?}");
+    }
+}
+
+#[test]
+fn missing_tensor_is_named() {
+    let dir = copy_of("pooler");
+    rewrite(dir.path(), |e| {
+        e.retain(|t| t.0 != "encoder.layer.1.output.dense.bias")
+    });
+    assert_contains(
+        &load_err(dir.path()),
+        &["missing tensor `encoder.layer.1.output.dense.bias`"],
+    );
+}
+
+#[test]
+fn extra_tensor_is_named() {
+    let dir = copy_of("no_pooler");
+    rewrite(dir.path(), |e| {
+        e.push(("decoder.weight".into(), Dtype::F32, vec![2], vec![0; 8]));
+    });
+    assert_contains(
+        &load_err(dir.path()),
+        &["unexpected tensors", "decoder.weight"],
+    );
+}
+
+#[test]
+fn wrong_shape_names_tensor_expected_and_found() {
+    let dir = copy_of("pooler");
+    rewrite(dir.path(), |e| {
+        let t = e.iter_mut().find(|t| t.0 == "layernorm.bias").unwrap();
+        t.2 = vec![16, 4];
+    });
+    assert_contains(
+        &load_err(dir.path()),
+        &[
+            "tensor `layernorm.bias`",
+            "expected shape [64]",
+            "found [16, 4]",
+        ],
+    );
+}
+
+#[test]
+fn unsupported_dtype_is_named() {
+    let dir = copy_of("pooler");
+    rewrite(dir.path(), |e| {
+        let t = e.iter_mut().find(|t| t.0 == "layernorm.weight").unwrap();
+        t.1 = Dtype::I32;
+    });
+    assert_contains(
+        &load_err(dir.path()),
+        &[
+            "model.safetensors",
+            "`layernorm.weight`",
+            "dtype I32",
+            "expected F32, F16 or BF16",
+        ],
+    );
+}
+
+#[test]
+fn truncated_and_corrupt_files_are_refused() {
+    let dir = copy_of("pooler");
+    let path = dir.path().join("model.safetensors");
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() - 100]).unwrap();
+    assert_contains(
+        &load_err(dir.path()),
+        &["model.safetensors", "not a valid safetensors file"],
+    );
+    std::fs::write(&path, &bytes[..5]).unwrap();
+    assert_contains(&load_err(dir.path()), &["too short for a header"]);
+    let mut garbage = bytes.clone();
+    garbage[8..40].copy_from_slice(&[b'#'; 32]);
+    std::fs::write(&path, &garbage).unwrap();
+    assert_contains(&load_err(dir.path()), &["not a valid safetensors file"]);
+    std::fs::write(&path, u64::MAX.to_le_bytes()).unwrap();
+    assert_contains(&load_err(dir.path()), &["not a valid safetensors file"]);
+}
+
+#[test]
+fn missing_weights_file_is_named() {
+    let dir = copy_of("pooler");
+    std::fs::remove_file(dir.path().join("model.safetensors")).unwrap();
+    assert_contains(
+        &load_err(dir.path()),
+        &["model.safetensors", "no model.safetensors"],
+    );
+}
+
+#[test]
+fn bad_config_fields_are_named() {
+    let dir = copy_of("pooler");
+    let cfg = dir.path().join("config.json");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace("\"gelu\"", "\"gelu_99\"")).unwrap();
+    assert_contains(
+        &load_err(dir.path()),
+        &["config.json", "`hidden_act`", "gelu_99"],
+    );
+    std::fs::write(&cfg, &text[..text.len() / 2]).unwrap();
+    assert_contains(&load_err(dir.path()), &["config.json", "EOF"]);
+    std::fs::write(
+        &cfg,
+        text.replace("\"hidden_size\": 64", "\"hidden_size\": 32"),
+    )
+    .unwrap();
+    assert_contains(
+        &load_err(dir.path()),
+        &[
+            "`embeddings.patch_embeddings.projection.weight`",
+            "expected shape [32, 3, 4, 4]",
+            "found [64, 3, 4, 4]",
+        ],
+    );
+}
+
+#[test]
+fn wrong_input_shapes_are_explained() {
+    let vit = ViT::load(&fixture("pooler")).unwrap();
+    let run = |dims: &[usize], interpolate: bool| {
+        let pixels = Tensor::zeros(dims).unwrap();
+        let opts = ForwardOptions {
+            interpolate_pos_encoding: interpolate,
+            ..Default::default()
+        };
+        vit.forward(&pixels, &opts).unwrap_err().to_string()
+    };
+    assert_contains(
+        &run(&[1, 4, 16, 16], false),
+        &["expected 3 channels", "found 4"],
+    );
+    assert_contains(
+        &run(&[1, 3, 24, 24], false),
+        &["(24*24) doesn't match model (16*16)"],
+    );
+    assert_contains(&run(&[3, 16, 16], false), &["expected 4 dimensions"]);
+    assert_contains(&run(&[1, 3, 2, 2], true), &["smaller than one 4x4 patch"]);
+}
+
+#[test]
+fn not_a_vit_is_refused_with_what_was_found() {
+    let dir = copy_of("pooler");
+    rewrite(dir.path(), |e| {
+        for t in e.iter_mut() {
+            t.0 = format!("model.{}", t.0);
+        }
+    });
+    assert_contains(
+        &load_err(dir.path()),
+        &[
+            "not a ViT checkpoint",
+            "expected `embeddings.cls_token`",
+            "model.embeddings",
+        ],
+    );
+}
