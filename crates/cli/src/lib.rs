@@ -4,8 +4,12 @@
 //! model (a folder, a Hub id or a `random:` architecture), load it with its image processor,
 //! and embed or classify images.
 //!
+//! - [`load`]: a `--model` argument to a loaded model.
 //! - [`io`]: safetensors in and out, written atomically.
+//! - [`zoo`]: `random:NAME`, the Hub's architectures with seeded random weights.
 //! - [`hub`]: finding a model folder from a Hub id in the Hugging Face cache, or downloading it.
 
 pub mod hub;
 pub mod io;
+pub mod load;
+pub mod zoo;

@@ -20,6 +20,10 @@ enum Command {
     Run(commands::run::Args),
     /// Turn image files into `pixel_values` exactly as ViTImageProcessor does.
     Preprocess(commands::preprocess::Args),
+    /// Time the forward pass; prints one JSON object.
+    Bench(commands::bench::Args),
+    /// Describe a model: module tree, parameters, size, tokens and GFLOP per image.
+    Info(commands::info::Args),
     /// Convert a timm or JAX checkpoint into the Hugging Face layout.
     Convert(commands::convert::Args),
 }
@@ -30,6 +34,8 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::main(args),
         Command::Preprocess(args) => commands::preprocess::main(args),
         Command::Convert(args) => commands::convert::main(args),
+        Command::Bench(args) => commands::bench::main(args),
+        Command::Info(args) => commands::info::main(args),
     };
     match result {
         Ok(code) => code,

@@ -142,6 +142,26 @@ impl ViT {
         self.embeddings.macs(gh * gw) + layers + heads
     }
 
+    /// Number of parameters the forward pass uses (as `model.num_parameters()` counts them,
+    /// without the unused `mask_token`).
+    pub fn parameter_count(&self) -> usize {
+        let c = &self.config;
+        let (d, i) = (c.hidden_size, c.intermediate_size);
+        let qkv_bias = if c.qkv_bias { 3 * d } else { 0 };
+        let layer = 3 * d * d + qkv_bias + (d * d + d) + (i * d + i) + (d * i + d) + 4 * d;
+        let embeddings =
+            d * c.num_channels * c.patch_size[0] * c.patch_size[1] + d + d + c.tokens() * d;
+        let pooler = self
+            .pooler
+            .as_ref()
+            .map_or(0, |p| p.dense.out_features() * (d + 1));
+        let classifier = self
+            .classifier
+            .as_ref()
+            .map_or(0, |k| k.labels.len() * (d + 1));
+        embeddings + c.num_hidden_layers * layer + 2 * d + pooler + classifier
+    }
+
     fn check_input(&self, dims: &[usize], opts: &ForwardOptions) -> Result<[usize; 2], ModelError> {
         let cfg = &self.config;
         let &[_, c, h, w] = dims else {

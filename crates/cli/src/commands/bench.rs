@@ -1,0 +1,93 @@
+//! `vitrs bench`: time the forward pass and print one JSON object on stdout.
+//!
+//! A contract other tools drive: at least `min_ms`, `median_ms`, `images_per_s`, `gflops` and
+//! `peak_rss_mb` for the forward pass, with loading reported apart as `load_ms`.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+use vitrs_model::ForwardOptions;
+use vitrs_tensor::Tensor;
+
+use vitrs::load;
+
+/// Arguments of `vitrs bench`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model folder or random:NAME.
+    #[arg(long)]
+    model: String,
+    /// Images per forward pass.
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Timed runs.
+    #[arg(long, default_value_t = 10)]
+    runs: usize,
+    /// Untimed runs first.
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    /// Seed for random: models and the input.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// Peak resident memory of this process in MB (Linux `VmHWM`), if known.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Runs the subcommand.
+pub fn main(args: Args) -> Result<ExitCode> {
+    let threads = vitrs_kernels::threads::init(
+        args.threads
+            .unwrap_or_else(vitrs_kernels::threads::available),
+    );
+    let loaded = load::load(&args.model, args.seed)?;
+    let cfg = loaded.vit.config();
+    let [h, w] = cfg.image_size;
+    let n = args.batch * cfg.num_channels * h * w;
+    // A fixed, non-trivial input: the timing does not depend on the values.
+    let data = (0..n).map(|i| ((i % 255) as f32 / 127.5) - 1.0).collect();
+    let pixels = Tensor::new(&[args.batch, cfg.num_channels, h, w], data)?;
+    let opts = ForwardOptions::default();
+    for _ in 0..args.warmup {
+        loaded.vit.forward(&pixels, &opts)?;
+    }
+    let mut ms = Vec::with_capacity(args.runs);
+    for _ in 0..args.runs.max(1) {
+        let start = Instant::now();
+        loaded.vit.forward(&pixels, &opts)?;
+        ms.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    ms.sort_by(f64::total_cmp);
+    let median = if ms.len() % 2 == 1 {
+        ms[ms.len() / 2]
+    } else {
+        (ms[ms.len() / 2 - 1] + ms[ms.len() / 2]) / 2.0
+    };
+    let gflop_per_image = 2.0 * loaded.vit.macs_per_image([h, w]) as f64 / 1e9;
+    let json = serde_json::json!({
+        "model": args.model,
+        "batch": args.batch,
+        "threads": threads,
+        "runs": ms.len(),
+        "load_ms": loaded.load_ms,
+        "min_ms": ms[0],
+        "median_ms": median,
+        "mean_ms": ms.iter().sum::<f64>() / ms.len() as f64,
+        "max_ms": ms[ms.len() - 1],
+        "images_per_s": args.batch as f64 / (median / 1e3),
+        "gflop_per_image": gflop_per_image,
+        "gflops": gflop_per_image * args.batch as f64 / (median / 1e3),
+        "peak_rss_mb": peak_rss_mb(),
+    });
+    println!("{json}");
+    Ok(ExitCode::SUCCESS)
+}

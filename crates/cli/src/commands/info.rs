@@ -1,0 +1,155 @@
+//! `vitrs info`: what a model is — its module tree in the style of transformers' printout,
+//! parameters, dtype, file size, tokens and GFLOP per image.
+
+use std::fmt::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use vitrs_model::{Layout, ViTConfig};
+
+use vitrs::load::{self, Source};
+
+/// Arguments of `vitrs info`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model folder or random:NAME.
+    #[arg(long)]
+    model: String,
+    /// Seed for random: models.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+fn linear(i: usize, o: usize, bias: bool) -> String {
+    let bias = if bias { "True" } else { "False" };
+    format!("Linear(in_features={i}, out_features={o}, bias={bias})")
+}
+
+fn act_name(a: vitrs_kernels::Activation) -> String {
+    use vitrs_kernels::Activation::*;
+    match a {
+        Gelu => "GELUActivation()".into(),
+        Tanh => "Tanh()".into(),
+        other => format!("{other}"),
+    }
+}
+
+/// The module tree, named as the checkpoint names its tensors.
+pub fn tree(c: &ViTConfig, layout: Layout, pooler: Option<usize>, labels: Option<usize>) -> String {
+    let (d, i, l) = (c.hidden_size, c.intermediate_size, c.num_hidden_layers);
+    let norm = |n: usize| {
+        format!(
+            "LayerNorm(({n},), eps={:e}, elementwise_affine=True)",
+            c.layer_norm_eps
+        )
+    };
+    let [ph, pw] = c.patch_size;
+    let mut s = String::new();
+    let classify = layout == Layout::ForImageClassification;
+    let pad = if classify { "  " } else { "" };
+    if classify {
+        s.push_str("ViTForImageClassification(\n  (vit): ViTModel(\n");
+    } else {
+        s.push_str("ViTModel(\n");
+    }
+    let body = format!(
+        "  (embeddings): ViTEmbeddings(\n    (patch_embeddings): ViTPatchEmbeddings(\n      \
+         (projection): Conv2d({ch}, {d}, kernel_size=({ph}, {pw}), stride=({ph}, {pw}))\n    )\n  )\n  \
+         (encoder): ViTEncoder(\n    (layer): ModuleList(\n      ({range}): {l} x ViTLayer(\n        \
+         (attention): ViTAttention(\n          (attention): ViTSelfAttention(\n            \
+         (query): {q}\n            (key): {q}\n            (value): {q}\n          )\n          \
+         (output): ViTSelfOutput(\n            (dense): {o}\n          )\n        )\n        \
+         (intermediate): ViTIntermediate(\n          (dense): {fc1}\n          \
+         (intermediate_act_fn): {act}\n        )\n        (output): ViTOutput(\n          \
+         (dense): {fc2}\n        )\n        (layernorm_before): {n}\n        \
+         (layernorm_after): {n}\n      )\n    )\n  )\n  (layernorm): {n}\n",
+        ch = c.num_channels,
+        range = if l > 1 { format!("0-{}", l - 1) } else { "0".into() },
+        q = linear(d, d, c.qkv_bias),
+        o = linear(d, d, true),
+        fc1 = linear(d, i, true),
+        fc2 = linear(i, d, true),
+        act = act_name(c.hidden_act),
+        n = norm(d),
+    );
+    for line in body.lines() {
+        let _ = writeln!(s, "{pad}{line}");
+    }
+    if let Some(p) = pooler {
+        let _ = writeln!(
+            s,
+            "{pad}  (pooler): ViTPooler(\n{pad}    (dense): {}\n{pad}    (activation): {}\n{pad}  )",
+            linear(d, p, true),
+            act_name(c.pooler_act)
+        );
+    }
+    if classify {
+        s.push_str("  )\n");
+    }
+    if let Some(n) = labels {
+        let _ = writeln!(s, "  (classifier): {}", linear(d, n, true));
+    }
+    s.push_str(")\n");
+    s
+}
+
+/// Runs the subcommand.
+pub fn main(args: Args) -> Result<ExitCode> {
+    let loaded = load::load(&args.model, args.seed)?;
+    let vit = &loaded.vit;
+    let c = vit.config();
+    let pooler = vit.has_pooler().then_some(c.pooler_output_size);
+    let labels = vit.labels().map(|l| l.len());
+    print!("{}", tree(c, vit.layout(), pooler, labels));
+    let params = vit.parameter_count();
+    let gflop = 2.0 * vit.macs_per_image(c.image_size) as f64 / 1e9;
+    println!();
+    println!("parameters        {params} ({:.1} M)", params as f64 / 1e6);
+    match (loaded.files(), &loaded.source) {
+        (Some((dtypes, bytes)), Source::Dir(dir)) => {
+            println!(
+                "weights           {} in {}",
+                dtypes.join(", "),
+                dir.display()
+            );
+            println!(
+                "file size         {bytes} bytes ({:.1} MB)",
+                bytes as f64 / 1e6
+            );
+        }
+        (_, Source::Random(arch, seed)) => {
+            println!(
+                "weights           F32, random (seed {seed}), in memory — architecture of {}",
+                arch.repo
+            );
+        }
+        _ => {}
+    }
+    let [h, w] = c.image_size;
+    println!(
+        "input             {} x {h} x {w}, patch {} x {}",
+        c.num_channels, c.patch_size[0], c.patch_size[1]
+    );
+    println!(
+        "tokens per image  {} (1 CLS + {} patches)",
+        c.tokens(),
+        c.tokens() - 1
+    );
+    println!(
+        "GFLOP per image   {gflop:.2} ({:.2} G multiply-adds)",
+        gflop / 2.0
+    );
+    if let Some(labels) = vit.labels() {
+        println!(
+            "labels            {} ({}, ...)",
+            labels.len(),
+            labels
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

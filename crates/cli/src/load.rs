@@ -1,0 +1,90 @@
+//! Turning a `--model` argument into a loaded model.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use vitrs_model::{Checkpoint, ViT};
+
+use crate::zoo::{self, Architecture};
+
+/// Where a loaded model came from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A folder in the Hugging Face layout.
+    Dir(PathBuf),
+    /// `random:NAME` with a seed.
+    Random(&'static Architecture, u64),
+}
+
+/// A model ready to run, with what is known about its origin.
+pub struct Loaded {
+    /// The model.
+    pub vit: ViT,
+    /// Where it came from.
+    pub source: Source,
+    /// Milliseconds spent loading.
+    pub load_ms: f64,
+}
+
+impl Loaded {
+    /// The `preprocessor_config.json` text that belongs with the model, if any.
+    pub fn preprocessor_config(&self) -> Option<String> {
+        match &self.source {
+            Source::Dir(dir) => std::fs::read_to_string(dir.join("preprocessor_config.json")).ok(),
+            Source::Random(arch, _) => Some(arch.preprocessor.to_string()),
+        }
+    }
+
+    /// Dtypes and bytes of the weight files (`None` for in-memory models).
+    pub fn files(&self) -> Option<(Vec<String>, u64)> {
+        let Source::Dir(dir) = &self.source else {
+            return None;
+        };
+        let checkpoint = Checkpoint::open_dir(dir).ok()?;
+        let bytes = std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".safetensors"))
+            .filter_map(|e| e.metadata().ok().map(|m| m.len()))
+            .sum();
+        Some((checkpoint.dtypes(), bytes))
+    }
+}
+
+/// Loads `spec`: `random:NAME` (built in memory from `seed`, announced on stderr) or a model
+/// folder.
+pub fn load(spec: &str, seed: u64) -> Result<Loaded> {
+    let start = Instant::now();
+    let (vit, source) = if let Some(name) = spec.strip_prefix("random:") {
+        let arch = zoo::find(name).with_context(|| {
+            format!(
+                "unknown architecture `random:{name}`; choose one of: {}",
+                zoo::names()
+            )
+        })?;
+        eprintln!(
+            "vitrs: using random:{name} — the {} architecture with random weights (seed {seed}), \
+             not the trained model",
+            arch.repo
+        );
+        (arch.build(seed)?, Source::Random(arch, seed))
+    } else {
+        let dir = Path::new(spec);
+        if !dir.join("config.json").is_file() {
+            anyhow::bail!(
+                "{}: no config.json there; --model takes a folder in the Hugging Face layout \
+                 (config.json + model.safetensors) or random:NAME ({})",
+                dir.display(),
+                zoo::names()
+            );
+        }
+        let vit = ViT::load(dir)?;
+        (vit, Source::Dir(dir.to_path_buf()))
+    };
+    Ok(Loaded {
+        vit,
+        source,
+        load_ms: start.elapsed().as_secs_f64() * 1e3,
+    })
+}
