@@ -1,6 +1,7 @@
 //! Reading and writing tensors in safetensors files, the exchange format of the commands.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -32,8 +33,18 @@ impl View for F32View<'_> {
 /// Writes `tensors` as f32 to `path` atomically: a temporary file in the same folder is
 /// renamed over `path` only once it is complete, so a reader never sees half a file.
 pub fn write_tensors(path: &Path, tensors: &[(String, &Tensor)]) -> Result<()> {
+    write_tensors_with_metadata(path, tensors, HashMap::new())
+}
+
+/// As [`write_tensors`], with string metadata in the header (`__metadata__`).
+pub fn write_tensors_with_metadata(
+    path: &Path,
+    tensors: &[(String, &Tensor)],
+    metadata: HashMap<String, String>,
+) -> Result<()> {
     let views = tensors.iter().map(|(n, t)| (n.clone(), F32View(t)));
-    let bytes = safetensors::tensor::serialize(views, &None)
+    let metadata = (!metadata.is_empty()).then_some(metadata);
+    let bytes = safetensors::tensor::serialize(views, &metadata)
         .with_context(|| format!("serialising {}", path.display()))?;
     write_atomic(path, &bytes)
 }

@@ -4,11 +4,13 @@
 //! model (a folder, a Hub id or a `random:` architecture), load it with its image processor,
 //! and embed or classify images.
 //!
+//! - [`embed`]: input expansion, pooling and output formats of `vitrs embed`.
 //! - [`load`]: a `--model` argument to a loaded model.
 //! - [`io`]: safetensors in and out, written atomically.
 //! - [`zoo`]: `random:NAME`, the Hub's architectures with seeded random weights.
 //! - [`hub`]: finding a model folder from a Hub id in the Hugging Face cache, or downloading it.
 
+pub mod embed;
 pub mod hub;
 pub mod io;
 pub mod load;
