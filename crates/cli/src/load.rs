@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use vitrs_model::{Checkpoint, ViT};
+use vitrs_model::{Checkpoint, LoadOptions, ViT};
 
 use crate::zoo::{self, Architecture};
 
@@ -52,9 +52,34 @@ impl Loaded {
     }
 }
 
+/// The model arguments every command shares.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelArgs {
+    /// A model folder in the Hugging Face layout, or random:NAME (an architecture with
+    /// seeded random weights).
+    #[arg(long)]
+    pub model: String,
+    /// Seed of random: weights.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Load weights even if they hold NaN or infinities.
+    #[arg(long)]
+    pub allow_nonfinite: bool,
+}
+
+impl ModelArgs {
+    /// Loads the model these arguments name.
+    pub fn load(&self) -> Result<Loaded> {
+        let opts = LoadOptions {
+            allow_nonfinite: self.allow_nonfinite,
+        };
+        load(&self.model, self.seed, &opts)
+    }
+}
+
 /// Loads `spec`: `random:NAME` (built in memory from `seed`, announced on stderr) or a model
 /// folder.
-pub fn load(spec: &str, seed: u64) -> Result<Loaded> {
+pub fn load(spec: &str, seed: u64, opts: &LoadOptions) -> Result<Loaded> {
     let start = Instant::now();
     let (vit, source) = if let Some(name) = spec.strip_prefix("random:") {
         let arch = zoo::find(name).with_context(|| {
@@ -79,7 +104,7 @@ pub fn load(spec: &str, seed: u64) -> Result<Loaded> {
                 zoo::names()
             );
         }
-        let vit = ViT::load(dir)?;
+        let vit = ViT::load_with(dir, opts)?;
         (vit, Source::Dir(dir.to_path_buf()))
     };
     Ok(Loaded {

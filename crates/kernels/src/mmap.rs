@@ -12,6 +12,7 @@ use std::path::Path;
 /// A file mapped read-only into memory.
 pub struct MappedFile {
     map: memmap2::Mmap,
+    file: File,
 }
 
 impl MappedFile {
@@ -22,7 +23,18 @@ impl MappedFile {
         // the file underneath us could fault a later read; checkpoints are opened read-only and
         // callers validate every offset against the length seen here before touching bytes.
         let map = unsafe { memmap2::Mmap::map(&file)? };
-        Ok(MappedFile { map })
+        Ok(MappedFile { map, file })
+    }
+}
+
+impl MappedFile {
+    /// Whether the file on disk is still at least as long as the mapping. Reading a mapped
+    /// page past the end of a file that shrank faults the process, so callers check this
+    /// before touching bytes of a file that someone else might be rewriting.
+    pub fn still_whole(&self) -> bool {
+        self.file
+            .metadata()
+            .is_ok_and(|m| m.len() >= self.map.len() as u64)
     }
 }
 

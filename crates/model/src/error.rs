@@ -86,6 +86,21 @@ pub enum ModelError {
         /// What was found and what was expected.
         message: String,
     },
+    /// A tensor holds NaN or infinite values.
+    #[error(
+        "{checkpoint}: tensor `{name}` holds {count} non-finite values (first at index {first}); \
+         the checkpoint is corrupt (load with allow_nonfinite / --allow-nonfinite to run it anyway)"
+    )]
+    NonFinite {
+        /// The checkpoint (file or folder).
+        checkpoint: String,
+        /// The tensor name.
+        name: String,
+        /// How many values are NaN or infinite.
+        count: usize,
+        /// Index of the first one.
+        first: usize,
+    },
     /// `pixel_values` does not fit the model.
     #[error("pixel_values: {0}")]
     Input(String),

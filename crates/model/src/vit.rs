@@ -14,6 +14,14 @@ use crate::heads::{Classifier, Pooler};
 use crate::weights::{check_all_used, Weights};
 use crate::{Checkpoint, ForwardOptions, Layout, ModelError, ViTConfig, ViTOutput, WeightSource};
 
+/// Options of [`ViT::load_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Accept weights holding NaN or infinities (refused by default: a corrupt checkpoint
+    /// must not quietly produce numbers).
+    pub allow_nonfinite: bool,
+}
+
 /// A loaded ViT: `ViTModel` (with or without pooler) or `ViTForImageClassification`.
 pub struct ViT {
     config: ViTConfig,
@@ -34,14 +42,28 @@ fn tensor(dims: &[usize], data: Vec<f32>) -> Tensor {
 impl ViT {
     /// Loads `config.json` and the safetensors weights (single or sharded) from `dir`.
     pub fn load(dir: &Path) -> Result<Self, ModelError> {
+        Self::load_with(dir, &LoadOptions::default())
+    }
+
+    /// [`ViT::load`] with options.
+    pub fn load_with(dir: &Path, opts: &LoadOptions) -> Result<Self, ModelError> {
         let config = ViTConfig::from_file(&dir.join("config.json"))?;
         let checkpoint = Checkpoint::open_dir(dir)?;
-        Self::from_source(config, &checkpoint)
+        Self::from_source_with(config, &checkpoint, opts)
     }
 
     /// Builds the model from `config` and any weight source. Every tensor the architecture
     /// needs must be present with the shape the config implies, and no other may be.
     pub fn from_source(config: ViTConfig, source: &dyn WeightSource) -> Result<Self, ModelError> {
+        Self::from_source_with(config, source, &LoadOptions::default())
+    }
+
+    /// [`ViT::from_source`] with options.
+    pub fn from_source_with(
+        config: ViTConfig,
+        source: &dyn WeightSource,
+        opts: &LoadOptions,
+    ) -> Result<Self, ModelError> {
         let (layout, prefix) = if source.dims("vit.embeddings.cls_token").is_some() {
             (Layout::ForImageClassification, "vit.")
         } else if source.dims("embeddings.cls_token").is_some() {
@@ -59,7 +81,7 @@ impl ViT {
             });
         };
         let used = RefCell::new(BTreeSet::new());
-        let root = Weights::new(source, &used);
+        let root = Weights::new(source, &used, opts.allow_nonfinite);
         let vit = root.pp(prefix.trim_end_matches('.'));
         let w = if prefix.is_empty() { &root } else { &vit };
         let d = config.hidden_size;

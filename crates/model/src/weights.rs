@@ -16,15 +16,21 @@ pub struct Weights<'a> {
     source: &'a dyn WeightSource,
     prefix: String,
     used: &'a RefCell<BTreeSet<String>>,
+    allow_nonfinite: bool,
 }
 
 impl<'a> Weights<'a> {
     /// The root view of `source`, recording use into `used`.
-    pub fn new(source: &'a dyn WeightSource, used: &'a RefCell<BTreeSet<String>>) -> Self {
+    pub fn new(
+        source: &'a dyn WeightSource,
+        used: &'a RefCell<BTreeSet<String>>,
+        allow_nonfinite: bool,
+    ) -> Self {
         Weights {
             source,
             prefix: String::new(),
             used,
+            allow_nonfinite,
         }
     }
 
@@ -34,6 +40,7 @@ impl<'a> Weights<'a> {
             source: self.source,
             prefix: format!("{}{prefix}.", self.prefix),
             used: self.used,
+            allow_nonfinite: self.allow_nonfinite,
         }
     }
 
@@ -70,6 +77,17 @@ impl<'a> Weights<'a> {
                 checkpoint: self.source.describe(),
                 name: full.clone(),
             })?;
+        if !self.allow_nonfinite {
+            let mut bad = values.iter().enumerate().filter(|(_, v)| !v.is_finite());
+            if let Some((first, _)) = bad.next() {
+                return Err(ModelError::NonFinite {
+                    checkpoint: self.source.describe(),
+                    name: full,
+                    count: 1 + bad.count(),
+                    first,
+                });
+            }
+        }
         self.used.borrow_mut().insert(full);
         Ok(values)
     }

@@ -212,3 +212,28 @@ fn not_a_vit_is_refused_with_what_was_found() {
         ],
     );
 }
+
+#[test]
+fn non_finite_weights_are_refused_unless_allowed() {
+    let dir = copy_of("pooler");
+    rewrite(dir.path(), |e| {
+        let t = e
+            .iter_mut()
+            .find(|t| t.0 == "encoder.layer.0.intermediate.dense.weight")
+            .unwrap();
+        t.3[8..12].copy_from_slice(&f32::NAN.to_le_bytes());
+        t.3[20..24].copy_from_slice(&f32::INFINITY.to_le_bytes());
+    });
+    assert_contains(
+        &load_err(dir.path()),
+        &[
+            "`encoder.layer.0.intermediate.dense.weight`",
+            "2 non-finite values",
+            "first at index 2",
+        ],
+    );
+    let opts = vitrs_model::LoadOptions {
+        allow_nonfinite: true,
+    };
+    assert!(ViT::load_with(dir.path(), &opts).is_ok());
+}

@@ -15,9 +15,8 @@ use vitrs::load;
 /// Arguments of `vitrs bench`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Model folder or random:NAME.
-    #[arg(long)]
-    model: String,
+    #[command(flatten)]
+    model: load::ModelArgs,
     /// Images per forward pass.
     #[arg(long, default_value_t = 1)]
     batch: usize,
@@ -30,9 +29,6 @@ pub struct Args {
     /// Untimed runs first.
     #[arg(long, default_value_t = 2)]
     warmup: usize,
-    /// Seed for random: models and the input.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
 }
 
 /// Peak resident memory of this process in MB (Linux `VmHWM`), if known.
@@ -49,7 +45,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
         args.threads
             .unwrap_or_else(vitrs_kernels::threads::available),
     );
-    let loaded = load::load(&args.model, args.seed)?;
+    let loaded = args.model.load()?;
     let cfg = loaded.vit.config();
     let [h, w] = cfg.image_size;
     let n = args.batch * cfg.num_channels * h * w;
@@ -74,7 +70,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     };
     let gflop_per_image = 2.0 * loaded.vit.macs_per_image([h, w]) as f64 / 1e9;
     let json = serde_json::json!({
-        "model": args.model,
+        "model": args.model.model,
         "batch": args.batch,
         "threads": threads,
         "runs": ms.len(),

@@ -12,12 +12,8 @@ use vitrs::load::{self, Source};
 /// Arguments of `vitrs info`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Model folder or random:NAME.
-    #[arg(long)]
-    model: String,
-    /// Seed for random: models.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    model: load::ModelArgs,
 }
 
 fn linear(i: usize, o: usize, bias: bool) -> String {
@@ -95,7 +91,7 @@ pub fn tree(c: &ViTConfig, layout: Layout, pooler: Option<usize>, labels: Option
 
 /// Runs the subcommand.
 pub fn main(args: Args) -> Result<ExitCode> {
-    let loaded = load::load(&args.model, args.seed)?;
+    let loaded = args.model.load()?;
     let vit = &loaded.vit;
     let c = vit.config();
     let pooler = vit.has_pooler().then_some(c.pooler_output_size);

@@ -8,16 +8,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use vitrs_model::{ForwardOptions, ViT};
+use vitrs_model::ForwardOptions;
 
 use vitrs::io::{read_tensor, write_tensors};
+use vitrs::load::ModelArgs;
 
 /// Arguments of `vitrs run`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Model folder (config.json + model.safetensors or a sharded index).
-    #[arg(long)]
-    model: PathBuf,
+    #[command(flatten)]
+    model: ModelArgs,
     /// Safetensors file holding `pixel_values` f32 [B, C, H, W].
     #[arg(long)]
     input: PathBuf,
@@ -44,7 +44,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
         args.threads
             .unwrap_or_else(vitrs_kernels::threads::available),
     );
-    let vit = ViT::load(&args.model)?;
+    let vit = args.model.load()?.vit;
     let pixels = read_tensor(&args.input, "pixel_values")?;
     let opts = ForwardOptions {
         interpolate_pos_encoding: args.interpolate_pos_encoding,

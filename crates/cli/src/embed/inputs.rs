@@ -99,7 +99,9 @@ mod tests {
     fn missing_and_empty_inputs_are_named() {
         let tmp = tempfile::tempdir().unwrap();
         let empty = tmp.path().to_string_lossy().into_owned();
-        let e = expand(std::slice::from_ref(&empty)).unwrap_err().to_string();
+        let e = expand(std::slice::from_ref(&empty))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with(&empty) && e.contains("holds no image files"),
             "{e}"

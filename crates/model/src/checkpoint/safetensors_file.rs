@@ -132,6 +132,12 @@ impl SafetensorsFile {
             name: name.to_string(),
             found,
         })?;
+        if !self.map.still_whole() {
+            return Err(ModelError::Safetensors {
+                path: self.path.clone(),
+                message: "the file shrank while it was being read; was it being rewritten?".into(),
+            });
+        }
         decode(&self.map[entry.range.clone()], dtype).map_err(|e| ModelError::Safetensors {
             path: self.path.clone(),
             message: format!("tensor `{name}`: {e}"),
