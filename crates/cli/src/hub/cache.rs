@@ -1,0 +1,185 @@
+//! Reading the Hugging Face hub cache, laid out as `huggingface_hub` lays it out:
+//!
+//! ```text
+//! <cache>/models--org--name/
+//!     refs/<branch or tag>            the commit hash it points to
+//!     snapshots/<commit>/<file>       relative symlinks into blobs/ (or plain files)
+//!     blobs/<etag>                    file contents, named by ETag (sha256 for LFS files)
+//!     .no_exist/<commit>/<file>       empty markers: the file is known not to exist there
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use super::layout::{check_model_dir, PREPROCESSOR};
+
+/// What the cache holds for one repo at one revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheState {
+    /// A snapshot with config and weights, and `preprocessor_config.json` either present or
+    /// known not to exist in the repo.
+    Complete(PathBuf),
+    /// A snapshot with config and weights, but nothing is known about
+    /// `preprocessor_config.json` (only the model was fetched): usable, worth completing.
+    NoPreprocessorInfo(PathBuf),
+    /// No usable snapshot.
+    Missing,
+}
+
+/// `<cache>/models--org--name`.
+pub fn repo_folder(cache_dir: &Path, repo: &str) -> PathBuf {
+    cache_dir.join(format!("models--{}", repo.replace('/', "--")))
+}
+
+/// True for a full 40-character lowercase hex commit hash.
+pub fn is_commit_hash(revision: &str) -> bool {
+    revision.len() == 40
+        && revision
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The commit a revision names in the cache: what `refs/<revision>` holds, or the revision
+/// itself when it is a commit hash.
+pub fn cached_commit(cache_dir: &Path, repo: &str, revision: &str) -> Option<String> {
+    let folder = repo_folder(cache_dir, repo);
+    if let Ok(commit) = std::fs::read_to_string(folder.join("refs").join(revision)) {
+        let commit = commit.trim();
+        if !commit.is_empty() {
+            return Some(commit.to_string());
+        }
+    }
+    is_commit_hash(revision).then(|| revision.to_string())
+}
+
+/// `<cache>/models--org--name/snapshots/<commit>`.
+pub fn snapshot_dir(cache_dir: &Path, repo: &str, commit: &str) -> PathBuf {
+    repo_folder(cache_dir, repo).join("snapshots").join(commit)
+}
+
+/// `<cache>/models--org--name/.no_exist/<commit>/<file>`.
+pub fn no_exist_marker(cache_dir: &Path, repo: &str, commit: &str, file: &str) -> PathBuf {
+    repo_folder(cache_dir, repo)
+        .join(".no_exist")
+        .join(commit)
+        .join(file)
+}
+
+/// Records that `file` does not exist in the repo at `commit`, as `huggingface_hub` does, so
+/// later runs neither ask again nor wait for it.
+pub fn mark_missing(cache_dir: &Path, repo: &str, commit: &str, file: &str) -> std::io::Result<()> {
+    let marker = no_exist_marker(cache_dir, repo, commit, file);
+    if let Some(parent) = marker.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::File::create(marker).map(drop)
+}
+
+/// Looks `repo` at `revision` up in the cache without touching the network.
+pub fn lookup(cache_dir: &Path, repo: &str, revision: &str) -> CacheState {
+    let Some(commit) = cached_commit(cache_dir, repo, revision) else {
+        return CacheState::Missing;
+    };
+    let snapshot = snapshot_dir(cache_dir, repo, &commit);
+    if check_model_dir(&snapshot).is_err() {
+        return CacheState::Missing;
+    }
+    if snapshot.join(PREPROCESSOR).is_file()
+        || no_exist_marker(cache_dir, repo, &commit, PREPROCESSOR).exists()
+    {
+        CacheState::Complete(snapshot)
+    } else {
+        CacheState::NoPreprocessorInfo(snapshot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    /// Lays out a cache entry the way `huggingface_hub` does: blobs plus relative symlinks.
+    fn cache_with(files: &[&str], refname: Option<&str>) -> tempfile::TempDir {
+        let tmp = tempfile::tempdir().unwrap();
+        let folder = repo_folder(tmp.path(), "org/m");
+        let snap = folder.join("snapshots").join(COMMIT);
+        fs::create_dir_all(&snap).unwrap();
+        fs::create_dir_all(folder.join("blobs")).unwrap();
+        for (i, f) in files.iter().enumerate() {
+            let blob = folder.join("blobs").join(format!("etag{i}"));
+            fs::write(&blob, "{}").unwrap();
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(format!("../../blobs/etag{i}"), snap.join(f)).unwrap();
+            #[cfg(not(unix))]
+            fs::copy(&blob, snap.join(f)).unwrap();
+        }
+        if let Some(r) = refname {
+            fs::create_dir_all(folder.join("refs")).unwrap();
+            fs::write(folder.join("refs").join(r), COMMIT).unwrap();
+        }
+        tmp
+    }
+
+    #[test]
+    fn folder_names() {
+        let p = repo_folder(Path::new("/c"), "google/vit-base-patch16-224");
+        assert_eq!(p, PathBuf::from("/c/models--google--vit-base-patch16-224"));
+        assert_eq!(
+            repo_folder(Path::new("/c"), "gpt2"),
+            PathBuf::from("/c/models--gpt2")
+        );
+    }
+
+    #[test]
+    fn found_through_a_branch_ref_or_a_commit() {
+        let tmp = cache_with(&["config.json", "model.safetensors"], Some("main"));
+        let snap = snapshot_dir(tmp.path(), "org/m", COMMIT);
+        assert_eq!(
+            lookup(tmp.path(), "org/m", "main"),
+            CacheState::NoPreprocessorInfo(snap.clone())
+        );
+        assert_eq!(
+            lookup(tmp.path(), "org/m", COMMIT),
+            CacheState::NoPreprocessorInfo(snap.clone())
+        );
+        assert_eq!(lookup(tmp.path(), "org/m", "v2"), CacheState::Missing);
+        assert_eq!(lookup(tmp.path(), "org/other", "main"), CacheState::Missing);
+        mark_missing(tmp.path(), "org/m", COMMIT, PREPROCESSOR).unwrap();
+        assert_eq!(
+            lookup(tmp.path(), "org/m", "main"),
+            CacheState::Complete(snap)
+        );
+    }
+
+    #[test]
+    fn complete_with_a_preprocessor_config() {
+        let tmp = cache_with(
+            &["config.json", "model.safetensors", PREPROCESSOR],
+            Some("main"),
+        );
+        assert!(matches!(
+            lookup(tmp.path(), "org/m", "main"),
+            CacheState::Complete(_)
+        ));
+    }
+
+    #[test]
+    fn a_partial_snapshot_is_missing() {
+        let tmp = cache_with(&["config.json"], Some("main"));
+        assert_eq!(lookup(tmp.path(), "org/m", "main"), CacheState::Missing);
+        let tmp = cache_with(
+            &["config.json", "model.safetensors.index.json"],
+            Some("main"),
+        );
+        assert_eq!(lookup(tmp.path(), "org/m", "main"), CacheState::Missing);
+    }
+
+    #[test]
+    fn commit_hashes() {
+        assert!(is_commit_hash(COMMIT));
+        assert!(!is_commit_hash("main"));
+        assert!(!is_commit_hash(&COMMIT.to_uppercase()));
+        assert!(!is_commit_hash(&COMMIT[..39]));
+    }
+}
