@@ -14,6 +14,10 @@ use crate::heads::{Classifier, Pooler};
 use crate::weights::{check_all_used, Weights};
 use crate::{Checkpoint, ForwardOptions, Layout, ModelError, ViTConfig, ViTOutput, WeightSource};
 
+/// The most tokens one image may have (a 128 × 128 patch grid plus CLS): the attention scores
+/// of one head are then 1 GiB. Larger inputs are refused before anything is allocated.
+pub const MAX_TOKENS: usize = 128 * 128 + 1;
+
 /// Options of [`ViT::load_with`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LoadOptions {
@@ -202,6 +206,14 @@ impl ViT {
                 "input image size ({h}*{w}) doesn't match model ({}*{}); pass \
                  interpolate_pos_encoding to run at another size",
                 cfg.image_size[0], cfg.image_size[1]
+            )));
+        }
+        let tokens = 1 + (h / cfg.patch_size[0]).saturating_mul(w / cfg.patch_size[1]);
+        if tokens > MAX_TOKENS {
+            return Err(ModelError::Input(format!(
+                "{h}x{w} pixels make {tokens} tokens; at most {MAX_TOKENS} are accepted (the \
+                 attention scores of one head alone would need {} MB)",
+                tokens.saturating_mul(tokens) / (1 << 18)
             )));
         }
         if h < cfg.patch_size[0] || w < cfg.patch_size[1] {
