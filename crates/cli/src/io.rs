@@ -3,7 +3,8 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use anyhow::{bail, Context, Result};
 use safetensors::tensor::{Dtype, View};
@@ -55,14 +56,43 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".vitrs-partial-")
+        .tempfile_in(dir)
         .with_context(|| format!("creating a temporary file beside {}", path.display()))?;
-    tmp.write_all(bytes)
+    let partial = tmp.path().to_path_buf();
+    in_progress()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(partial.clone());
+    let result = tmp
+        .write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
-        .with_context(|| format!("writing {}", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("renaming the finished file to {}", path.display()))?;
-    Ok(())
+        .with_context(|| format!("writing {}", path.display()))
+        .and_then(|_| {
+            tmp.persist(path)
+                .map(|_| ())
+                .with_context(|| format!("renaming the finished file to {}", path.display()))
+        });
+    in_progress()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|p| p != &partial);
+    result
+}
+
+fn in_progress() -> &'static Mutex<Vec<PathBuf>> {
+    static FILES: OnceLock<Mutex<Vec<PathBuf>>> = OnceLock::new();
+    FILES.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// Removes the temporary files of writes still in progress. The command calls this when it
+/// is interrupted (Ctrl-C), so an interrupted run leaves no partial file behind either.
+pub fn remove_partial_files() {
+    let files = in_progress().lock().unwrap_or_else(|e| e.into_inner());
+    for f in files.iter() {
+        let _ = std::fs::remove_file(f);
+    }
 }
 
 /// Reads tensor `name` from the safetensors file at `path`, as f32.

@@ -30,6 +30,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ctrl-C: outputs are renamed into place only when complete, so it is enough to remove
+    // the partial temporary files and leave with the conventional 128 + SIGINT.
+    let _ = ctrlc::set_handler(|| {
+        vitrs::io::remove_partial_files();
+        std::process::exit(130);
+    });
     let result = match cli.command {
         Command::Run(args) => commands::run::main(args),
         Command::Preprocess(args) => commands::preprocess::main(args),

@@ -49,6 +49,12 @@ pub struct Layer {
 /// Buffers one forward pass needs, sized for `rows = B·T` tokens.
 #[derive(Default)]
 pub struct Scratch {
+    /// `[B·T, D]`: the residual stream.
+    pub x: Vec<f32>,
+    /// `[B·N, C·ph·pw]`: flattened patches.
+    pub patches: Vec<f32>,
+    /// `[B·N, D]`: projected patches.
+    pub projected: Vec<f32>,
     /// `[B·T, D]`: normed tokens, then reused for the attention context.
     pub normed: Vec<f32>,
     /// `[B·T, 3D]`.
@@ -66,6 +72,7 @@ impl Scratch {
     pub fn fit(&mut self, cfg: &ViTConfig, batch: usize, tokens: usize) {
         let rows = batch * tokens;
         let d = cfg.hidden_size;
+        self.x.resize(rows * d, 0.0);
         self.normed.resize(rows * d, 0.0);
         self.qkv.resize(rows * 3 * d, 0.0);
         self.ctx.resize(rows * d, 0.0);

@@ -14,6 +14,10 @@ use crate::heads::{Classifier, Pooler};
 use crate::weights::{check_all_used, Weights};
 use crate::{Checkpoint, ForwardOptions, Layout, ModelError, ViTConfig, ViTOutput, WeightSource};
 
+/// The most tokens one image may have (a 128 × 128 patch grid plus CLS): the attention scores
+/// of one head are then 1 GiB. Larger inputs are refused before anything is allocated.
+pub const MAX_TOKENS: usize = 128 * 128 + 1;
+
 /// Options of [`ViT::load_with`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LoadOptions {
@@ -204,6 +208,14 @@ impl ViT {
                 cfg.image_size[0], cfg.image_size[1]
             )));
         }
+        let tokens = 1 + (h / cfg.patch_size[0]).saturating_mul(w / cfg.patch_size[1]);
+        if tokens > MAX_TOKENS {
+            return Err(ModelError::Input(format!(
+                "{h}x{w} pixels make {tokens} tokens; at most {MAX_TOKENS} are accepted (the \
+                 attention scores of one head alone would need {} MB)",
+                tokens.saturating_mul(tokens) / (1 << 18)
+            )));
+        }
         if h < cfg.patch_size[0] || w < cfg.patch_size[1] {
             return Err(ModelError::Input(format!(
                 "image of {h}x{w} is smaller than one {}x{} patch",
@@ -234,17 +246,17 @@ impl ViT {
         let positions =
             self.embeddings
                 .positions(grid, opts.interpolate_pos_encoding, size[0] == size[1]);
-        let mut x = vec![0.0f32; batch * t * d];
-        let (mut patches, mut projected) = (Vec::new(), Vec::new());
+        // The residual stream leaves the scratch while layers borrow the rest of it.
+        let mut x = std::mem::take(&mut s.x);
         self.embeddings.forward(
             pixels.data(),
             batch,
             size,
             grid,
             &positions,
-            &mut patches,
-            &mut projected,
-            &mut x,
+            &mut s.patches,
+            &mut s.projected,
+            &mut x[..batch * t * d],
         );
 
         // encoder: L × (LN, attention, +, LN, MLP, +)                     [B, T, D]
@@ -252,23 +264,30 @@ impl ViT {
         let mut attentions = Vec::new();
         for layer in &self.layers {
             if opts.output_hidden_states {
-                hidden_states.push(tensor(&[batch, t, d], x.clone()));
+                hidden_states.push(tensor(&[batch, t, d], x[..batch * t * d].to_vec()));
             }
             let mut probs = opts
                 .output_attentions
                 .then(|| vec![0.0f32; batch * shape.heads * t * t]);
-            layer.forward(shape, batch, &mut x, s, probs.as_deref_mut());
+            layer.forward(
+                shape,
+                batch,
+                &mut x[..batch * t * d],
+                s,
+                probs.as_deref_mut(),
+            );
             if let Some(p) = probs {
                 attentions.push(tensor(&[batch, shape.heads, t, t], p));
             }
         }
         if opts.output_hidden_states {
-            hidden_states.push(tensor(&[batch, t, d], x.clone()));
+            hidden_states.push(tensor(&[batch, t, d], x[..batch * t * d].to_vec()));
         }
 
         // layernorm                                                        [B, T, D]
         let mut last = vec![0.0f32; batch * t * d];
-        self.layernorm.forward(&x, &mut last);
+        self.layernorm.forward(&x[..batch * t * d], &mut last);
+        s.x = x;
 
         // heads on the CLS token                                           [B, D]
         let cls: Vec<f32> = last

@@ -193,6 +193,11 @@ fn wrong_input_shapes_are_explained() {
     );
     assert_contains(&run(&[3, 16, 16], false), &["expected 4 dimensions"]);
     assert_contains(&run(&[1, 3, 2, 2], true), &["smaller than one 4x4 patch"]);
+    // 1 + 129·129 tokens: refused before the scores are allocated.
+    assert_contains(
+        &run(&[1, 3, 516, 516], true),
+        &["16642 tokens; at most 16385"],
+    );
 }
 
 #[test]
