@@ -267,7 +267,9 @@ impl<'a> Fetcher<'a> {
                 Some(_) => "; if it is private or gated, check that your token has access",
             });
         }
-        hint.push_str(&format!("; no local folder `{}` exists either", self.repo));
+        if self.revision == "main" {
+            hint.push_str(&format!("; no local folder `{}` exists either", self.repo));
+        }
         HubError::RepoNotFound {
             repo: self.repo.to_string(),
             revision: self.revision.to_string(),
