@@ -5,6 +5,7 @@
 //! and embed or classify images.
 //!
 //! - [`embed`]: input expansion, pooling and output formats of `vitrs embed`.
+//! - [`pipeline`]: a model with its image processor: embed and classify files.
 //! - [`load`]: a `--model` argument to a loaded model.
 //! - [`io`]: safetensors in and out, written atomically.
 //! - [`zoo`]: `random:NAME`, the Hub's architectures with seeded random weights.
@@ -14,4 +15,5 @@ pub mod embed;
 pub mod hub;
 pub mod io;
 pub mod load;
+pub mod pipeline;
 pub mod zoo;

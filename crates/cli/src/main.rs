@@ -20,6 +20,10 @@ enum Command {
     Run(commands::run::Args),
     /// Turn image files into `pixel_values` exactly as ViTImageProcessor does.
     Preprocess(commands::preprocess::Args),
+    /// Embed images: one vector (or token matrix) per image.
+    Embed(commands::embed::Args),
+    /// Classify images with a ViTForImageClassification checkpoint.
+    Classify(commands::classify::Args),
     /// Time the forward pass; prints one JSON object.
     Bench(commands::bench::Args),
     /// Describe a model: module tree, parameters, size, tokens and GFLOP per image.
@@ -41,6 +45,8 @@ fn main() -> ExitCode {
         Command::Preprocess(args) => commands::preprocess::main(args),
         Command::Convert(args) => commands::convert::main(args),
         Command::Bench(args) => commands::bench::main(args),
+        Command::Embed(args) => commands::embed::main(args),
+        Command::Classify(args) => commands::classify::main(args),
         Command::Info(args) => commands::info::main(args),
     };
     match result {

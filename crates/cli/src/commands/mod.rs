@@ -1,7 +1,9 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod classify;
 pub mod convert;
+pub mod embed;
 pub mod info;
 pub mod preprocess;
 pub mod run;

@@ -1,0 +1,73 @@
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// What can go wrong turning a file into `pixel_values`. Every variant names the file.
+#[derive(Debug, Error)]
+pub enum ImageError {
+    /// The file could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is empty.
+    #[error("{}: the file is empty", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The bytes are not an image format vitrs reads.
+    #[error("{}: not an image vitrs can read (expected PNG, JPEG, GIF, BMP, WebP or TIFF)", path.display())]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The image is larger than the pixel limit; refused before decoding.
+    #[error(
+        "{}: {width}x{height} is {} pixels, more than the limit of {limit} (raise it with \
+         Limits::max_pixels / --max-pixels if the image is genuine)",
+        path.display(),
+        (*width as u64) * (*height as u64)
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Declared width.
+        width: u32,
+        /// Declared height.
+        height: u32,
+        /// The limit in pixels.
+        limit: u64,
+    },
+    /// The decoder failed (truncated or corrupt data, unsupported variant of a format).
+    #[error("{}: cannot decode: {message}", path.display())]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// The decoder's message.
+        message: String,
+    },
+    /// `preprocessor_config.json` is not valid JSON.
+    #[error("{}: {message}", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// serde's description.
+        message: String,
+    },
+    /// A config field has a value that cannot be used.
+    #[error("{}: field `{field}`: expected {expected}, found {found}", path.display())]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// The field.
+        field: String,
+        /// What would be valid.
+        expected: String,
+        /// What the file holds.
+        found: String,
+    },
+}

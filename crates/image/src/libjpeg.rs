@@ -1,0 +1,38 @@
+//! JPEG through libjpeg-turbo's decoder (the `mozjpeg` crate), which is what Pillow uses:
+//! same integer IDCT, same "fancy" chroma upsampling, so the same bytes.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::RgbImage;
+
+/// Whether the data ends with the End Of Image marker (trailing padding allowed). libjpeg
+/// fills a truncated image with grey and only warns; Pillow refuses it, and so do we.
+fn has_eoi(bytes: &[u8]) -> bool {
+    let end = bytes
+        .iter()
+        .rposition(|&b| b != 0 && !b.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    end >= 2 && bytes[end - 2..end] == [0xFF, 0xD9]
+}
+
+/// Decodes a JPEG into 8-bit RGB (greyscale replicated by libjpeg).
+pub fn decode(bytes: &[u8]) -> Result<RgbImage, String> {
+    if !has_eoi(bytes) {
+        return Err("the JPEG data is truncated (no end-of-image marker)".into());
+    }
+    // mozjpeg reports libjpeg's fatal errors by unwinding (without calling the panic hook).
+    let result = catch_unwind(AssertUnwindSafe(|| -> std::io::Result<RgbImage> {
+        let decompress = mozjpeg::Decompress::new_mem(bytes)?;
+        let mut image = decompress.rgb()?;
+        let (w, h) = (image.width(), image.height());
+        let pixels: Vec<[u8; 3]> = image.read_scanlines()?;
+        image.finish()?;
+        let data = pixels.into_iter().flatten().collect();
+        RgbImage::new(w, h, data).ok_or_else(|| std::io::Error::other("short scanlines"))
+    }));
+    match result {
+        Ok(Ok(image)) => Ok(image),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("libjpeg rejected the data (corrupt or unsupported JPEG)".into()),
+    }
+}

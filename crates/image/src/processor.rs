@@ -1,0 +1,168 @@
+//! The whole pipeline: file → `pixel_values` `[3, H, W]`.
+
+use std::path::Path;
+
+use vitrs_tensor::Tensor;
+
+use crate::decode::{decode_file, Limits};
+use crate::resample::resize;
+use crate::{ImageError, ProcessorConfig, RgbImage, Size};
+
+/// transformers' `ViTImageProcessorPil`, driven by a [`ProcessorConfig`].
+#[derive(Debug, Clone, Default)]
+pub struct ImageProcessor {
+    config: ProcessorConfig,
+    limits: Limits,
+}
+
+impl ImageProcessor {
+    /// A processor with `config` and default limits.
+    pub fn new(config: ProcessorConfig) -> Self {
+        ImageProcessor {
+            config,
+            limits: Limits::default(),
+        }
+    }
+
+    /// From `preprocessor_config.json` text (`path` names it in errors).
+    pub fn from_json_str(text: &str, path: &Path) -> Result<Self, ImageError> {
+        Ok(Self::new(ProcessorConfig::from_json_str(text, path)?))
+    }
+
+    /// From a model folder's `preprocessor_config.json`; transformers' defaults when the folder
+    /// has none.
+    pub fn from_dir(dir: &Path) -> Result<Self, ImageError> {
+        let path = dir.join("preprocessor_config.json");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Self::from_json_str(&text, &path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(source) => Err(ImageError::Io { path, source }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ProcessorConfig {
+        &self.config
+    }
+
+    /// Replaces the decoding limits.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Makes the output `[height, width]`: the resize target scales so that a center crop
+    /// keeps its proportion (DeiT's 256 → 224 becomes 439 → 384 for 384).
+    pub fn set_output_size(&mut self, [height, width]: [usize; 2]) {
+        let c = &mut self.config;
+        c.do_resize = true;
+        match (c.do_center_crop, c.crop_size, c.size) {
+            (
+                true,
+                Some([ch, cw]),
+                Size::Exact {
+                    height: rh,
+                    width: rw,
+                },
+            ) => {
+                c.size = Size::Exact {
+                    height: (rh * height + ch / 2) / ch,
+                    width: (rw * width + cw / 2) / cw,
+                };
+                c.crop_size = Some([height, width]);
+            }
+            (true, Some([ch, _]), Size::ShortestEdge { shortest_edge, .. }) => {
+                c.size = Size::ShortestEdge {
+                    shortest_edge: (shortest_edge * height + ch / 2) / ch,
+                    longest_edge: None,
+                };
+                c.crop_size = Some([height, width]);
+            }
+            _ => {
+                c.size = Size::Exact { height, width };
+                c.do_center_crop = false;
+            }
+        }
+    }
+
+    /// Decodes and preprocesses the file at `path` into `[3, H, W]`.
+    pub fn preprocess_path(&self, path: &Path) -> Result<Tensor, ImageError> {
+        let image = decode_file(path, self.limits)?;
+        Ok(self.preprocess(&image))
+    }
+
+    /// Preprocesses a decoded image into `[3, H, W]`: resize, center crop, rescale, normalize.
+    pub fn preprocess(&self, image: &RgbImage) -> Tensor {
+        let c = &self.config;
+        let resized;
+        let mut img = image;
+        if c.do_resize {
+            let [h, w] = c.resize_to([image.height, image.width]);
+            resized = resize(image, w, h, c.resample);
+            img = &resized;
+        }
+        let cropped;
+        if let (true, Some(crop)) = (c.do_center_crop, c.crop_size) {
+            cropped = center_crop(img, crop);
+            img = &cropped;
+        }
+        let (h, w) = (img.height, img.width);
+        let mut out = vec![0.0f32; 3 * h * w];
+        for ch in 0..3 {
+            let plane = &mut out[ch * h * w..(ch + 1) * h * w];
+            for (o, px) in plane.iter_mut().zip(img.data.chunks_exact(3)) {
+                let v = px[ch];
+                // float32(float64(u8) · factor), as numpy's rescale; then float32 arithmetic.
+                let mut x = if c.do_rescale {
+                    (f64::from(v) * c.rescale_factor) as f32
+                } else {
+                    f32::from(v)
+                };
+                if c.do_normalize {
+                    x = (x - c.image_mean[ch]) / c.image_std[ch];
+                }
+                *o = x;
+            }
+        }
+        Tensor::new(&[3, h, w], out).expect("three planes of h·w values")
+    }
+}
+
+/// transformers' numpy `center_crop`: `top = (H − ch) // 2`, `left = (W − cw) // 2`, padding
+/// with zeros (centred, extra on the far side) where the image is smaller than the crop.
+fn center_crop(image: &RgbImage, [ch, cw]: [usize; 2]) -> RgbImage {
+    let (h, w) = (image.height as i64, image.width as i64);
+    let (ch_i, cw_i) = (ch as i64, cw as i64);
+    let top = (h - ch_i).div_euclid(2);
+    let left = (w - cw_i).div_euclid(2);
+    let mut data = vec![0u8; ch * cw * 3];
+    if top >= 0 && left >= 0 {
+        for y in 0..ch {
+            let src = ((top as usize + y) * image.width + left as usize) * 3;
+            data[y * cw * 3..(y + 1) * cw * 3].copy_from_slice(&image.data[src..src + cw * 3]);
+        }
+    } else {
+        // Pad to at least the crop size, centred (ceil on the near side), then crop.
+        let nh = h.max(ch_i);
+        let nw = w.max(cw_i);
+        let top_pad = (nh - h + 1) / 2;
+        let left_pad = (nw - w + 1) / 2;
+        let (t, l) = (top + top_pad, left + left_pad);
+        for y in 0..ch_i {
+            for x in 0..cw_i {
+                // Position in the padded image, then in the original.
+                let (py, px) = (t + y, l + x);
+                let (sy, sx) = (py - top_pad, px - left_pad);
+                if (0..h).contains(&sy) && (0..w).contains(&sx) {
+                    let s = ((sy * w + sx) * 3) as usize;
+                    let d = ((y * cw_i + x) * 3) as usize;
+                    data[d..d + 3].copy_from_slice(&image.data[s..s + 3]);
+                }
+            }
+        }
+    }
+    RgbImage {
+        width: cw,
+        height: ch,
+        data,
+    }
+}

@@ -1,0 +1,115 @@
+"""Preprocessing fixtures: what transformers' PIL-backend ViTImageProcessor makes of image files.
+
+Writes <out>/preprocess/images/ (small generated images in every mode and format Pillow can
+write: transparency, palettes, 16-bit, GIF, BMP, WebP, TIFF, progressive JPEG) and one folder
+per case with `preprocessor_config.json`, `case.json` (the image list, in order) and
+`expected.safetensors` (`pixel_values` [N, 3, H, W] f32, from ViTImageProcessorPil with
+do_convert_rgb=True on `PIL.Image.open(path)`).
+"""
+
+import argparse
+import json
+import os
+import shutil
+
+import numpy as np
+from PIL import Image
+from safetensors.numpy import save_file
+from transformers.models.vit.image_processing_pil_vit import ViTImageProcessorPil
+
+REAL = ["camera.png", "chelsea.png", "coins.png", "logo.png", "microaneurysms.png", "rocket.jpg"]
+FILTERS = {0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic", 4: "box", 5: "hamming"}
+IMAGENET = dict(image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225])
+
+
+def make_images(real_dir, out_dir):
+    """Small images in the modes and formats a user may hand us, cut from the real photos."""
+    os.makedirs(out_dir, exist_ok=True)
+    cat = Image.open(os.path.join(real_dir, "chelsea.png")).convert("RGB").crop((100, 40, 196, 112))
+    rng = np.random.default_rng(0)
+    made = {}
+
+    def save(name, img, **kw):
+        path = os.path.join(out_dir, name)
+        img.save(path, **kw)
+        made[name] = path
+
+    rgba = cat.convert("RGBA")
+    alpha = np.tile(np.linspace(0, 255, cat.width, dtype=np.float64), (cat.height, 1))
+    alpha[: cat.height // 3] = 0
+    alpha[-cat.height // 3 :] = 255
+    rgba.putalpha(Image.fromarray(alpha.round().astype(np.uint8)))
+    save("rgba_transparent.png", rgba)
+    la = cat.convert("L").convert("LA")
+    la.putalpha(Image.fromarray(alpha.round().astype(np.uint8)))
+    save("la.png", la)
+    pal = cat.quantize(colors=32, method=Image.Quantize.MEDIANCUT)
+    save("palette.png", pal)
+    pal_t = pal.copy()
+    pal_t.info["transparency"] = 3
+    save("palette_transparent.png", pal_t, transparency=3)
+    grey16 = (np.asarray(cat.convert("L"), dtype=np.uint16) * 257 // 3 + rng.integers(0, 200, (cat.height, cat.width))).astype(np.uint16)
+    save("grey16.png", Image.fromarray(grey16))
+    save("bilevel.png", cat.convert("1"))
+    save("cat.gif", pal)
+    save("cat.bmp", cat)
+    save("cat_lossless.webp", cat, lossless=True)
+    save("cat.tiff", cat)
+    save("cat_progressive.jpg", cat, quality=90, progressive=True)
+    save("cat_baseline.jpg", cat, quality=90)
+    return made
+
+
+def write_case(root, name, config, images, lossy):
+    case = os.path.join(root, name)
+    shutil.rmtree(case, ignore_errors=True)
+    os.makedirs(case)
+    with open(os.path.join(case, "preprocessor_config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+        f.write("\n")
+    proc = ViTImageProcessorPil(**config)
+    arrays = []
+    for path in images:
+        out = proc(images=Image.open(path), do_convert_rgb=True, return_tensors="np")
+        arrays.append(out["pixel_values"][0].astype(np.float32))
+    shapes = {a.shape for a in arrays}
+    if len(shapes) == 1:
+        save_file({"pixel_values": np.stack(arrays)}, os.path.join(case, "expected.safetensors"))
+    else:
+        save_file({f"pixel_values.{i}": a[None] for i, a in enumerate(arrays)}, os.path.join(case, "expected.safetensors"))
+    rel = [os.path.relpath(p, case) for p in images]
+    meta = {"images": rel, "lossy": [p.endswith((".jpg", ".jpeg")) for p in images] if lossy else [False] * len(images)}
+    with open(os.path.join(case, "case.json"), "w") as f:
+        json.dump(meta, f, indent=2)
+        f.write("\n")
+    print(f"  {name}: {len(images)} images -> {sorted(shapes)}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--full-out", required=True)
+    ap.add_argument("--full", action="store_true")
+    args = ap.parse_args()
+    real_dir = os.path.join(args.out, "images")
+    root = os.path.join(args.out, "preprocess")
+    print(f"preprocessing fixtures -> {root}")
+    generated = make_images(real_dir, os.path.join(root, "images"))
+    real = [os.path.join(real_dir, r) for r in REAL]
+    everything = real + [generated[k] for k in sorted(generated)]
+
+    write_case(root, "hub_default_224", {"do_normalize": True, "do_resize": True, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5], "resample": 2, "size": 224}, [real[1]], True)
+    for code, fname in FILTERS.items():
+        write_case(root, f"down_{fname}", {"size": {"height": 24, "width": 32}, "resample": code}, everything, True)
+    for code in (2, 3, 1, 0):
+        write_case(root, f"up_{FILTERS[code]}", {"size": {"height": 96, "width": 80}, "resample": code}, [real[4]], True)
+    write_case(root, "shortest_edge_crop_imagenet", {"size": {"shortest_edge": 40}, "do_center_crop": True, "crop_size": {"height": 32, "width": 32}, "resample": 3, **IMAGENET}, real + [generated["rgba_transparent.png"]], True)
+    write_case(root, "int_size_crop", {"size": 36, "do_center_crop": True, "crop_size": 32, "resample": 3, **IMAGENET}, [real[1], real[2]], True)
+    write_case(root, "crop_larger_than_image", {"size": {"height": 20, "width": 27}, "do_center_crop": True, "crop_size": {"height": 25, "width": 24}}, [real[1]], True)
+    write_case(root, "no_rescale_no_normalize", {"size": 16, "do_rescale": False, "do_normalize": False}, [real[0], real[3]], True)
+    write_case(root, "no_resize_missing_keys", {"do_resize": False}, [generated["palette_transparent.png"], generated["la.png"]], True)
+    write_case(root, "shortest_edge_keeps_aspect", {"size": {"shortest_edge": 30}}, [real[1], real[5], real[4]], True)
+
+
+if __name__ == "__main__":
+    main()
