@@ -1,11 +1,12 @@
 //! Turning a `--model` argument into a loaded model.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use vitrs_model::{Checkpoint, LoadOptions, ViT};
 
+use crate::hub::{self, ModelSpec, ResolveOptions};
 use crate::zoo::{self, Architecture};
 
 /// Where a loaded model came from.
@@ -28,11 +29,18 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// The `preprocessor_config.json` text that belongs with the model, if any.
-    pub fn preprocessor_config(&self) -> Option<String> {
+    /// The `preprocessor_config.json` text that belongs with the model and where it came
+    /// from, if there is one.
+    pub fn preprocessor_config(&self) -> Option<(String, PathBuf)> {
         match &self.source {
-            Source::Dir(dir) => std::fs::read_to_string(dir.join("preprocessor_config.json")).ok(),
-            Source::Random(arch, _) => Some(arch.preprocessor.to_string()),
+            Source::Dir(dir) => {
+                let path = dir.join("preprocessor_config.json");
+                std::fs::read_to_string(&path).ok().map(|t| (t, path))
+            }
+            Source::Random(arch, _) => Some((
+                arch.preprocessor.to_string(),
+                PathBuf::from(format!("random:{}/preprocessor_config.json", arch.name)),
+            )),
         }
     }
 
@@ -55,8 +63,9 @@ impl Loaded {
 /// The model arguments every command shares.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ModelArgs {
-    /// A model folder in the Hugging Face layout, or random:NAME (an architecture with
-    /// seeded random weights).
+    /// A model folder in the Hugging Face layout, a Hub id (org/name[@revision], from the
+    /// Hugging Face cache or downloaded into it), or random:NAME (an architecture with seeded
+    /// random weights).
     #[arg(long)]
     pub model: String,
     /// Seed of random: weights.
@@ -77,35 +86,31 @@ impl ModelArgs {
     }
 }
 
-/// Loads `spec`: `random:NAME` (built in memory from `seed`, announced on stderr) or a model
-/// folder.
+/// Loads `spec`: `random:NAME` (built in memory from `seed`, announced on stderr), a model
+/// folder, or a Hub id (`org/name[@revision]`) found in the Hugging Face cache or downloaded
+/// into it (see [`crate::hub`]).
 pub fn load(spec: &str, seed: u64, opts: &LoadOptions) -> Result<Loaded> {
     let start = Instant::now();
-    let (vit, source) = if let Some(name) = spec.strip_prefix("random:") {
-        let arch = zoo::find(name).with_context(|| {
-            format!(
-                "unknown architecture `random:{name}`; choose one of: {}",
-                zoo::names()
-            )
-        })?;
-        eprintln!(
-            "vitrs: using random:{name} — the {} architecture with random weights (seed {seed}), \
-             not the trained model",
-            arch.repo
-        );
-        (arch.build(seed)?, Source::Random(arch, seed))
-    } else {
-        let dir = Path::new(spec);
-        if !dir.join("config.json").is_file() {
-            anyhow::bail!(
-                "{}: no config.json there; --model takes a folder in the Hugging Face layout \
-                 (config.json + model.safetensors) or random:NAME ({})",
-                dir.display(),
-                zoo::names()
+    let (vit, source) = match spec.parse::<ModelSpec>()? {
+        ModelSpec::Random { name } => {
+            let arch = zoo::find(&name).with_context(|| {
+                format!(
+                    "unknown architecture `random:{name}`; choose one of: {}",
+                    zoo::names()
+                )
+            })?;
+            eprintln!(
+                "vitrs: using random:{name} — the {} architecture with random weights \
+                 (seed {seed}), not the trained model",
+                arch.repo
             );
+            (arch.build(seed)?, Source::Random(arch, seed))
         }
-        let vit = ViT::load_with(dir, opts)?;
-        (vit, Source::Dir(dir.to_path_buf()))
+        other => {
+            let dir = hub::resolve(&other, &ResolveOptions::from_env())?;
+            let vit = ViT::load_with(&dir, opts)?;
+            (vit, Source::Dir(dir))
+        }
     };
     Ok(Loaded {
         vit,

@@ -110,7 +110,7 @@ fn bad_input_fails_with_one_line_naming_the_problem() {
                 "--input",
                 wrong_size.to_str().unwrap(),
             ],
-            "/nonexistent: no config.json there",
+            "model folder /nonexistent does not exist",
         ),
         (
             vec!["--model", model, "--input", wrong_size.to_str().unwrap()],
