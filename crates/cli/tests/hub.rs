@@ -46,11 +46,13 @@ fn repo_of(case: &str, commit: &str, extra: &[(&str, &[u8])], token: Option<&str
         commit: commit.to_string(),
         files,
         token: token.map(Into::into),
+        weak_etags: false,
     }
 }
 
 /// org/pooler (with a preprocessor config), org/sharded (7 shards, none), org/private
-/// (needs the token), org/pytorch-only (no safetensors), and old/pooler renamed to org/pooler.
+/// (needs the token), org/pytorch-only (no safetensors), org/weak-etags (`W/` ETags), and
+/// old/pooler renamed to org/pooler.
 fn start_hub() -> FakeHub {
     let mut repos = HashMap::new();
     repos.insert(
@@ -82,8 +84,12 @@ fn start_hub() -> FakeHub {
             commit: COMMIT.into(),
             files,
             token: None,
+            weak_etags: false,
         },
     );
+    let mut weak = repo_of("pooler", COMMIT, &[], None);
+    weak.weak_etags = true;
+    repos.insert("org/weak-etags".to_string(), weak);
     let renamed = HashMap::from([("old/pooler".to_string(), "org/pooler".to_string())]);
     FakeHub::start(repos, renamed)
 }
@@ -235,6 +241,20 @@ fn sharded_model_every_shard_and_no_preprocessor() {
     assert_eq!(resolve(&spec("org/sharded"), &opts).unwrap(), dir);
     assert_eq!(hub.seen().len(), before);
     runs_like_the_oracle(&dir, "sharded");
+
+    // Without the marker (a cache filled by another tool), one probe learns it again.
+    let marker = repo
+        .join(".no_exist")
+        .join(COMMIT)
+        .join("preprocessor_config.json");
+    std::fs::remove_file(&marker).unwrap();
+    assert_eq!(resolve(&spec("org/sharded"), &opts).unwrap(), dir);
+    assert!(marker.exists());
+    let new = &hub.seen()[before..];
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert!(new[0]
+        .path
+        .ends_with(&format!("{COMMIT}/preprocessor_config.json")));
 }
 
 #[test]
@@ -404,4 +424,48 @@ fn offline_and_not_cached_asks_nothing_and_says_how() {
     assert!(err.contains("huggingface-cli download org/pooler"), "{err}");
     assert!(err.contains("without HF_HUB_OFFLINE"), "{err}");
     assert!(hub.seen().is_empty());
+}
+
+#[test]
+fn weak_etags_are_accepted() {
+    let hub = start_hub();
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = options(tmp.path(), &hub);
+    let dir = resolve(&spec("org/weak-etags"), &opts).unwrap();
+    runs_like_the_oracle(&dir, "pooler");
+    // hf-hub keeps the `W/` in the blob name (a `W` folder); the cache still reads back.
+    assert!(repo_dir(tmp.path(), "org/weak-etags")
+        .join("blobs/W")
+        .is_dir());
+    assert_eq!(
+        lookup_cached("org/weak-etags", None, &opts),
+        CacheState::Complete(dir)
+    );
+}
+
+#[test]
+fn unreachable_endpoint_says_what_to_check() {
+    // Bind then drop a listener: nothing answers on that port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = ResolveOptions::new(tmp.path());
+    opts.endpoint = format!("http://127.0.0.1:{port}");
+    let err = resolve(&spec("org/pooler"), &opts).unwrap_err().to_string();
+    assert!(
+        err.contains("reachable") && err.contains("HF_HUB_OFFLINE=1"),
+        "{err}"
+    );
+    assert!(!err.contains('\n'), "{err}");
+
+    // A cached model stays usable when the optional processor probe cannot get through.
+    let hub = start_hub();
+    let online = options(tmp.path(), &hub);
+    let dir = resolve(&spec("org/pooler"), &online).unwrap();
+    drop(hub);
+    std::fs::remove_file(dir.join("preprocessor_config.json")).unwrap();
+    assert_eq!(resolve(&spec("org/pooler"), &opts).unwrap(), dir);
 }

@@ -13,12 +13,15 @@
 //!   assertion): calls are wrapped so a panic becomes an error;
 //! - it writes `refs/<revision>` even when the revision is a commit hash, which
 //!   `huggingface_hub` never does: that stray ref is removed;
-//! - it writes the blob under whatever the ETag says: an ETag that is not a plain token is
-//!   refused before anything is written.
+//! - it writes the blob under whatever the ETag says: an ETag that is not a plain token
+//!   (bar a weak `W/` prefix) is refused before anything is written;
+//! - its client has no timeouts (a silent network hangs a download): the one request made
+//!   for a model that is already cached goes through a probe with a timeout first.
 
 use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use hf_hub::api::sync::{Api, ApiBuilder, ApiError, ApiRepo, Metadata};
 use hf_hub::{Cache, Repo, RepoType};
@@ -44,12 +47,44 @@ pub fn download_model(
 
 /// Completes a cached snapshot with `preprocessor_config.json` (or the marker saying the repo
 /// has none). Best effort: the model is usable without it, so failures are ignored.
+///
+/// hf-hub's client has no timeouts, so a short probe of our own asks first: an unreachable
+/// Hub costs at most [`PROBE_TIMEOUT`] before the cached model is used as it is.
 pub fn complete_preprocessor(repo: &str, commit: &str, opts: &ResolveOptions) {
-    if let Ok(mut f) = Fetcher::new(repo, commit, opts) {
-        f.commit = Some(commit.to_string());
-        let _ = f.fetch_optional(PREPROCESSOR);
-        f.remove_stray_ref();
+    let Ok(mut f) = Fetcher::new(repo, commit, opts) else {
+        return;
+    };
+    f.commit = Some(commit.to_string());
+    match probe(&f.api_repo.url(PREPROCESSOR), opts.token.as_deref()) {
+        Some(404) => {
+            let _ = cache::mark_missing(&opts.cache_dir, repo, commit, PREPROCESSOR);
+        }
+        Some(200 | 206 | 301 | 302 | 303 | 307 | 308) => {
+            let _ = f.fetch_optional(PREPROCESSOR);
+        }
+        // Unreachable, refused, or an error page: the model is usable without it.
+        _ => {}
     }
+    f.remove_stray_ref();
+}
+
+/// How long [`complete_preprocessor`]'s probe may take.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The status of a `Range: bytes=0-0` GET of `url` (redirects not followed), or `None` if no
+/// answer came within [`PROBE_TIMEOUT`].
+fn probe(url: &str, token: Option<&str>) -> Option<u16> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(PROBE_TIMEOUT))
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut request = agent.get(url).header("Range", "bytes=0-0");
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    request.call().ok().map(|r| r.status().as_u16())
 }
 
 /// One repo at one revision, and the commit its files must all come from.
@@ -158,7 +193,16 @@ impl<'a> Fetcher<'a> {
             Ok(Ok(meta)) => Ok(Found::File(meta)),
             Ok(Err(e)) => match status_of(&e) {
                 Some(status @ (401 | 403 | 404)) => Ok(Found::Absent(status)),
-                _ => Err(self.error(file, e.to_string())),
+                Some(_) => Err(self.error(file, e.to_string())),
+                None if matches!(e, ApiError::RequestError(_)) => Err(self.error(
+                    file,
+                    format!(
+                        "{e}; is {} reachable? Check the network or HF_ENDPOINT, or set \
+                         HF_HUB_OFFLINE=1 to use only models already in the cache",
+                        self.opts.endpoint
+                    ),
+                )),
+                None => Err(self.error(file, e.to_string())),
             },
             Err(panic) => Err(self.error(file, panic)),
         }
@@ -179,7 +223,10 @@ impl<'a> Fetcher<'a> {
             }
             Some(_) => {}
         }
-        if !is_token(meta.etag()) || !is_token(meta.commit_hash()) {
+        // hf-hub strips the quotes but not a weak `W/` prefix (which some servers send); it
+        // then files the blob under `blobs/W/`: harmless, so it is let through.
+        let etag = meta.etag().strip_prefix("W/").unwrap_or(meta.etag());
+        if !is_token(etag) || !is_token(meta.commit_hash()) {
             return Err(self.error(
                 file,
                 format!(
@@ -225,6 +272,7 @@ impl<'a> Fetcher<'a> {
 
     /// Checks size and, for LFS files, sha256; removes the file from the cache if it fails.
     fn verify(&self, file: &str, path: &Path, meta: &Metadata) -> Result<(), HubError> {
+        let etag = meta.etag().strip_prefix("W/").unwrap_or(meta.etag());
         let expected = meta.size() as u64;
         let found = std::fs::metadata(path)
             .map_err(|e| HubError::io(path, e))?
@@ -236,12 +284,12 @@ impl<'a> Fetcher<'a> {
                 expected,
                 found,
             })
-        } else if is_sha256(meta.etag()) {
+        } else if is_sha256(etag) {
             let digest = sha256_hex(path)?;
-            (digest != meta.etag()).then(|| HubError::ChecksumMismatch {
+            (digest != etag).then(|| HubError::ChecksumMismatch {
                 repo: self.repo.to_string(),
                 file: file.to_string(),
-                expected: meta.etag().to_string(),
+                expected: etag.to_string(),
                 found: digest,
             })
         } else {

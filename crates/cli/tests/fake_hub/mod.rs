@@ -52,6 +52,8 @@ pub struct FakeRepo {
     pub files: BTreeMap<String, Vec<u8>>,
     /// Bearer token required, if private.
     pub token: Option<String>,
+    /// Send weak ETags (`W/"..."`) for non-LFS files, as some Hub front ends do.
+    pub weak_etags: bool,
 }
 
 struct State {
@@ -221,7 +223,8 @@ fn handle(mut stream: TcpStream, state: &State) -> std::io::Result<()> {
     };
     let sha = sha256_hex(content);
     // A non-LFS ETag is a git blob hash; any 40-hex token plays that part here.
-    let git_etag = format!("\"{}\"", &sha[..40]);
+    let weak = if repo.weak_etags { "W/" } else { "" };
+    let git_etag = format!("{weak}\"{}\"", &sha[..40]);
     let commit = ("X-Repo-Commit", repo.commit.clone());
     if file.ends_with(".safetensors") {
         let location = format!("http://{}/cdn/{sha}?signature=x", state.addr);
