@@ -1,0 +1,110 @@
+//! Every bad file gets an error that names it; nothing panics.
+
+use std::path::{Path, PathBuf};
+
+use vitrs_image::{ImageError, ImageProcessor, Limits};
+
+fn real(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/images")
+        .join(name)
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn err(path: &Path) -> String {
+    let e = ImageProcessor::default().preprocess_path(path).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with(&path.display().to_string()),
+        "{msg} should name {}",
+        path.display()
+    );
+    msg
+}
+
+/// CRC-32 (IEEE) for patching PNG chunks.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+#[test]
+fn missing_empty_and_non_image_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert!(err(&tmp.path().join("nope.png")).contains("No such file"));
+    assert!(err(&write(tmp.path(), "empty.jpg", b"")).contains("the file is empty"));
+    let text = write(tmp.path(), "notes.png", b"these are not pixels\n");
+    assert!(err(&text).contains("not an image vitrs can read"));
+    // A recognised format that is not compiled in (PNM) is refused, not guessed at.
+    let ppm = write(tmp.path(), "x.ppm", b"P6\n2 2\n255\n............");
+    let msg = err(&ppm);
+    assert!(
+        msg.contains("cannot decode") || msg.contains("not an image"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn truncated_and_corrupt_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["chelsea.png", "rocket.jpg"] {
+        let bytes = std::fs::read(real(name)).unwrap();
+        let cut = write(
+            tmp.path(),
+            &format!("cut-{name}"),
+            &bytes[..bytes.len() / 2],
+        );
+        assert!(err(&cut).contains("cannot decode"), "{name}");
+        let mut bad = bytes.clone();
+        for i in (200..bad.len()).step_by(97) {
+            bad[i] ^= 0xA5;
+        }
+        let corrupt = write(tmp.path(), &format!("corrupt-{name}"), &bad);
+        assert!(err(&corrupt).contains("cannot decode"), "{name}");
+    }
+}
+
+#[test]
+fn decompression_bomb_is_refused_before_decoding() {
+    // A real PNG whose header claims 60000 x 60000 pixels (3.6 G pixels, 10.8 GB as RGB).
+    let tmp = tempfile::tempdir().unwrap();
+    let mut png = std::fs::read(real("microaneurysms.png")).unwrap();
+    png[16..20].copy_from_slice(&60_000u32.to_be_bytes());
+    png[20..24].copy_from_slice(&60_000u32.to_be_bytes());
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    let bomb = write(tmp.path(), "bomb.png", &png);
+    let msg = err(&bomb);
+    assert!(
+        msg.contains("60000x60000") && msg.contains("more than the limit"),
+        "{msg}"
+    );
+
+    // The limit is the user's to set.
+    let mut small = ImageProcessor::default();
+    small.set_limits(Limits { max_pixels: 10_000 });
+    match small.preprocess_path(&real("chelsea.png")) {
+        Err(ImageError::TooLarge {
+            width: 451,
+            height: 300,
+            limit: 10_000,
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+}
