@@ -3,7 +3,9 @@
 //! - `fixtures [--full]`: builds the pinned Python venv, runs the generators in `xtask/python/`
 //!   and writes `fixtures/` (and, with `--full`, `fixtures/full/`) with a sha256 manifest.
 //! - `verify [--full]`: checks the manifest and runs every fixture case, printing a table.
+//! - `bench-peers [--quick]`: vitrs against ONNX Runtime, PyTorch and Pillow in one run.
 
+mod bench_peers;
 mod fixtures;
 mod manifest;
 mod paths;
@@ -33,6 +35,13 @@ enum Command {
         #[arg(long)]
         only: Option<String>,
     },
+    /// Time vitrs, ONNX Runtime and PyTorch on the same ViT-B/16 weights, and preprocessing
+    /// against Pillow, in one run; prints a table (also target/bench-peers.md).
+    BenchPeers {
+        /// Fewer runs per configuration.
+        #[arg(long)]
+        quick: bool,
+    },
     /// Rewrite fixtures/manifest.json from the files present (after a merge, say).
     Manifest,
     /// Check the manifest and run every fixture case against its reference outputs.
@@ -47,6 +56,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Fixtures { full, only } => fixtures::run(full, only.as_deref()),
         Command::Verify { full } => verify::run(full),
+        Command::BenchPeers { quick } => bench_peers::run(quick),
         Command::Manifest => {
             let n = manifest::write(&paths::fixtures())?;
             println!("fixtures/manifest.json lists {n} files");

@@ -26,6 +26,10 @@ pub struct Args {
     /// Timed runs.
     #[arg(long, default_value_t = 10)]
     runs: usize,
+    /// Time decoding + preprocessing of these images (with the model's processor) instead of
+    /// the forward pass; repeatable.
+    #[arg(long, value_name = "IMAGE")]
+    preprocess: Vec<std::path::PathBuf>,
     /// Untimed runs first.
     #[arg(long, default_value_t = 2)]
     warmup: usize,
@@ -39,12 +43,58 @@ pub fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// Milliseconds of `runs` calls of `f`, sorted.
+fn time_runs<E>(runs: usize, mut f: impl FnMut() -> Result<(), E>) -> Result<Vec<f64>, E> {
+    let mut ms = Vec::with_capacity(runs.max(1));
+    for _ in 0..runs.max(1) {
+        let start = Instant::now();
+        f()?;
+        ms.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    ms.sort_by(f64::total_cmp);
+    Ok(ms)
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
+
+fn bench_preprocess(args: &Args) -> Result<ExitCode> {
+    let pipeline = vitrs::pipeline::Pipeline::from_args(&args.model)?;
+    let mut out = serde_json::Map::new();
+    for path in &args.preprocess {
+        for _ in 0..args.warmup {
+            pipeline.preprocess(path)?;
+        }
+        let ms = time_runs(args.runs, || pipeline.preprocess(path).map(|_| ()))?;
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        out.insert(
+            name,
+            serde_json::json!({"min_ms": ms[0], "median_ms": median(&ms), "runs": ms.len()}),
+        );
+    }
+    println!("{}", serde_json::json!({ "preprocess": out }));
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs the subcommand.
 pub fn main(args: Args) -> Result<ExitCode> {
     let threads = vitrs_kernels::threads::init(
         args.threads
             .unwrap_or_else(vitrs_kernels::threads::available),
     );
+    if !args.preprocess.is_empty() {
+        return bench_preprocess(&args);
+    }
     let loaded = args.model.load()?;
     let cfg = loaded.vit.config();
     let [h, w] = cfg.image_size;
@@ -56,18 +106,8 @@ pub fn main(args: Args) -> Result<ExitCode> {
     for _ in 0..args.warmup {
         loaded.vit.forward(&pixels, &opts)?;
     }
-    let mut ms = Vec::with_capacity(args.runs);
-    for _ in 0..args.runs.max(1) {
-        let start = Instant::now();
-        loaded.vit.forward(&pixels, &opts)?;
-        ms.push(start.elapsed().as_secs_f64() * 1e3);
-    }
-    ms.sort_by(f64::total_cmp);
-    let median = if ms.len() % 2 == 1 {
-        ms[ms.len() / 2]
-    } else {
-        (ms[ms.len() / 2 - 1] + ms[ms.len() / 2]) / 2.0
-    };
+    let ms = time_runs(args.runs, || loaded.vit.forward(&pixels, &opts).map(|_| ()))?;
+    let median = median(&ms);
     let gflop_per_image = 2.0 * loaded.vit.macs_per_image([h, w]) as f64 / 1e9;
     let json = serde_json::json!({
         "model": args.model.model,

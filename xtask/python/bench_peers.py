@@ -1,0 +1,111 @@
+"""Times ONNX Runtime and PyTorch eager on the same ViT checkpoint, and Pillow + transformers'
+ViTImageProcessorPil on the same images, for `cargo xtask bench-peers`. Prints one JSON object.
+
+Usage: bench_peers.py models MODEL_DIR ONNX_PATH INPUT_OUT --batch B --threads T --runs R --warmup W
+       bench_peers.py preprocess IMAGE... --runs R
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+
+def timed(fn, runs, warmup):
+    for _ in range(warmup):
+        fn()
+    ms = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        ms.append((time.perf_counter() - t) * 1e3)
+    return {"min_ms": min(ms), "median_ms": statistics.median(ms), "runs": runs}
+
+
+def export_onnx(model, path, size):
+    import torch
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    dummy = torch.zeros(1, 3, size, size)
+    torch.onnx.export(
+        model,
+        (dummy,),
+        path,
+        input_names=["pixel_values"],
+        output_names=["last_hidden_state", "pooler_output"],
+        dynamic_axes={"pixel_values": {0: "batch"}, "last_hidden_state": {0: "batch"}, "pooler_output": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
+    )
+
+
+def models(args):
+    import onnxruntime as ort
+    import torch
+    from safetensors.numpy import save_file
+    from transformers import ViTModel
+
+    torch.set_num_threads(args.threads)
+    model = ViTModel.from_pretrained(args.model_dir, attn_implementation="sdpa").eval()
+    size = model.config.image_size
+    if not os.path.exists(args.onnx):
+        export_onnx(model, args.onnx, size)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((args.batch, 3, size, size)).astype(np.float32)
+    xt = torch.from_numpy(x)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = args.threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(args.onnx, so, providers=["CPUExecutionProvider"])
+    with torch.inference_mode():
+        ref = model(pixel_values=xt).last_hidden_state.numpy()
+        torch_t = timed(lambda: model(pixel_values=xt), args.runs, args.warmup)
+    ort_out = sess.run(["last_hidden_state"], {"pixel_values": x})[0]
+    ort_t = timed(lambda: sess.run(["last_hidden_state"], {"pixel_values": x}), args.runs, args.warmup)
+    save_file({"pixel_values": x, "last_hidden_state": ref}, args.input_out)
+    print(json.dumps({
+        "torch": torch_t,
+        "ort": ort_t,
+        "ort_vs_torch_max_abs_diff": float(np.abs(ort_out - ref).max()),
+    }))
+
+
+def preprocess(args):
+    from PIL import Image
+    from transformers.models.vit.image_processing_pil_vit import ViTImageProcessorPil
+
+    proc = ViTImageProcessorPil()
+    out = {}
+    for path in args.images:
+        def run():
+            proc(images=Image.open(path), do_convert_rgb=True, return_tensors="np")
+        out[os.path.basename(path)] = timed(run, args.runs, 2)
+    print(json.dumps(out))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="what", required=True)
+    m = sub.add_parser("models")
+    m.add_argument("model_dir")
+    m.add_argument("onnx")
+    m.add_argument("input_out")
+    m.add_argument("--batch", type=int, default=1)
+    m.add_argument("--threads", type=int, default=1)
+    m.add_argument("--runs", type=int, default=10)
+    m.add_argument("--warmup", type=int, default=2)
+    p = sub.add_parser("preprocess")
+    p.add_argument("images", nargs="+")
+    p.add_argument("--runs", type=int, default=20)
+    args = ap.parse_args()
+    {"models": models, "preprocess": preprocess}[args.what](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+//! `cargo xtask bench-peers`: vitrs, ONNX Runtime and PyTorch eager on the same ViT-B/16
+//! weights, in one run, interleaved per configuration so that background load hits all three
+//! alike; and decode + preprocess against Pillow. Only ratios from one run mean anything on a
+//! shared machine.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+
+use crate::{paths, venv};
+
+fn run_json(cmd: &mut Command) -> Result<Value> {
+    let out = cmd.output().with_context(|| format!("starting {cmd:?}"))?;
+    if !out.status.success() {
+        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .context("no JSON output")?;
+    Ok(serde_json::from_str(line)?)
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn load(path: &Path, name: &str) -> Result<Vec<f32>> {
+    let f = vitrs_model::checkpoint::SafetensorsFile::open(path)?;
+    Ok(f.load(name)?)
+}
+
+/// Runs the comparison; `quick` uses fewer runs.
+pub fn run(quick: bool) -> Result<()> {
+    let model = paths::full_fixtures().join("models").join("vit_b16_224");
+    if !model.join("model.safetensors").exists() {
+        eprintln!("xtask: generating the full-size ViT-B/16 fixture first");
+        crate::fixtures::run(true, Some("models"))?;
+    }
+    let python = venv::python()?;
+    let script = paths::root()
+        .join("xtask")
+        .join("python")
+        .join("bench_peers.py");
+    let work = paths::root().join("target").join("bench-peers");
+    std::fs::create_dir_all(&work)?;
+    eprintln!("xtask: building vitrs (release)");
+    venv::run(
+        Command::new(env!("CARGO"))
+            .args(["build", "--release", "--quiet", "-p", "vitrs"])
+            .current_dir(paths::root()),
+    )?;
+    let vitrs = paths::root().join("target").join("release").join("vitrs");
+    let onnx = work.join("vit_b16_224.onnx");
+    let model_s = model.to_string_lossy().to_string();
+
+    let mut rows = Vec::new();
+    for (batch, threads) in [(1usize, 1usize), (1, 2), (8, 1), (8, 2)] {
+        let runs = match (quick, batch) {
+            (true, 1) => 5,
+            (true, _) => 2,
+            (false, 1) => 10,
+            (false, _) => 4,
+        };
+        eprintln!("xtask: batch {batch}, {threads} thread(s), {runs} runs each");
+        let input = work.join(format!("input-b{batch}.safetensors"));
+        let peers = run_json(
+            Command::new(&python)
+                .arg(&script)
+                .args(["models", &model_s])
+                .arg(&onnx)
+                .arg(&input)
+                .args([
+                    "--batch",
+                    &batch.to_string(),
+                    "--threads",
+                    &threads.to_string(),
+                ])
+                .args(["--runs", &runs.to_string()]),
+        )?;
+        let ours = run_json(Command::new(&vitrs).args([
+            "bench",
+            "--model",
+            &model_s,
+            "--batch",
+            &batch.to_string(),
+            "--threads",
+            &threads.to_string(),
+            "--runs",
+            &runs.to_string(),
+        ]))?;
+        // Same input, same weights: vitrs against PyTorch's last_hidden_state.
+        let out = work.join(format!("vitrs-b{batch}.safetensors"));
+        venv::run(
+            Command::new(&vitrs)
+                .args([
+                    "run",
+                    "--model",
+                    &model_s,
+                    "--threads",
+                    &threads.to_string(),
+                    "--input",
+                ])
+                .arg(&input)
+                .arg("--output")
+                .arg(&out),
+        )?;
+        let diff = max_abs_diff(
+            &load(&out, "last_hidden_state")?,
+            &load(&input, "last_hidden_state")?,
+        );
+        rows.push(json!({
+            "batch": batch, "threads": threads,
+            "vitrs": ours, "ort": peers["ort"], "torch": peers["torch"],
+            "vitrs_vs_torch_max_abs_diff": diff,
+            "ort_vs_torch_max_abs_diff": peers["ort_vs_torch_max_abs_diff"],
+        }));
+    }
+
+    // Decode + preprocess of ~1000 px images.
+    let images = make_images(&python, &work)?;
+    let pillow = run_json(
+        Command::new(&python)
+            .arg(&script)
+            .arg("preprocess")
+            .args(&images)
+            .args(["--runs", "20"]),
+    )?;
+    let mut cmd = Command::new(&vitrs);
+    cmd.args([
+        "bench",
+        "--model",
+        "random:deit-tiny-patch16-224",
+        "--runs",
+        "20",
+    ]);
+    for i in &images {
+        cmd.arg("--preprocess").arg(i);
+    }
+    let ours = run_json(&mut cmd)?;
+
+    let report = render(&rows, &pillow, &ours["preprocess"]);
+    println!("{report}");
+    std::fs::write(work.join("../bench-peers.md"), &report)?;
+    std::fs::write(
+        work.join("../bench-peers.json"),
+        serde_json::to_string_pretty(
+            &json!({"models": rows, "pillow": pillow, "vitrs_preprocess": ours["preprocess"]}),
+        )?,
+    )?;
+    eprintln!("xtask: wrote target/bench-peers.md and target/bench-peers.json");
+    Ok(())
+}
+
+fn make_images(python: &Path, dir: &Path) -> Result<Vec<PathBuf>> {
+    let src = paths::fixtures().join("images").join("chelsea.png");
+    let png = dir.join("cat-1000.png");
+    let jpg = dir.join("cat-1000.jpg");
+    let code = format!(
+        "from PIL import Image\nim = Image.open({src:?}).convert('RGB').resize((1000, 665), Image.LANCZOS)\nim.save({png:?})\nim.save({jpg:?}, quality=90)\n",
+        src = src.to_string_lossy(),
+        png = png.to_string_lossy(),
+        jpg = jpg.to_string_lossy(),
+    );
+    venv::run(Command::new(python).arg("-c").arg(code))?;
+    Ok(vec![jpg, png])
+}
+
+fn ms(v: &Value) -> f64 {
+    v["median_ms"].as_f64().unwrap_or(f64::NAN)
+}
+
+fn render(rows: &[Value], pillow: &Value, ours: &Value) -> String {
+    let mut s = format!(
+        "ViT-B/16 at 224, f32, same weights and input; medians; {} ({} cores visible), {}.\n\n",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        std::process::Command::new("date")
+            .arg("-u")
+            .arg("+%Y-%m-%d")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    );
+    s.push_str("| batch | threads | vitrs ms | ONNX Runtime ms | PyTorch ms | vitrs / ORT | vitrs / PyTorch | vitrs img/s | ORT img/s | vitrs peak RSS MB | max diff vs PyTorch (vitrs, ORT) |\n");
+    s.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    for r in rows {
+        let b = r["batch"].as_f64().unwrap_or(1.0);
+        let (v, o, t) = (ms(&r["vitrs"]), ms(&r["ort"]), ms(&r["torch"]));
+        s.push_str(&format!(
+            "| {} | {} | {v:.1} | {o:.1} | {t:.1} | {:.2} | {:.2} | {:.1} | {:.1} | {:.0} | {:.1e}, {:.1e} |\n",
+            r["batch"], r["threads"], v / o, v / t, b * 1e3 / v, b * 1e3 / o,
+            r["vitrs"]["peak_rss_mb"].as_f64().unwrap_or(f64::NAN),
+            r["vitrs_vs_torch_max_abs_diff"].as_f64().unwrap_or(f64::NAN),
+            r["ort_vs_torch_max_abs_diff"].as_f64().unwrap_or(f64::NAN),
+        ));
+    }
+    s.push_str(
+        "\nDecode + preprocess to [3, 224, 224] (ViTImageProcessor defaults), one thread:\n\n",
+    );
+    s.push_str(
+        "| image | vitrs ms | Pillow + transformers ms | vitrs / Pillow |\n|---|---:|---:|---:|\n",
+    );
+    if let Some(map) = pillow.as_object() {
+        for (name, p) in map {
+            let v = ms(&ours[name]);
+            s.push_str(&format!(
+                "| {name} | {v:.2} | {:.2} | {:.2} |\n",
+                ms(p),
+                v / ms(p)
+            ));
+        }
+    }
+    s
+}
