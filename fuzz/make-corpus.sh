@@ -16,4 +16,9 @@ if [ -d "$fixtures/preprocess" ] || [ -d "$fixtures/images" ]; then
     cp "$f" corpus/image/
   done
 fi
+mkdir -p corpus/preprocessor_config
+for f in "$fixtures"/preprocess/*/preprocessor_config.json; do
+  cp "$f" "corpus/preprocessor_config/$(basename "$(dirname "$f")").json"
+done
+if [ -d "$fixtures/preprocess/images" ]; then cp "$fixtures"/preprocess/images/* corpus/image/; fi
 echo "seed corpora:"; for d in corpus/*; do echo "  $d: $(ls "$d" | wc -l) files"; done

@@ -42,6 +42,22 @@ pub enum ImageError {
         /// The limit in pixels.
         limit: u64,
     },
+    /// The config would resize or crop this image to more pixels than the limit.
+    #[error(
+        "{}: preprocessing would make a {height}x{width} image, more than the limit of {limit} \
+         pixels; check size / crop_size in preprocessor_config.json",
+        path.display()
+    )]
+    OutputTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Height the config asks for.
+        height: usize,
+        /// Width the config asks for.
+        width: usize,
+        /// The limit in pixels.
+        limit: u64,
+    },
     /// The decoder failed (truncated or corrupt data, unsupported variant of a format).
     #[error("{}: cannot decode: {message}", path.display())]
     Decode {

@@ -87,21 +87,36 @@ impl ImageProcessor {
     /// Decodes and preprocesses the file at `path` into `[3, H, W]`.
     pub fn preprocess_path(&self, path: &Path) -> Result<Tensor, ImageError> {
         let image = decode_file(path, self.limits)?;
-        Ok(self.preprocess(&image))
+        self.preprocess(&image)
+            .map_err(|[height, width]| ImageError::OutputTooLarge {
+                path: path.to_path_buf(),
+                height,
+                width,
+                limit: self.limits.max_pixels,
+            })
     }
 
     /// Preprocesses a decoded image into `[3, H, W]`: resize, center crop, rescale, normalize.
-    pub fn preprocess(&self, image: &RgbImage) -> Tensor {
+    /// `Err` holds the `[height, width]` the config asks for when it exceeds the pixel limit
+    /// (a `shortest_edge` config on a very long, thin image, say).
+    pub fn preprocess(&self, image: &RgbImage) -> Result<Tensor, [usize; 2]> {
         let c = &self.config;
+        let too_big = |[h, w]: [usize; 2]| h as u64 * w as u64 > self.limits.max_pixels;
         let resized;
         let mut img = image;
         if c.do_resize {
             let [h, w] = c.resize_to([image.height, image.width]);
+            if too_big([h, w]) {
+                return Err([h, w]);
+            }
             resized = resize(image, w, h, c.resample);
             img = &resized;
         }
         let cropped;
         if let (true, Some(crop)) = (c.do_center_crop, c.crop_size) {
+            if too_big(crop) {
+                return Err(crop);
+            }
             cropped = center_crop(img, crop);
             img = &cropped;
         }
@@ -123,7 +138,7 @@ impl ImageProcessor {
                 *o = x;
             }
         }
-        Tensor::new(&[3, h, w], out).expect("three planes of h·w values")
+        Ok(Tensor::new(&[3, h, w], out).expect("three planes of h·w values"))
     }
 }
 

@@ -108,3 +108,18 @@ fn decompression_bomb_is_refused_before_decoding() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_config_that_would_make_a_huge_output_is_refused() {
+    // 451x300 with shortest_edge 2000 becomes 2000x3006: more than a 5 M pixel limit.
+    let cfg = r#"{"size": {"shortest_edge": 2000}}"#;
+    let mut p = ImageProcessor::from_json_str(cfg, Path::new("pp.json")).unwrap();
+    p.set_limits(Limits {
+        max_pixels: 5_000_000,
+    });
+    let msg = p
+        .preprocess_path(&real("chelsea.png"))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("would make a 2000x3006 image"), "{msg}");
+}
