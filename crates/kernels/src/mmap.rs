@@ -16,6 +16,29 @@ pub struct MappedFile {
 }
 
 impl MappedFile {
+    /// Tells the kernel the bytes in `range` will not be read again soon, so their pages can
+    /// leave this process's resident set. A checkpoint decodes each tensor once into its own
+    /// buffers; releasing the source pages as it goes keeps peak memory near one copy of the
+    /// weights instead of two. Out-of-range requests and platforms without `madvise` are
+    /// ignored: this is a hint, never a correctness matter.
+    pub fn release(&self, range: std::ops::Range<usize>) {
+        #[cfg(unix)]
+        if range.start < range.end && range.end <= self.map.len() {
+            // SAFETY: MADV_DONTNEED on a read-only, private file mapping only drops clean
+            // pages; any later read faults them back in from the file with the same contents,
+            // so no Rust reference to the mapped bytes can observe a change.
+            let _ = unsafe {
+                self.map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    range.start,
+                    range.len(),
+                )
+            };
+        }
+        #[cfg(not(unix))]
+        let _ = range;
+    }
+
     /// Maps the file at `path`. An empty file maps to an empty slice.
     pub fn open(path: &Path) -> io::Result<Self> {
         let file = File::open(path)?;

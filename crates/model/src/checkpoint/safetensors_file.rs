@@ -138,9 +138,12 @@ impl SafetensorsFile {
                 message: "the file shrank while it was being read; was it being rewritten?".into(),
             });
         }
-        decode(&self.map[entry.range.clone()], dtype).map_err(|e| ModelError::Safetensors {
-            path: self.path.clone(),
-            message: format!("tensor `{name}`: {e}"),
-        })
+        let values =
+            decode(&self.map[entry.range.clone()], dtype).map_err(|e| ModelError::Safetensors {
+                path: self.path.clone(),
+                message: format!("tensor `{name}`: {e}"),
+            })?;
+        self.map.release(entry.range.clone());
+        Ok(values)
     }
 }
