@@ -1,7 +1,12 @@
 //! Multi-head self-attention for one image, from a fused q/k/v projection.
 
-use crate::gemm::sgemm;
+use std::cell::RefCell;
+
+use rayon::prelude::*;
+
+use crate::gemm::{sgemm, sgemm_to};
 use crate::softmax::softmax_rows;
+use crate::threads;
 
 /// Sizes of one attention call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,9 +84,129 @@ pub fn attention(
     }
 }
 
+thread_local! {
+    static SCORES: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The output pointers shared by workers that write disjoint parts.
+struct Shared(*mut f32, *mut f32);
+// SAFETY: each (image, head) task writes only its own head's columns of ctx and its own
+// [T, T] block of probs.
+unsafe impl Sync for Shared {}
+
+/// [`attention`] for a batch: `qkv` `[B, T, 3D]`, `ctx` `[B, T, D]`, `probs` (if given)
+/// `[B, heads, T, T]`. The `B · heads` (image, head) pairs are spread over the worker pool,
+/// each with its own `T × T` scores in cache.
+pub fn attention_batch(
+    shape: AttentionShape,
+    batch: usize,
+    qkv: &[f32],
+    ctx: &mut [f32],
+    probs: Option<&mut [f32]>,
+) {
+    let AttentionShape {
+        tokens: t,
+        heads,
+        head_dim: hd,
+    } = shape;
+    let d = shape.dim();
+    assert_eq!(qkv.len(), batch * t * 3 * d, "qkv must be [B, T, 3D]");
+    assert_eq!(ctx.len(), batch * t * d, "ctx must be [B, T, D]");
+    if let Some(p) = &probs {
+        assert_eq!(
+            p.len(),
+            batch * heads * t * t,
+            "probs must be [B, heads, T, T]"
+        );
+    }
+    let with_probs = probs.is_some();
+    let out = Shared(
+        ctx.as_mut_ptr(),
+        probs.map_or(std::ptr::null_mut(), |p| p.as_mut_ptr()),
+    );
+    let scale = 1.0 / (hd as f32).sqrt();
+    let task = |job: usize| {
+        let (b, h) = (job / heads, job % heads);
+        let out = &out;
+        SCORES.with(|s| {
+            let mut scores = s.borrow_mut();
+            scores.resize(t * t, 0.0);
+            let img = &qkv[b * t * 3 * d..(b + 1) * t * 3 * d];
+            let (q, k, v) = (&img[h * hd..], &img[d + h * hd..], &img[2 * d + h * hd..]);
+            // scores[T, T] = q_h · k_hᵀ · scale
+            sgemm(
+                t,
+                hd,
+                t,
+                scale,
+                (q, 3 * d, 1),
+                (k, 1, 3 * d),
+                0.0,
+                (&mut scores, t, 1),
+            );
+            softmax_rows(&mut scores, t);
+            if with_probs {
+                // SAFETY: block (b, h) of probs, written by this task only.
+                let p = unsafe { std::slice::from_raw_parts_mut(out.1.add(job * t * t), t * t) };
+                p.copy_from_slice(&scores);
+            }
+            // ctx[b, :, h] [T, hd] = scores · v_h, a strided tile of ctx.
+            // SAFETY: the tile is rows 0..T, columns h·hd..(h+1)·hd of image b in ctx
+            // ([B, T, D], asserted above), written by this task only.
+            unsafe {
+                sgemm_to(
+                    t,
+                    t,
+                    hd,
+                    1.0,
+                    (&scores, t, 1),
+                    (v, 3 * d, 1),
+                    (out.0.add(b * t * d + h * hd), d, 1),
+                );
+            }
+        });
+    };
+    let jobs = batch * heads;
+    if threads::current() > 1 && jobs > 1 {
+        threads::pool().install(|| (0..jobs).into_par_iter().for_each(task));
+    } else {
+        (0..jobs).for_each(task);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_version_matches_per_image() {
+        let shape = AttentionShape {
+            tokens: 7,
+            heads: 3,
+            head_dim: 4,
+        };
+        let (b, t, d) = (2, 7, 12);
+        let qkv: Vec<f32> = (0..b * t * 3 * d)
+            .map(|i| ((i * 13) % 29) as f32 / 9.0 - 1.5)
+            .collect();
+        let mut want_ctx = vec![0.0; b * t * d];
+        let mut want_p = vec![0.0; b * 3 * t * t];
+        let mut scores = vec![0.0; t * t];
+        for i in 0..b {
+            attention(
+                shape,
+                &qkv[i * t * 3 * d..(i + 1) * t * 3 * d],
+                &mut scores,
+                &mut want_ctx[i * t * d..(i + 1) * t * d],
+                Some(&mut want_p[i * 3 * t * t..(i + 1) * 3 * t * t]),
+            );
+        }
+        let mut ctx = vec![f32::NAN; b * t * d];
+        let mut p = vec![f32::NAN; b * 3 * t * t];
+        attention_batch(shape, b, &qkv, &mut ctx, Some(&mut p));
+        assert_eq!(ctx, want_ctx);
+        assert_eq!(p, want_p);
+    }
 
     #[test]
     fn matches_naive_f64() {

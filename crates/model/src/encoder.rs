@@ -1,6 +1,6 @@
 //! The encoder: L pre-norm layers of self-attention and MLP (`ViTLayer`).
 
-use vitrs_kernels::attention::{attention, AttentionShape};
+use vitrs_kernels::attention::{attention_batch, AttentionShape};
 use vitrs_kernels::layer_norm::layer_norm;
 use vitrs_kernels::{Activation, Epilogue, Linear};
 
@@ -61,8 +61,6 @@ pub struct Scratch {
     pub qkv: Vec<f32>,
     /// `[B·T, D]`.
     pub ctx: Vec<f32>,
-    /// `[T, T]`.
-    pub scores: Vec<f32>,
     /// `[B·T, I]`.
     pub hidden: Vec<f32>,
 }
@@ -76,7 +74,6 @@ impl Scratch {
         self.normed.resize(rows * d, 0.0);
         self.qkv.resize(rows * 3 * d, 0.0);
         self.ctx.resize(rows * d, 0.0);
-        self.scores.resize(tokens * tokens, 0.0);
         self.hidden.resize(rows * cfg.intermediate_size, 0.0);
     }
 }
@@ -114,7 +111,7 @@ impl Layer {
         batch: usize,
         x: &mut [f32],
         s: &mut Scratch,
-        mut probs: Option<&mut [f32]>,
+        probs: Option<&mut [f32]>,
     ) {
         let t = shape.tokens;
         let d = shape.dim();
@@ -128,15 +125,13 @@ impl Layer {
             &mut s.qkv[..rows * 3 * d],
             Epilogue::Store,
         );
-        for b in 0..batch {
-            attention(
-                shape,
-                &s.qkv[b * t * 3 * d..(b + 1) * t * 3 * d],
-                &mut s.scores,
-                &mut s.ctx[b * t * d..(b + 1) * t * d],
-                probs.as_deref_mut().map(|p| &mut p[b * hh..(b + 1) * hh]),
-            );
-        }
+        attention_batch(
+            shape,
+            batch,
+            &s.qkv[..rows * 3 * d],
+            &mut s.ctx[..rows * d],
+            probs.map(|p| &mut p[..batch * hh]),
+        );
         self.attn_out
             .forward(&s.ctx[..rows * d], rows, x, Epilogue::Accumulate);
         // x += FC2(act(FC1(LN_after(x))))                                  [B, T, D]

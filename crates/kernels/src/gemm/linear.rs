@@ -2,7 +2,9 @@
 
 use rayon::prelude::*;
 
-use super::sgemm;
+use super::kernel::{detect, Isa, NR};
+use super::pack::PackedB;
+use super::packed::{gemm, gemm_panels};
 use crate::threads;
 use crate::Activation;
 
@@ -38,13 +40,10 @@ pub struct LinearError {
 pub struct Linear {
     out_features: usize,
     in_features: usize,
-    /// `[out, in]`, row-major.
-    weight: Vec<f32>,
+    /// `Wᵀ`, packed once for the micro-kernel.
+    packed: PackedB,
     bias: Option<Vec<f32>>,
 }
-
-/// Rows per task when the product is split over threads.
-const ROW_BLOCK: usize = 64;
 
 impl Linear {
     /// Builds a layer from a PyTorch-layout weight `[out, in]` and an optional bias `[out]`.
@@ -73,7 +72,7 @@ impl Linear {
         Ok(Linear {
             out_features,
             in_features,
-            weight,
+            packed: PackedB::from_out_in(&weight, out_features, in_features),
             bias,
         })
     }
@@ -91,10 +90,10 @@ impl Linear {
                     out_features: p.out_features,
                     in_features,
                     expected: p.out_features * in_features,
-                    found: p.weight.len(),
+                    found: p.out_features * p.in_features,
                 });
             }
-            weight.extend_from_slice(&p.weight);
+            weight.extend_from_slice(&p.packed.unpack());
         }
         let bias = parts.iter().any(|p| p.bias.is_some()).then(|| {
             parts
@@ -125,46 +124,71 @@ impl Linear {
 
     /// Computes `rows` outputs: `x` is `[rows, in]`, `y` is `[rows, out]`, both row-major.
     pub fn forward(&self, x: &[f32], rows: usize, y: &mut [f32], epilogue: Epilogue) {
+        self.forward_with(detect(), x, rows, y, epilogue);
+    }
+
+    /// [`Linear::forward`] with a chosen micro-kernel (tests and benchmarks force each one).
+    ///
+    /// With several workers the output columns are split: each worker computes a range of
+    /// `NR`-wide panels for every row, so each weight panel is read by one worker only.
+    pub fn forward_with(
+        &self,
+        isa: Isa,
+        x: &[f32],
+        rows: usize,
+        y: &mut [f32],
+        epilogue: Epilogue,
+    ) {
         let (k, n) = (self.in_features, self.out_features);
         assert_eq!(x.len(), rows * k, "x must be [rows, in_features]");
         assert_eq!(y.len(), rows * n, "y must be [rows, out_features]");
-        let run = |x: &[f32], y: &mut [f32]| self.forward_block(x, y, epilogue);
-        if threads::current() > 1 && rows > ROW_BLOCK {
+        let panels = n.div_ceil(NR);
+        let workers = threads::current().min(panels);
+        let accumulate = epilogue == Epilogue::Accumulate;
+        if workers > 1 && rows * n * k >= 1 << 18 {
+            let out = SharedOut(y.as_mut_ptr());
+            let per = panels.div_ceil(workers);
             threads::pool().install(|| {
-                x.par_chunks(ROW_BLOCK * k)
-                    .zip(y.par_chunks_mut(ROW_BLOCK * n))
-                    .for_each(|(x, y)| run(x, y));
+                (0..workers).into_par_iter().for_each(|w| {
+                    let range = w * per..((w + 1) * per).min(panels);
+                    let out = &out;
+                    // SAFETY: y holds rows·n values; the worker ranges are disjoint, so no two
+                    // workers write the same column, and y is borrowed for the whole scope.
+                    unsafe {
+                        gemm_panels(isa, x, rows, &self.packed, out.0, accumulate, range.clone());
+                        self.epilogue_cols(out.0, rows, range, epilogue);
+                    }
+                });
             });
         } else {
-            run(x, y);
+            gemm(isa, x, rows, &self.packed, y, accumulate);
+            // SAFETY: y is a unique borrow of rows·n values.
+            unsafe { self.epilogue_cols(y.as_mut_ptr(), rows, 0..panels, epilogue) };
         }
     }
 
-    fn forward_block(&self, x: &[f32], y: &mut [f32], epilogue: Epilogue) {
-        let (k, n) = (self.in_features, self.out_features);
-        let m = x.len() / k.max(1);
-        let beta = if epilogue == Epilogue::Accumulate {
-            1.0
-        } else {
-            0.0
-        };
-        if beta == 0.0 {
-            y.fill(0.0);
+    /// Bias and activation on the columns of `panels`.
+    ///
+    /// # Safety
+    /// `y` must hold `rows · out_features` values and the columns must be this caller's alone.
+    unsafe fn epilogue_cols(
+        &self,
+        y: *mut f32,
+        rows: usize,
+        panels: std::ops::Range<usize>,
+        epilogue: Epilogue,
+    ) {
+        let n = self.out_features;
+        let c0 = panels.start * NR;
+        let c1 = (panels.end * NR).min(n);
+        if c0 >= c1 {
+            return;
         }
-        // W is [n, k] row-major, so Wᵀ (k × n) has row stride 1 and column stride k.
-        sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            (x, k, 1),
-            (&self.weight, 1, k),
-            beta,
-            (y, n, 1),
-        );
-        for row in y.chunks_exact_mut(n) {
+        for r in 0..rows {
+            // SAFETY: row r, columns c0..c1, inside y and owned by the caller.
+            let row = unsafe { std::slice::from_raw_parts_mut(y.add(r * n + c0), c1 - c0) };
             if let Some(b) = &self.bias {
-                row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
+                row.iter_mut().zip(&b[c0..c1]).for_each(|(v, b)| *v += b);
             }
             if let Epilogue::Activate(act) = epilogue {
                 act.apply_slice(row);
@@ -172,6 +196,11 @@ impl Linear {
         }
     }
 }
+
+/// The output pointer, shared by workers that write disjoint columns.
+struct SharedOut(*mut f32);
+// SAFETY: workers only write disjoint column ranges through it (see forward_with).
+unsafe impl Sync for SharedOut {}
 
 #[cfg(test)]
 mod tests {
@@ -219,6 +248,57 @@ mod tests {
         for (g, w) in y.iter().zip(&want) {
             assert!((*g as f64 - w.max(0.0)).abs() < 1e-4);
         }
+    }
+
+    fn isas() -> Vec<Isa> {
+        let mut v = vec![Isa::Portable];
+        if detect() != Isa::Portable {
+            v.push(detect());
+        }
+        v
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Both micro-kernels against a naive f64 product, for random shapes (m, n or k of 1,
+        /// sizes that are not multiples of the tile or of KC) and every epilogue.
+        #[test]
+        fn packed_gemm_matches_f64_reference(
+            m in 1usize..40, k in 1usize..300, n in 1usize..50, seed in 0u64..1000, epi in 0usize..3,
+        ) {
+            let mut s = seed.wrapping_add(1);
+            let mut rnd = || {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            };
+            let x: Vec<f32> = (0..m * k).map(|_| rnd()).collect();
+            let w: Vec<f32> = (0..n * k).map(|_| rnd()).collect();
+            let b: Vec<f32> = (0..n).map(|_| rnd()).collect();
+            let start: Vec<f32> = (0..m * n).map(|_| rnd()).collect();
+            let lin = Linear::new(w.clone(), Some(b.clone()), n, k).unwrap();
+            let want = naive(&x, &w, &b, m, k, n);
+            let epilogue = [Epilogue::Store, Epilogue::Accumulate, Epilogue::Activate(Activation::Gelu)][epi];
+            for isa in isas() {
+                let mut y = start.clone();
+                lin.forward_with(isa, &x, m, &mut y, epilogue);
+                for i in 0..m * n {
+                    let w = match epilogue {
+                        Epilogue::Store => want[i],
+                        Epilogue::Accumulate => want[i] + start[i] as f64,
+                        Epilogue::Activate(a) => a.apply(want[i] as f32) as f64,
+                    };
+                    let tol = 1e-5 * (k as f64).sqrt() * (1.0 + w.abs());
+                    proptest::prop_assert!((y[i] as f64 - w).abs() <= tol, "{isa:?} {epilogue:?} [{i}]: {} vs {w}", y[i]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn packing_round_trips() {
+        let (n, k) = (37, 600);
+        let w: Vec<f32> = (0..n * k).map(|i| i as f32).collect();
+        assert_eq!(PackedB::from_out_in(&w, n, k).unpack(), w);
     }
 
     #[test]

@@ -1,13 +1,27 @@
 //! Matrix multiplication: the strided [`sgemm`] and the [`Linear`] layer built on it.
 //!
+//! The packed GEMM follows the usual design (as in BLIS and matrixmultiply): `B` is packed
+//! once into `KC`-deep blocks of `NR`-wide panels, `A` is packed per call into `MR`-row
+//! panels, and a micro-kernel chosen once at run time ([`detect`]: AVX2 + FMA, or the
+//! portable kernel) computes `MR × NR` tiles in registers.
+//!
 //! A ViT spends almost all of its time in `y = x·Wᵀ + b` with `W` stored `[out, in]` as in
 //! PyTorch. [`Linear`] owns such a weight in whatever layout the kernel prefers, so the model
 //! never sees the layout; [`Epilogue`] says what happens to each output element after the
 //! product (bias always, then an activation or an accumulate into a residual stream).
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+mod kernel;
 mod linear;
+mod pack;
+mod packed;
+mod portable;
 
+pub use kernel::{detect, Isa, MR, NR};
 pub use linear::{Epilogue, Linear, LinearError};
+pub use pack::{PackedB, KC};
+pub use packed::gemm as gemm_packed;
 
 /// `C ← alpha·A·B + beta·C` for `f32` matrices with arbitrary strides (in elements).
 ///
@@ -62,6 +76,59 @@ pub fn sgemm(
             b.2 as isize,
             beta,
             c.0.as_mut_ptr(),
+            c.1 as isize,
+            c.2 as isize,
+        );
+    }
+}
+
+/// [`sgemm`] writing through a raw pointer, for callers whose tasks share one output and
+/// write disjoint strided tiles of it (no `&mut` slice may overlap another task's).
+///
+/// # Safety
+/// Every element `(i, j)` of the `m × n` tile at `c + i·rsc + j·csc` must be valid for writes
+/// and written by no one else during the call; `a` and `b` as in [`sgemm`].
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sgemm_to(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: (&[f32], usize, usize),
+    b: (&[f32], usize, usize),
+    c: (*mut f32, usize, usize),
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let reach = |rows: usize, cols: usize, rs: usize, cs: usize| {
+        (rows - 1) * rs + (cols.max(1) - 1) * cs + 1
+    };
+    if k > 0 {
+        assert!(
+            a.0.len() >= reach(m, k, a.1, a.2),
+            "A is shorter than its strides reach"
+        );
+        assert!(
+            b.0.len() >= reach(k, n, b.1, b.2),
+            "B is shorter than its strides reach"
+        );
+    }
+    // SAFETY: A and B are in bounds (asserted); C's validity is the caller's contract.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            alpha,
+            a.0.as_ptr(),
+            a.1 as isize,
+            a.2 as isize,
+            b.0.as_ptr(),
+            b.1 as isize,
+            b.2 as isize,
+            0.0,
+            c.0,
             c.1 as isize,
             c.2 as isize,
         );
