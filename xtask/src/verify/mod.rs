@@ -26,6 +26,8 @@ pub struct Row {
     pub tolerance: f64,
     /// Why the row failed beyond the numbers (missing output, error...), if it did.
     pub error: Option<String>,
+    /// Something worth showing beside a passing row (the refusal message, say).
+    pub note: Option<String>,
 }
 
 #[allow(dead_code)] // constructors are used as fixture areas are written
@@ -38,7 +40,14 @@ impl Row {
             diff,
             tolerance,
             error: None,
+            note: None,
         }
+    }
+
+    /// The same row with a note printed after it.
+    pub fn with_note(mut self, note: String) -> Row {
+        self.note = Some(note);
+        self
     }
 
     /// A case or output that could not be compared.
@@ -49,6 +58,7 @@ impl Row {
             diff: f64::NAN,
             tolerance: f64::NAN,
             error: Some(error.to_string()),
+            note: None,
         }
     }
 
@@ -105,6 +115,7 @@ fn print_table(rows: &[Row]) {
             r.tolerance,
             r.error
                 .as_deref()
+                .or(r.note.as_deref())
                 .map(|e| format!("  ({e})"))
                 .unwrap_or_default()
         );
