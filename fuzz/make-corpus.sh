@@ -21,4 +21,8 @@ for f in "$fixtures"/preprocess/*/preprocessor_config.json; do
   cp "$f" "corpus/preprocessor_config/$(basename "$(dirname "$f")").json"
 done
 if [ -d "$fixtures/preprocess/images" ]; then cp "$fixtures"/preprocess/images/* corpus/image/; fi
+mkdir -p corpus/npz
+for f in "$fixtures"/convert/*/model.npz; do
+  [ -f "$f" ] && cp "$f" "corpus/npz/$(basename "$(dirname "$f")").npz"
+done
 echo "seed corpora:"; for d in corpus/*; do echo "  $d: $(ls "$d" | wc -l) files"; done
