@@ -79,6 +79,7 @@ def timm_case(root, name, arch, num_classes, seed, half=False, **kw):
 
 def timm_refused(root, name, arch, **kw):
     d = case_dir(root, name)
+    torch.manual_seed(0)
     model = timm.create_model(arch, pretrained=False, img_size=32, depth=1, **kw)
     # Refusal happens on names alone: one value per tensor keeps the file tiny.
     save_file({k: v.flatten()[:1].contiguous() for k, v in model.state_dict().items()}, os.path.join(d, "model.safetensors"))

@@ -283,3 +283,36 @@ fn embed_errors_say_what_to_do() {
         );
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_embed_leaves_no_output_and_no_partial_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("e.npy");
+    let dir = root().join("fixtures/images");
+    // A full-size random model takes seconds to build: time to interrupt it mid-run.
+    let child = Command::new(env!("CARGO_BIN_EXE_vitrs"))
+        .args([
+            "embed",
+            s(&dir),
+            "--model",
+            "random:vit-base-patch16-224",
+            "-o",
+            s(&out),
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait_with_output().unwrap().status;
+    assert!(!status.success(), "interrupted run must not report success");
+    assert!(!out.exists(), "no output file after an interrupt");
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(leftovers.is_empty(), "no partial files: {leftovers:?}");
+}
