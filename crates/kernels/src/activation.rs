@@ -146,7 +146,7 @@ impl Activation {
 /// two-part ln 2, a degree-6 polynomial, and scale by 2ⁿ through the exponent bits
 /// (about 2 ulp on [−87, 88]; flushes to 0 below).
 #[inline(always)]
-fn exp_approx(x: f32) -> f32 {
+pub(crate) fn exp_approx(x: f32) -> f32 {
     const MAGIC: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 88.0);
     let n = (x * std::f32::consts::LOG2_E + MAGIC) - MAGIC;
