@@ -17,7 +17,7 @@ pub struct Header {
 impl Header {
     /// Bytes per element, if the dtype is one we read.
     pub fn item_size(&self) -> Option<usize> {
-        match &self.descr[1..] {
+        match self.descr.get(1..)? {
             "f4" => Some(4),
             "f2" => Some(2),
             "f8" => Some(8),
@@ -78,7 +78,7 @@ pub fn parse_header(bytes: &[u8]) -> Result<Header, String> {
         .and_then(|d| d.split('\'').next())
         .ok_or("malformed descr")?
         .to_string();
-    if descr.len() < 3 {
+    if descr.len() < 3 || !descr.is_ascii() {
         return Err(format!("unsupported dtype {descr:?}"));
     }
     let fortran_order = field("fortran_order")?.starts_with("True");
@@ -193,6 +193,20 @@ mod tests {
             decode(&h, &f[h.header_bytes..]).unwrap(),
             vec![1.0, 3.0, 5.0, 2.0, 4.0, 6.0]
         );
+    }
+
+    /// Found by `cargo fuzz run npz`: a non-ASCII dtype used to panic on a byte slice.
+    #[test]
+    fn non_ascii_dtype_is_an_error_not_a_panic() {
+        let h = npy("<é", false, "(2,)", &[]);
+        assert!(parse_header(&h).unwrap_err().contains("unsupported dtype"));
+        let h = Header {
+            descr: "é4".into(),
+            fortran_order: false,
+            shape: vec![1],
+            header_bytes: 0,
+        };
+        assert_eq!(h.item_size(), None);
     }
 
     #[test]
