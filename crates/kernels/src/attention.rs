@@ -161,6 +161,7 @@ pub fn attention_batch(
                     1.0,
                     (&scores, t, 1),
                     (v, 3 * d, 1),
+                    0.0,
                     (out.0.add(b * t * d + h * hd), d, 1),
                 );
             }

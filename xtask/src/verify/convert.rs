@@ -15,14 +15,7 @@ use super::Row;
 
 /// Runs every case folder under `dir`, then the dtype round trips.
 pub fn verify(dir: &Path) -> Vec<Row> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut cases: Vec<_> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("case.json").exists())
-        .collect();
-    cases.sort();
+    let cases = super::case_dirs(dir);
     let mut rows: Vec<Row> = cases
         .iter()
         .flat_map(|case| {

@@ -22,14 +22,7 @@ const JPEG_SHARE: f64 = 0.01;
 
 /// Runs every case folder under `dir` (none if the folder does not exist).
 pub fn verify(dir: &Path) -> Vec<Row> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut cases: Vec<_> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("case.json").exists())
-        .collect();
-    cases.sort();
+    let cases = super::case_dirs(dir);
     cases
         .iter()
         .flat_map(|case| {

@@ -68,6 +68,20 @@ impl Row {
     }
 }
 
+/// The case folders (those holding a `case.json`) under `dir`, sorted; none if `dir` does not
+/// exist.
+pub fn case_dirs(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut cases: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("case.json").exists())
+        .collect();
+    cases.sort();
+    cases
+}
+
 fn verify_dir(dir: &Path, rows: &mut Vec<Row>) -> Result<()> {
     let n = manifest::check(dir)?;
     println!("{}: manifest OK ({n} files)", dir.display());

@@ -43,43 +43,18 @@ pub fn sgemm(
     if m == 0 || n == 0 {
         return;
     }
-    let reach = |rows: usize, cols: usize, rs: usize, cs: usize| {
-        (rows - 1) * rs + (cols.max(1) - 1) * cs + 1
-    };
-    if k > 0 {
-        assert!(
-            a.0.len() >= reach(m, k, a.1, a.2),
-            "A is shorter than its strides reach"
-        );
-        assert!(
-            b.0.len() >= reach(k, n, b.1, b.2),
-            "B is shorter than its strides reach"
-        );
-    }
     assert!(
         c.0.len() >= reach(m, n, c.1, c.2),
         "C is shorter than its strides reach"
     );
-    // SAFETY: the three asserts above prove every element the strides address lies inside the
-    // slices, and `c` is a unique borrow so it aliases neither `a` nor `b`.
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            alpha,
-            a.0.as_ptr(),
-            a.1 as isize,
-            a.2 as isize,
-            b.0.as_ptr(),
-            b.1 as isize,
-            b.2 as isize,
-            beta,
-            c.0.as_mut_ptr(),
-            c.1 as isize,
-            c.2 as isize,
-        );
-    }
+    // SAFETY: the assert proves every element of the C tile lies inside the slice, and `c` is
+    // a unique borrow, so no one else writes it.
+    unsafe { sgemm_to(m, k, n, alpha, a, b, beta, (c.0.as_mut_ptr(), c.1, c.2)) }
+}
+
+/// Elements a `rows × cols` matrix with strides `rs`, `cs` reaches from its first.
+fn reach(rows: usize, cols: usize, rs: usize, cs: usize) -> usize {
+    (rows - 1) * rs + (cols.max(1) - 1) * cs + 1
 }
 
 /// [`sgemm`] writing through a raw pointer, for callers whose tasks share one output and
@@ -96,14 +71,12 @@ pub unsafe fn sgemm_to(
     alpha: f32,
     a: (&[f32], usize, usize),
     b: (&[f32], usize, usize),
+    beta: f32,
     c: (*mut f32, usize, usize),
 ) {
     if m == 0 || n == 0 {
         return;
     }
-    let reach = |rows: usize, cols: usize, rs: usize, cs: usize| {
-        (rows - 1) * rs + (cols.max(1) - 1) * cs + 1
-    };
     if k > 0 {
         assert!(
             a.0.len() >= reach(m, k, a.1, a.2),
@@ -127,7 +100,7 @@ pub unsafe fn sgemm_to(
             b.0.as_ptr(),
             b.1 as isize,
             b.2 as isize,
-            0.0,
+            beta,
             c.0,
             c.1 as isize,
             c.2 as isize,
