@@ -29,7 +29,8 @@ impl AttentionShape {
 /// `ctx = concat_h softmax(q_h·k_hᵀ / √head_dim)·v_h` for one image.
 ///
 /// - `qkv`: `[T, 3D]`, each row `q | k | v`, head `h` at columns `h·head_dim..` of each part.
-/// - `scores`: scratch of at least `T·T` values.
+/// - `scores`: scratch of at least `T·T` values (kept for callers that own one; the heads now
+///   run on the worker pool, each with its own scores).
 /// - `ctx`: `[T, D]` output.
 /// - `probs`: if given, `[heads, T, T]` receives the post-softmax probabilities.
 pub fn attention(
@@ -37,51 +38,11 @@ pub fn attention(
     qkv: &[f32],
     scores: &mut [f32],
     ctx: &mut [f32],
-    mut probs: Option<&mut [f32]>,
+    probs: Option<&mut [f32]>,
 ) {
-    let AttentionShape {
-        tokens: t,
-        heads,
-        head_dim: hd,
-    } = shape;
-    let d = shape.dim();
-    assert_eq!(qkv.len(), t * 3 * d, "qkv must be [T, 3D]");
-    assert_eq!(ctx.len(), t * d, "ctx must be [T, D]");
+    let t = shape.tokens;
     assert!(scores.len() >= t * t, "scores must hold T·T values");
-    let scale = 1.0 / (hd as f32).sqrt();
-    let scores = &mut scores[..t * t];
-    for h in 0..heads {
-        let q = &qkv[h * hd..];
-        let k = &qkv[d + h * hd..];
-        let v = &qkv[2 * d + h * hd..];
-        // scores[T, T] = q_h[T, hd] · k_hᵀ[hd, T] · scale
-        sgemm(
-            t,
-            hd,
-            t,
-            scale,
-            (q, 3 * d, 1),
-            (k, 1, 3 * d),
-            0.0,
-            (scores, t, 1),
-        );
-        softmax_rows(scores, t);
-        if let Some(p) = probs.as_deref_mut() {
-            p[h * t * t..(h + 1) * t * t].copy_from_slice(scores);
-        }
-        // ctx[:, h] [T, hd] = scores[T, T] · v_h[T, hd]
-        let out = &mut ctx[h * hd..];
-        sgemm(
-            t,
-            t,
-            hd,
-            1.0,
-            (scores, t, 1),
-            (v, 3 * d, 1),
-            0.0,
-            (out, d, 1),
-        );
-    }
+    attention_batch(shape, 1, qkv, ctx, probs);
 }
 
 thread_local! {
