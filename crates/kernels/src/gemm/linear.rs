@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::kernel::{detect, Isa, NR};
+use super::kernel::{detect, Isa, MR, NR};
 use super::pack::PackedB;
 use super::packed::{gemm, gemm_panels};
 use crate::threads;
@@ -145,7 +145,21 @@ impl Linear {
         let panels = n.div_ceil(NR);
         let workers = threads::current().min(panels);
         let accumulate = epilogue == Epilogue::Accumulate;
-        if workers > 1 && rows * n * k >= 1 << 18 {
+        if workers > 1 && rows >= ROW_SPLIT {
+            // Many rows (a batch): each worker takes its own block of rows and packs only
+            // those; the weight blocks they share stay in the last-level cache.
+            let block = rows.div_ceil(workers).div_ceil(MR) * MR;
+            threads::pool().install(|| {
+                x.par_chunks(block * k)
+                    .zip(y.par_chunks_mut(block * n))
+                    .for_each(|(x, y)| {
+                        let m = y.len() / n;
+                        gemm(isa, x, m, &self.packed, y, accumulate);
+                        // SAFETY: y is this worker's unique block of m·n values.
+                        unsafe { self.epilogue_cols(y.as_mut_ptr(), m, 0..panels, epilogue) };
+                    });
+            });
+        } else if workers > 1 && rows * n * k >= 1 << 18 {
             let out = SharedOut(y.as_mut_ptr());
             let per = panels.div_ceil(workers);
             threads::pool().install(|| {
@@ -196,6 +210,9 @@ impl Linear {
         }
     }
 }
+
+/// From this many rows on, threads split rows instead of output columns.
+const ROW_SPLIT: usize = 480;
 
 /// The output pointer, shared by workers that write disjoint columns.
 struct SharedOut(*mut f32);
@@ -290,6 +307,28 @@ mod tests {
                     let tol = 1e-5 * (k as f64).sqrt() * (1.0 + w.abs());
                     proptest::prop_assert!((y[i] as f64 - w).abs() <= tol, "{isa:?} {epilogue:?} [{i}]: {} vs {w}", y[i]);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn row_split_for_batches_matches_naive() {
+        let (m, k, n) = (ROW_SPLIT + 37, 70, 45);
+        let x: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 37) % 19) as f32 / 7.0 - 1.0)
+            .collect();
+        let w: Vec<f32> = (0..n * k)
+            .map(|i| ((i * 11) % 23) as f32 / 9.0 - 1.0)
+            .collect();
+        let b: Vec<f32> = (0..n).map(|i| i as f32 / 10.0).collect();
+        let lin = Linear::new(w.clone(), Some(b.clone()), n, k).unwrap();
+        let want = naive(&x, &w, &b, m, k, n);
+        crate::threads::init(2);
+        for isa in isas() {
+            let mut y = vec![1.0; m * n];
+            lin.forward_with(isa, &x, m, &mut y, Epilogue::Accumulate);
+            for (g, w) in y.iter().zip(&want) {
+                assert!((*g as f64 - (w + 1.0)).abs() < 1e-4);
             }
         }
     }
