@@ -7,6 +7,7 @@
 //! - [`softmax`]: row-wise softmax.
 //! - [`activation`]: GELU (erf and tanh forms) and the other `ACT2FN` activations.
 //! - [`attention`]: multi-head self-attention for one image from a fused `[T, 3D]` q/k/v.
+//! - [`simd`]: eight-lane AVX2 + FMA `exp`, `erf`, `tanh` and activations.
 //! - [`threads`]: the worker pool.
 //! - [`mmap`]: read-only file mapping (all of the project's `unsafe` lives in this crate).
 
@@ -15,6 +16,7 @@ pub mod attention;
 pub mod gemm;
 pub mod layer_norm;
 pub mod mmap;
+pub mod simd;
 pub mod softmax;
 pub mod threads;
 

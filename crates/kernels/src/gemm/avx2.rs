@@ -4,7 +4,7 @@
 
 use std::arch::x86_64::*;
 
-use super::kernel::{MR, NR};
+use super::kernel::{MR, NR, PREFETCH_LINES};
 
 /// See [`super::kernel::KernelFn`].
 ///
@@ -18,9 +18,10 @@ pub unsafe fn kernel_6x16(
     c: *mut f32,
     ldc: usize,
     accumulate: bool,
+    prefetch: *const f32,
 ) {
     // SAFETY: forwarded; the target features are present (see above).
-    unsafe { inner(kc, a, b, c, ldc, accumulate) }
+    unsafe { inner(kc, a, b, c, ldc, accumulate, prefetch) }
 }
 
 #[target_feature(enable = "avx2,fma")]
@@ -31,57 +32,53 @@ unsafe fn inner(
     c: *mut f32,
     ldc: usize,
     accumulate: bool,
+    prefetch: *const f32,
 ) {
-    // SAFETY: every pointer offset below stays within the kc·MR / kc·NR panels and the MR×NR
-    // tile at stride ldc that the caller guarantees; unaligned loads and stores are used.
+    // SAFETY: every load and store below stays within the kc·MR / kc·NR panels and the MR×NR
+    // tile at stride ldc that the caller guarantees (unaligned forms throughout); prefetches
+    // are hints that never fault, whatever address they name.
     unsafe {
-        let mut c00 = _mm256_setzero_ps();
-        let mut c01 = _mm256_setzero_ps();
-        let mut c10 = _mm256_setzero_ps();
-        let mut c11 = _mm256_setzero_ps();
-        let mut c20 = _mm256_setzero_ps();
-        let mut c21 = _mm256_setzero_ps();
-        let mut c30 = _mm256_setzero_ps();
-        let mut c31 = _mm256_setzero_ps();
-        let mut c40 = _mm256_setzero_ps();
-        let mut c41 = _mm256_setzero_ps();
-        let mut c50 = _mm256_setzero_ps();
-        let mut c51 = _mm256_setzero_ps();
+        // The tile is read (accumulate) or written at the end: start fetching it now, and
+        // the caller's next B panel, so neither stalls a later call.
+        for i in 0..MR {
+            let row = c.add(i * ldc) as *const i8;
+            _mm_prefetch::<_MM_HINT_T0>(row);
+            _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(NR * 4 - 1));
+        }
+        if !prefetch.is_null() {
+            for l in 0..PREFETCH_LINES {
+                _mm_prefetch::<_MM_HINT_T0>((prefetch as *const i8).wrapping_add(l * 64));
+            }
+        }
+        let mut acc = [[_mm256_setzero_ps(); 2]; MR];
         let mut ap = a;
         let mut bp = b;
-        for _ in 0..kc {
-            let b0 = _mm256_loadu_ps(bp);
-            let b1 = _mm256_loadu_ps(bp.add(8));
-            let a0 = _mm256_broadcast_ss(&*ap);
-            c00 = _mm256_fmadd_ps(a0, b0, c00);
-            c01 = _mm256_fmadd_ps(a0, b1, c01);
-            let a1 = _mm256_broadcast_ss(&*ap.add(1));
-            c10 = _mm256_fmadd_ps(a1, b0, c10);
-            c11 = _mm256_fmadd_ps(a1, b1, c11);
-            let a2 = _mm256_broadcast_ss(&*ap.add(2));
-            c20 = _mm256_fmadd_ps(a2, b0, c20);
-            c21 = _mm256_fmadd_ps(a2, b1, c21);
-            let a3 = _mm256_broadcast_ss(&*ap.add(3));
-            c30 = _mm256_fmadd_ps(a3, b0, c30);
-            c31 = _mm256_fmadd_ps(a3, b1, c31);
-            let a4 = _mm256_broadcast_ss(&*ap.add(4));
-            c40 = _mm256_fmadd_ps(a4, b0, c40);
-            c41 = _mm256_fmadd_ps(a4, b1, c41);
-            let a5 = _mm256_broadcast_ss(&*ap.add(5));
-            c50 = _mm256_fmadd_ps(a5, b0, c50);
-            c51 = _mm256_fmadd_ps(a5, b1, c51);
+        // One step: c[i] += a[i] · b for the six rows.
+        macro_rules! step {
+            ($off:expr) => {{
+                let b0 = _mm256_loadu_ps(bp.add($off * NR));
+                let b1 = _mm256_loadu_ps(bp.add($off * NR + 8));
+                for (i, row) in acc.iter_mut().enumerate() {
+                    let av = _mm256_broadcast_ss(&*ap.add($off * MR + i));
+                    row[0] = _mm256_fmadd_ps(av, b0, row[0]);
+                    row[1] = _mm256_fmadd_ps(av, b1, row[1]);
+                }
+            }};
+        }
+        for _ in 0..kc / 4 {
+            step!(0);
+            step!(1);
+            step!(2);
+            step!(3);
+            ap = ap.add(4 * MR);
+            bp = bp.add(4 * NR);
+        }
+        for _ in 0..kc % 4 {
+            step!(0);
             ap = ap.add(MR);
             bp = bp.add(NR);
         }
-        let rows = [
-            [c00, c01],
-            [c10, c11],
-            [c20, c21],
-            [c30, c31],
-            [c40, c41],
-            [c50, c51],
-        ];
-        for (i, [lo, hi]) in rows.into_iter().enumerate() {
+        for (i, [lo, hi]) in acc.into_iter().enumerate() {
             let out = c.add(i * ldc);
             let (lo, hi) = if accumulate {
                 (

@@ -14,6 +14,7 @@ pub unsafe fn kernel(
     c: *mut f32,
     ldc: usize,
     accumulate: bool,
+    _prefetch: *const f32,
 ) {
     let mut acc = [[0.0f32; NR]; MR];
     // SAFETY: the caller guarantees `a` holds kc·MR and `b` kc·NR values.
@@ -26,7 +27,7 @@ pub unsafe fn kernel(
     for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)) {
         for (row, &av) in acc.iter_mut().zip(ap) {
             for (x, &bv) in row.iter_mut().zip(bp) {
-                *x = av.mul_add(bv, *x);
+                *x += av * bv;
             }
         }
     }
