@@ -13,6 +13,9 @@ use crate::Activation;
 
 /// `e^x` per lane (about 2 ulp on [−87, 88], clamped outside): `x = n·ln 2 + r` with `n`
 /// rounded to nearest, a degree-6 polynomial for `e^r`, and `2ⁿ` built in the exponent bits.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub fn exp8(x: __m256) -> __m256 {
@@ -38,6 +41,9 @@ pub fn exp8(x: __m256) -> __m256 {
 }
 
 /// `erf(x)` per lane by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7).
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub fn erf8(x: __m256) -> __m256 {
@@ -56,6 +62,9 @@ pub fn erf8(x: __m256) -> __m256 {
 }
 
 /// `1 / (1 + e^-x)` per lane.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub fn sigmoid8(x: __m256) -> __m256 {
@@ -66,6 +75,9 @@ pub fn sigmoid8(x: __m256) -> __m256 {
 
 /// `tanh(x)` per lane: `1 − 2/(e^{2x} + 1)`, and its Taylor series `x − x³/3 + 2x⁵/15`
 /// below |x| = 0.05 where the first form would cancel (absolute error below 1e-7).
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub fn tanh8(x: __m256) -> __m256 {
@@ -84,6 +96,9 @@ pub fn tanh8(x: __m256) -> __m256 {
 }
 
 /// `0.5·x·(1 + erf(x/√2))` per lane.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub fn gelu8(x: __m256) -> __m256 {
@@ -109,7 +124,7 @@ fn half_x_one_plus_tanh(x: __m256, inner: __m256) -> __m256 {
 ///
 /// # Safety
 /// The rows must be valid for reads and writes and not be touched by anyone else meanwhile;
-/// `bias`, if given, must hold at least `cols` values.
+/// `bias`, if given, must hold at least `cols` values. The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn bias_act(
     c: *mut f32,
@@ -206,6 +221,9 @@ pub unsafe fn bias_act(
 }
 
 /// Applies `act` to every element of `xs` in place ([`bias_act`] on one row, no bias).
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
 pub fn apply_slice(act: Activation, xs: &mut [f32]) {
     // SAFETY: xs is a unique borrow of xs.len() values.
