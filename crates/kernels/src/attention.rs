@@ -4,8 +4,8 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use crate::gemm::{sgemm, sgemm_to};
-use crate::softmax::softmax_rows;
+use crate::gemm::{detect, gemm_strided, Finish, PackedB, NR};
+use crate::softmax::softmax_rows_scaled;
 use crate::threads;
 
 /// Sizes of one attention call.
@@ -45,8 +45,18 @@ pub fn attention(
     attention_batch(shape, 1, qkv, ctx, probs);
 }
 
+/// One worker's buffers: the `T × T` scores of the head it is on, and its keys (as `Kᵀ`)
+/// and values packed for the micro-kernel. Kept between calls, so after the first layer
+/// attention allocates nothing.
+#[derive(Default)]
+struct HeadScratch {
+    scores: Vec<f32>,
+    keys: PackedB,
+    values: PackedB,
+}
+
 thread_local! {
-    static SCORES: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static SCRATCH: RefCell<HeadScratch> = RefCell::new(HeadScratch::default());
 }
 
 /// The output pointers shared by workers that write disjoint parts.
@@ -86,46 +96,57 @@ pub fn attention_batch(
         probs.map_or(std::ptr::null_mut(), |p| p.as_mut_ptr()),
     );
     let scale = 1.0 / (hd as f32).sqrt();
+    let isa = detect();
     let task = |job: usize| {
         let (b, h) = (job / heads, job % heads);
         let out = &out;
-        SCORES.with(|s| {
-            let mut scores = s.borrow_mut();
-            scores.resize(t * t, 0.0);
+        SCRATCH.with(|s| {
+            let s = &mut *s.borrow_mut();
+            s.scores.resize(t * t, 0.0);
             let img = &qkv[b * t * 3 * d..(b + 1) * t * 3 * d];
             let (q, k, v) = (&img[h * hd..], &img[d + h * hd..], &img[2 * d + h * hd..]);
-            // scores[T, T] = q_h · k_hᵀ · scale
-            sgemm(
-                t,
-                hd,
-                t,
-                scale,
-                (q, 3 * d, 1),
-                (k, 1, 3 * d),
-                0.0,
-                (&mut scores, t, 1),
-            );
-            softmax_rows(&mut scores, t);
+            // scores [T, T] = q_h [T, hd] · k_hᵀ [hd, T]
+            s.keys.pack_strided(k, hd, t, 1, 3 * d);
+            // SAFETY: scores is this task's own T×T buffer.
+            unsafe {
+                gemm_strided(
+                    isa,
+                    q,
+                    3 * d,
+                    t,
+                    &s.keys,
+                    s.scores.as_mut_ptr(),
+                    t,
+                    false,
+                    Finish::default(),
+                    0..t.div_ceil(NR),
+                )
+            };
+            // probs = softmax(scores / √hd) row by row
+            softmax_rows_scaled(&mut s.scores, t, scale);
             if with_probs {
                 // SAFETY: block (b, h) of probs, written by this task only.
                 let p = unsafe { std::slice::from_raw_parts_mut(out.1.add(job * t * t), t * t) };
-                p.copy_from_slice(&scores);
+                p.copy_from_slice(&s.scores);
             }
-            // ctx[b, :, h] [T, hd] = scores · v_h, a strided tile of ctx.
+            // ctx[b, :, h] [T, hd] = probs [T, T] · v_h [T, hd], a strided tile of ctx.
+            s.values.pack_strided(v, t, hd, 3 * d, 1);
             // SAFETY: the tile is rows 0..T, columns h·hd..(h+1)·hd of image b in ctx
             // ([B, T, D], asserted above), written by this task only.
             unsafe {
-                sgemm_to(
+                gemm_strided(
+                    isa,
+                    &s.scores,
                     t,
                     t,
-                    hd,
-                    1.0,
-                    (&scores, t, 1),
-                    (v, 3 * d, 1),
-                    0.0,
-                    (out.0.add(b * t * d + h * hd), d, 1),
-                );
-            }
+                    &s.values,
+                    out.0.add(b * t * d + h * hd),
+                    d,
+                    false,
+                    Finish::default(),
+                    0..hd.div_ceil(NR),
+                )
+            };
         });
     };
     let jobs = batch * heads;

@@ -229,3 +229,65 @@ pub fn apply_slice(act: Activation, xs: &mut [f32]) {
     // SAFETY: xs is a unique borrow of xs.len() values.
     unsafe { bias_act(xs.as_mut_ptr(), xs.len(), 1, xs.len(), None, act) }
 }
+
+/// Replaces `row` by `softmax(scale · row)`: an eight-lane max, `exp8` of the scaled
+/// differences with eight partial sums, and one multiply by the reciprocal.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub fn softmax_row(row: &mut [f32], scale: f32) {
+    let n = row.len();
+    let full = n / 8 * 8;
+    let p = row.as_mut_ptr();
+    let mut vmax = _mm256_set1_ps(f32::NEG_INFINITY);
+    for j in (0..full).step_by(8) {
+        // SAFETY: j + 8 ≤ n.
+        vmax = _mm256_max_ps(vmax, unsafe { _mm256_loadu_ps(p.add(j)) });
+    }
+    let mut lanes = [0.0f32; 8];
+    // SAFETY: lanes holds eight values.
+    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), vmax) };
+    let max = lanes
+        .iter()
+        .chain(&row[full..])
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max);
+    let (vm, vs) = (_mm256_set1_ps(max), _mm256_set1_ps(scale));
+    let mut vsum = _mm256_setzero_ps();
+    for j in (0..full).step_by(8) {
+        // SAFETY: j + 8 ≤ n.
+        unsafe {
+            let e = exp8(_mm256_mul_ps(
+                _mm256_sub_ps(_mm256_loadu_ps(p.add(j)), vm),
+                vs,
+            ));
+            _mm256_storeu_ps(p.add(j), e);
+            vsum = _mm256_add_ps(vsum, e);
+        }
+    }
+    let mut tail_sum = 0.0f32;
+    if full < n {
+        let mut buf = [f32::NEG_INFINITY; 8];
+        buf[..n - full].copy_from_slice(&row[full..]);
+        // SAFETY: buf holds eight values; padding lanes give exp(−inf) = 0.
+        unsafe {
+            let e = exp8(_mm256_mul_ps(
+                _mm256_sub_ps(_mm256_loadu_ps(buf.as_ptr()), vm),
+                vs,
+            ));
+            _mm256_storeu_ps(buf.as_mut_ptr(), e);
+        }
+        row[full..].copy_from_slice(&buf[..n - full]);
+        tail_sum = row[full..].iter().sum();
+    }
+    // SAFETY: lanes holds eight values.
+    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), vsum) };
+    let inv = _mm256_set1_ps(1.0 / (lanes.iter().sum::<f32>() + tail_sum));
+    for j in (0..full).step_by(8) {
+        // SAFETY: j + 8 ≤ n.
+        unsafe { _mm256_storeu_ps(p.add(j), _mm256_mul_ps(_mm256_loadu_ps(p.add(j)), inv)) };
+    }
+    let inv = 1.0 / (lanes.iter().sum::<f32>() + tail_sum);
+    row[full..].iter_mut().for_each(|v| *v *= inv);
+}

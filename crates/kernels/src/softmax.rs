@@ -5,33 +5,37 @@ use crate::activation::exp_approx;
 /// Replaces each row of `x` (`rows × cols`) by its softmax, with a vectorised `exp` (about
 /// 2 ulp) and AVX2 + FMA when the CPU has them.
 pub fn softmax_rows(x: &mut [f32], cols: usize) {
+    softmax_rows_scaled(x, cols, 1.0);
+}
+
+/// Replaces each row `s` of `x` (`rows × cols`) by `softmax(scale · s)`: attention folds
+/// its `1/√head_dim` in here instead of scaling the scores in a pass of their own.
+/// `scale` must be positive.
+pub fn softmax_rows_scaled(x: &mut [f32], cols: usize, scale: f32) {
+    assert!(scale > 0.0, "softmax scale must be positive");
     assert!(
         cols > 0 && x.len().is_multiple_of(cols),
         "x must be whole rows"
     );
     #[cfg(target_arch = "x86_64")]
     if crate::gemm::detect() == crate::gemm::Isa::Avx2Fma {
-        // SAFETY: detect() confirmed AVX2 and FMA on this CPU.
-        unsafe { softmax_avx2(x, cols) };
+        for row in x.chunks_exact_mut(cols) {
+            // SAFETY: detect() confirmed AVX2 and FMA on this CPU.
+            unsafe { crate::simd::softmax_row(row, scale) };
+        }
         return;
     }
-    softmax_loop(x, cols);
+    softmax_loop(x, cols, scale);
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn softmax_avx2(x: &mut [f32], cols: usize) {
-    softmax_loop(x, cols);
-}
-
-#[inline(always)]
-fn softmax_loop(x: &mut [f32], cols: usize) {
+/// The portable form: the same steps as [`crate::simd::softmax_row`], in plain Rust.
+fn softmax_loop(x: &mut [f32], cols: usize, scale: f32) {
     for row in x.chunks_exact_mut(cols) {
         let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         for v in row.iter_mut() {
-            *v = exp_approx(*v - max);
+            *v = exp_approx((*v - max) * scale);
         }
-        // Eight partial sums vectorise; the order differs from a serial sum by rounding only.
+        // Eight partial sums, as the vector form keeps them.
         let mut lanes = [0.0f32; 8];
         let mut chunks = row.chunks_exact(8);
         for c in &mut chunks {
@@ -60,7 +64,7 @@ mod tests {
         let mut fast = x.clone();
         softmax_rows(&mut fast, cols);
         let mut portable = x.clone();
-        softmax_loop(&mut portable, cols);
+        softmax_loop(&mut portable, cols, 1.0);
         for (r, row) in x.chunks(cols).enumerate() {
             let m = row.iter().cloned().fold(f32::MIN, f32::max) as f64;
             let e: Vec<f64> = row.iter().map(|&v| (v as f64 - m).exp()).collect();
@@ -72,6 +76,35 @@ mod tests {
                         (got as f64 - want).abs() <= 1e-6 * want + 1e-9,
                         "{got} vs {want}"
                     );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn scaled_matches_f64_on_both_paths() {
+        for cols in [1, 7, 8, 197, 257] {
+            let x: Vec<f32> = (0..cols * 3)
+                .map(|i| ((i * 7919) % 1000) as f32 / 20.0 - 25.0)
+                .collect();
+            let scale = 0.125f32;
+            let mut fast = x.clone();
+            softmax_rows_scaled(&mut fast, cols, scale);
+            let mut portable = x.clone();
+            softmax_loop(&mut portable, cols, scale);
+            for (r, row) in x.chunks(cols).enumerate() {
+                let s: Vec<f64> = row.iter().map(|&v| v as f64 * scale as f64).collect();
+                let m = s.iter().cloned().fold(f64::MIN, f64::max);
+                let e: Vec<f64> = s.iter().map(|v| (v - m).exp()).collect();
+                let z: f64 = e.iter().sum();
+                for j in 0..cols {
+                    let want = e[j] / z;
+                    for got in [fast[r * cols + j], portable[r * cols + j]] {
+                        assert!(
+                            (got as f64 - want).abs() <= 1e-6 * want + 1e-9,
+                            "cols {cols}: {got} vs {want}"
+                        );
+                    }
                 }
             }
         }

@@ -21,7 +21,7 @@ mod portable;
 pub use kernel::{detect, Isa, MR, NR};
 pub use linear::{Epilogue, Linear, LinearError};
 pub use pack::{PackedB, KC};
-pub use packed::{gemm as gemm_packed, Finish};
+pub use packed::{gemm as gemm_packed, gemm_strided, Finish};
 
 /// `C ← alpha·A·B + beta·C` for `f32` matrices with arbitrary strides (in elements).
 ///

@@ -87,8 +87,37 @@ pub unsafe fn gemm_panels(
     finish: Finish,
     panels: std::ops::Range<usize>,
 ) {
+    assert_eq!(x.len(), m * b.k(), "x must be [m, k]");
+    // SAFETY: forwarded; rows of x and y are contiguous (lda = k, ldc = n).
+    unsafe { gemm_strided(isa, x, b.k(), m, b, y, b.n(), accumulate, finish, panels) }
+}
+
+/// The general form: row `i` of `X` starts at `x[i·lda]`, row `i` of `Y` at `y + i·ldc`, so
+/// `X` and `Y` may be column slices of wider matrices (attention's per-head views).
+///
+/// # Safety
+/// For every row `i < m`, the values `y + i·ldc + j` for the columns `j` of `panels` (below
+/// `b.n()`) must be writable and touched by no one else while this runs.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn gemm_strided(
+    isa: Isa,
+    x: &[f32],
+    lda: usize,
+    m: usize,
+    b: &PackedB,
+    y: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+    finish: Finish,
+    panels: std::ops::Range<usize>,
+) {
     let (k, n) = (b.k(), b.n());
-    assert_eq!(x.len(), m * k, "x must be [m, k]");
+    if m > 0 && k > 0 {
+        assert!(
+            lda >= k && x.len() >= (m - 1) * lda + k,
+            "x must hold m rows of k values at stride lda"
+        );
+    }
     assert!(
         panels.end <= n.div_ceil(NR),
         "panel range past the last panel"
@@ -99,19 +128,19 @@ pub unsafe fn gemm_panels(
     if m == 0 || n == 0 || panels.is_empty() {
         return;
     }
-    let at = |row: usize, col: usize| y.wrapping_add(row * n + col);
+    let at = |row: usize, col: usize| y.wrapping_add(row * ldc + col);
     if k == 0 {
         let c0 = panels.start * NR;
         let c1 = (panels.end * NR).min(n);
         for r in 0..m {
-            // SAFETY: row r, columns c0..c1 of the m×n output owned by this call.
+            // SAFETY: row r, columns c0..c1 of the output owned by this call.
             let row = unsafe { std::slice::from_raw_parts_mut(at(r, c0), c1 - c0) };
             if !accumulate {
                 row.fill(0.0);
             }
         }
         // SAFETY: as above, the whole column range of every row.
-        unsafe { finish.apply(at(0, c0), n, m, c0, c1 - c0) };
+        unsafe { finish.apply(at(0, c0), ldc, m, c0, c1 - c0) };
         return;
     }
     let kern = kernel(isa);
@@ -126,7 +155,7 @@ pub unsafe fn gemm_panels(
             let last = kb + kc == k;
             for i0 in (0..m).step_by(mc_full) {
                 let mc = mc_full.min(m - i0);
-                pack_a(x, k, i0..i0 + mc, kb, kc, &mut a);
+                pack_a(x, lda, i0..i0 + mc, kb, kc, &mut a);
                 for jp in panels.clone() {
                     let bp = b.panel(kb, jp);
                     // The next panel of this block, fetched a few lines per call.
@@ -142,18 +171,18 @@ pub unsafe fn gemm_panels(
                         let c = at(i0 + mp * MR, col0);
                         if rows == MR && cols == NR {
                             // SAFETY: ap holds kc·MR values, bp kc·NR, and the whole MR×NR
-                            // tile at c (stride n) is inside y and in this call's columns.
-                            unsafe { kern(kc, ap.as_ptr(), bp.as_ptr(), c, n, acc, pf) };
+                            // tile at c (stride ldc) is inside y and in this call's columns.
+                            unsafe { kern(kc, ap.as_ptr(), bp.as_ptr(), c, ldc, acc, pf) };
                             if let (true, Some(f)) = (last, &finish) {
                                 // SAFETY: the same tile.
-                                unsafe { f.apply(c, n, MR, col0, NR) };
+                                unsafe { f.apply(c, ldc, MR, col0, NR) };
                             }
                             continue;
                         }
                         let mut tile = [0.0f32; MR * NR];
                         for r in 0..rows {
                             // SAFETY: rows × cols of the tile at c lie inside y.
-                            let out = unsafe { std::slice::from_raw_parts(c.add(r * n), cols) };
+                            let out = unsafe { std::slice::from_raw_parts(c.add(r * ldc), cols) };
                             if acc {
                                 tile[r * NR..r * NR + cols].copy_from_slice(out);
                             }
@@ -168,7 +197,8 @@ pub unsafe fn gemm_panels(
                         }
                         for r in 0..rows {
                             // SAFETY: as above.
-                            let out = unsafe { std::slice::from_raw_parts_mut(c.add(r * n), cols) };
+                            let out =
+                                unsafe { std::slice::from_raw_parts_mut(c.add(r * ldc), cols) };
                             out.copy_from_slice(&tile[r * NR..r * NR + cols]);
                         }
                     }
