@@ -18,7 +18,7 @@ mod pack;
 mod packed;
 mod portable;
 
-pub use kernel::{detect, Isa, MR, NR};
+pub use kernel::{detect, kernel, Isa, MR, NR};
 pub use linear::{Epilogue, Linear, LinearError};
 pub use pack::{PackedB, KC};
 pub use packed::{gemm as gemm_packed, gemm_strided, Finish};

@@ -15,8 +15,14 @@ pub const KC: usize = 256;
 pub struct PackedB {
     k: usize,
     n: usize,
+    /// The panels start at `data[start]`, on a 64-byte boundary, so that no 32-byte load of
+    /// a panel row straddles two cache lines.
+    start: usize,
     data: Vec<f32>,
 }
+
+/// Floats in a cache line.
+const LINE: usize = 16;
 
 impl PackedB {
     /// Packs `w` (`[n, k]`, row-major, as PyTorch stores a linear weight).
@@ -42,13 +48,17 @@ impl PackedB {
         let panels = n.div_ceil(NR);
         self.k = k;
         self.n = n;
+        let len = panels * NR * k;
         self.data.clear();
-        self.data.resize(panels * NR * k, 0.0);
+        self.data.reserve(len + LINE);
+        let misalign = (self.data.as_ptr() as usize / 4) % LINE;
+        self.start = (LINE - misalign) % LINE;
+        self.data.resize(self.start + len, 0.0);
         for kb in (0..k).step_by(KC) {
             let kc = KC.min(k - kb);
             for jp in 0..panels {
                 let base = kb * panels * NR + jp * kc * NR;
-                let dst = &mut self.data[base..base + kc * NR];
+                let dst = &mut self.data[self.start + base..self.start + base + kc * NR];
                 let cols = NR.min(n - jp * NR);
                 if cs == 1 {
                     for (p, d) in dst.chunks_exact_mut(NR).enumerate() {
@@ -78,7 +88,7 @@ impl PackedB {
                 let base = kb * panels * NR + jp * kc * NR;
                 for p in 0..kc {
                     for c in 0..NR.min(n - jp * NR) {
-                        w[(jp * NR + c) * k + kb + p] = self.data[base + p * NR + c];
+                        w[(jp * NR + c) * k + kb + p] = self.data[self.start + base + p * NR + c];
                     }
                 }
             }
@@ -101,7 +111,7 @@ impl PackedB {
         let panels = self.n.div_ceil(NR);
         let kc = KC.min(self.k - kb);
         let base = kb * panels * NR + jp * kc * NR;
-        &self.data[base..base + kc * NR]
+        &self.data[self.start + base..self.start + base + kc * NR]
     }
 }
 
@@ -118,24 +128,28 @@ pub fn pack_a(
 ) {
     let m = rows.len();
     let panels = m.div_ceil(MR);
-    out.clear();
+    // Every value is written below (padding included), so a reused buffer is not cleared.
     out.resize(panels * MR * kc, 0.0);
-    for mp in 0..panels {
-        let dst = &mut out[mp * MR * kc..(mp + 1) * MR * kc];
+    let (steps, _) = out[..panels * MR * kc].as_chunks_mut::<MR>();
+    for (mp, dst) in steps.chunks_exact_mut(kc).enumerate() {
         let r0 = rows.start + mp * MR;
-        if m - mp * MR >= MR {
-            // A full panel: read the six rows side by side, write each step's six values.
-            let src: [&[f32]; MR] = std::array::from_fn(|i| &x[(r0 + i) * lda + kb..][..kc]);
-            for (p, d) in dst.chunks_exact_mut(MR).enumerate() {
-                for (i, v) in d.iter_mut().enumerate() {
-                    *v = src[i][p];
-                }
+        let present = MR.min(m - mp * MR);
+        if present == MR {
+            // A full panel: the six rows side by side, one step's six values at a time.
+            let [s0, s1, s2, s3, s4, s5]: [&[f32]; MR] =
+                std::array::from_fn(|i| &x[(r0 + i) * lda + kb..][..kc]);
+            let src = s0.iter().zip(s1).zip(s2).zip(s3).zip(s4).zip(s5);
+            for (d, (((((&a0, &a1), &a2), &a3), &a4), &a5)) in dst.iter_mut().zip(src) {
+                *d = [a0, a1, a2, a3, a4, a5];
             }
         } else {
-            for i in 0..m - mp * MR {
-                let row = &x[(r0 + i) * lda + kb..][..kc];
-                for (p, &v) in row.iter().enumerate() {
-                    dst[p * MR + i] = v;
+            for (p, d) in dst.iter_mut().enumerate() {
+                for (i, v) in d.iter_mut().enumerate() {
+                    *v = if i < present {
+                        x[(r0 + i) * lda + kb + p]
+                    } else {
+                        0.0
+                    };
                 }
             }
         }
