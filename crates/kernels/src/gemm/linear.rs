@@ -1,10 +1,12 @@
 //! The `y = x·Wᵀ + b` layer with fused epilogues.
 
+use std::cell::RefCell;
+
 use rayon::prelude::*;
 
 use super::kernel::{detect, Isa, MR, NR};
 use super::pack::PackedB;
-use super::packed::{gemm, gemm_panels, Finish};
+use super::packed::{gemm, gemm_packed_a, pack_a_panels, packed_a_len, Finish};
 use crate::threads;
 use crate::Activation;
 
@@ -129,8 +131,10 @@ impl Linear {
 
     /// [`Linear::forward`] with a chosen micro-kernel (tests and benchmarks force each one).
     ///
-    /// With several workers the output columns are split: each worker computes a range of
-    /// `NR`-wide panels for every row, so each weight panel is read by one worker only.
+    /// With several workers and one image's rows, the workers pack X together and then
+    /// split the output columns: each computes a range of `NR`-wide panels for every row, so
+    /// each weight panel is read by one worker only. From `ROW_SPLIT` rows on (a batch)
+    /// they split the rows instead, each packing only its own.
     pub fn forward_with(
         &self,
         isa: Isa,
@@ -159,19 +163,47 @@ impl Linear {
                     });
             });
         } else if workers > 1 && rows * n * k >= 1 << 18 {
-            let out = SharedOut(y.as_mut_ptr());
-            let per = panels.div_ceil(workers);
+            // One image: the workers pack X together (a share of its row panels each), then
+            // each computes a range of output columns for every row from that one copy.
+            let mut a = SHARED_A.with(|buf| std::mem::take(&mut *buf.borrow_mut()));
+            a.resize(packed_a_len(rows, k), 0.0);
+            let row_panels = rows.div_ceil(MR);
+            let (a_ptr, out) = (Shared(a.as_mut_ptr()), Shared(y.as_mut_ptr()));
+            let (pr, pc) = (row_panels.div_ceil(workers), panels.div_ceil(workers));
             threads::pool().install(|| {
                 (0..workers).into_par_iter().for_each(|w| {
-                    let range = w * per..((w + 1) * per).min(panels);
+                    let a_ptr = &a_ptr;
+                    let mine = (w * pr).min(row_panels)..((w + 1) * pr).min(row_panels);
+                    // SAFETY: a holds packed_a_len(rows, k) values; the workers' panel ranges
+                    // are disjoint and nothing reads a until this phase has joined.
+                    unsafe { pack_a_panels(x, k, rows, k, mine, a_ptr.0) };
+                });
+                let a = &a_ptr;
+                // SAFETY: a holds packed_a_len(rows, k) values, all written above; from here
+                // on it is only read.
+                let a = unsafe { std::slice::from_raw_parts(a.0, packed_a_len(rows, k)) };
+                (0..workers).into_par_iter().for_each(|w| {
+                    let cols = (w * pc).min(panels)..((w + 1) * pc).min(panels);
                     let out = &out;
-                    // SAFETY: y holds rows·n values; the worker ranges are disjoint, so no two
-                    // workers write the same column, and y is borrowed for the whole scope.
+                    // SAFETY: y holds rows·n values; the column ranges are disjoint, so no two
+                    // workers write the same value, and y is borrowed for the whole scope.
                     unsafe {
-                        gemm_panels(isa, x, rows, &self.packed, out.0, accumulate, finish, range)
+                        gemm_packed_a(
+                            isa,
+                            a,
+                            rows,
+                            0..row_panels,
+                            &self.packed,
+                            out.0,
+                            n,
+                            accumulate,
+                            finish,
+                            cols,
+                        )
                     };
                 });
             });
+            SHARED_A.with(|buf| *buf.borrow_mut() = a);
         } else {
             gemm(isa, x, rows, &self.packed, y, accumulate, finish);
         }
@@ -192,10 +224,16 @@ impl Linear {
 /// From this many rows on, threads split rows instead of output columns.
 const ROW_SPLIT: usize = 480;
 
-/// The output pointer, shared by workers that write disjoint columns.
-struct SharedOut(*mut f32);
-// SAFETY: workers only write disjoint column ranges through it (see forward_with).
-unsafe impl Sync for SharedOut {}
+/// A buffer shared by the workers of one call, which write disjoint parts of it.
+struct Shared(*mut f32);
+// SAFETY: workers only write disjoint parts through it, and read only after the writing
+// phase has joined (see forward_with).
+unsafe impl Sync for Shared {}
+
+thread_local! {
+    /// Packed X of the calling thread's multi-worker calls, kept between calls.
+    static SHARED_A: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
 
 #[cfg(test)]
 mod tests {

@@ -21,7 +21,9 @@ mod portable;
 pub use kernel::{detect, kernel, Isa, MR, NR};
 pub use linear::{Epilogue, Linear, LinearError};
 pub use pack::{PackedB, KC};
-pub use packed::{gemm as gemm_packed, gemm_strided, Finish};
+pub use packed::{
+    gemm as gemm_packed, gemm_packed_a, gemm_strided, pack_a_panels, packed_a_len, Finish,
+};
 
 /// `C ← alpha·A·B + beta·C` for `f32` matrices with arbitrary strides (in elements).
 ///

@@ -117,20 +117,19 @@ impl PackedB {
 
 /// Packs rows `rows` and depths `kb..kb + kc` of the row-major `x` (`lda` = row stride)
 /// into `MR`-row panels, zero-padding the last one: panel `mp` holds, for each `p`, `MR`
-/// values.
+/// values. `out` holds exactly `⌈rows/MR⌉·MR·kc` values, every one of which is written.
 pub fn pack_a(
     x: &[f32],
     lda: usize,
     rows: std::ops::Range<usize>,
     kb: usize,
     kc: usize,
-    out: &mut Vec<f32>,
+    out: &mut [f32],
 ) {
     let m = rows.len();
     let panels = m.div_ceil(MR);
-    // Every value is written below (padding included), so a reused buffer is not cleared.
-    out.resize(panels * MR * kc, 0.0);
-    let (steps, _) = out[..panels * MR * kc].as_chunks_mut::<MR>();
+    assert_eq!(out.len(), panels * MR * kc, "out must hold the panels");
+    let (steps, _) = out.as_chunks_mut::<MR>();
     for (mp, dst) in steps.chunks_exact_mut(kc).enumerate() {
         let r0 = rows.start + mp * MR;
         let present = MR.min(m - mp * MR);

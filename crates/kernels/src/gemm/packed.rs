@@ -1,11 +1,13 @@
-//! The cache-blocked driver: `Y (+)= X·B` with `B` packed once, `X` packed per call, and the
-//! bias and activation applied to each tile as soon as it is final, while it is in L1.
+//! The cache-blocked driver: `Y (+)= X·B` with `B` packed once, `X` packed once per call
+//! (shared by all the workers of that call), and the bias and activation applied to each tile
+//! as soon as it is final, while it is in L1.
 
 use std::cell::RefCell;
 
 use super::kernel::{kernel, Isa, MR, NR, PREFETCH_LINES};
 use super::pack::{pack_a, PackedB, KC};
 use crate::Activation;
+use std::ops::Range;
 
 /// Most rows of X packed together (a multiple of `MR`): `MC_MAX × KC` floats (252 KB) stay
 /// in a Zen 3 core's 512 KB L2, so one block covers a whole image (197 tokens) and each
@@ -13,7 +15,56 @@ use crate::Activation;
 const MC_MAX: usize = 252;
 
 thread_local! {
+    /// The packed X of calls that run on this thread alone (attention heads, small GEMMs).
     static A_BUF: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Values of `X` (`m × k`) packed: for each depth block, all `⌈m/MR⌉` row panels.
+pub fn packed_a_len(m: usize, k: usize) -> usize {
+    m.div_ceil(MR) * MR * k
+}
+
+/// Where panel `g` of the depth block starting at `kb` begins in packed X.
+fn a_offset(m: usize, k: usize, kb: usize, g: usize) -> usize {
+    kb * m.div_ceil(MR) * MR + g * MR * KC.min(k - kb)
+}
+
+/// Packs the row panels `panels` (rows `g·MR ..`) of `x` (`m × k`, row `i` at `x[i·lda]`),
+/// for every depth block, into `out`, which holds all of packed X ([`packed_a_len`]).
+///
+/// # Safety
+/// `out` must be valid for writes of `packed_a_len(m, k)` values, and no one else may read or
+/// write the parts of panels `panels` while this runs.
+pub unsafe fn pack_a_panels(
+    x: &[f32],
+    lda: usize,
+    m: usize,
+    k: usize,
+    panels: Range<usize>,
+    out: *mut f32,
+) {
+    assert!(
+        panels.end <= m.div_ceil(MR),
+        "panel range past the last row"
+    );
+    if panels.is_empty() || k == 0 {
+        return;
+    }
+    assert!(
+        lda >= k && x.len() >= (m - 1) * lda + k,
+        "x must hold m rows of k values at stride lda"
+    );
+    let rows = panels.start * MR..(panels.end * MR).min(m);
+    for kb in (0..k).step_by(KC) {
+        let kc = KC.min(k - kb);
+        let len = panels.len() * MR * kc;
+        // SAFETY: the panels' part of this depth block lies inside out (a_offset of the last
+        // panel plus its MR·kc values ≤ packed_a_len) and is this caller's alone.
+        let dst = unsafe {
+            std::slice::from_raw_parts_mut(out.add(a_offset(m, k, kb, panels.start)), len)
+        };
+        pack_a(x, lda, rows.clone(), kb, kc, dst);
+    }
 }
 
 /// What happens to an output tile once its product is complete.
@@ -64,36 +115,29 @@ pub fn gemm(
     accumulate: bool,
     finish: Finish,
 ) {
+    assert_eq!(x.len(), m * b.k(), "x must be [m, k]");
     assert_eq!(y.len(), m * b.n(), "y must be [m, n]");
     let panels = b.n().div_ceil(NR);
     // SAFETY: y is a unique borrow of exactly m·n values.
-    unsafe { gemm_panels(isa, x, m, b, y.as_mut_ptr(), accumulate, finish, 0..panels) };
+    unsafe {
+        gemm_strided(
+            isa,
+            x,
+            b.k(),
+            m,
+            b,
+            y.as_mut_ptr(),
+            b.n(),
+            accumulate,
+            finish,
+            0..panels,
+        )
+    };
 }
 
-/// [`gemm`] restricted to the output columns of panels `panels` (`NR` columns each), so that
-/// threads can share one output: different panel ranges write disjoint columns.
-///
-/// # Safety
-/// `y` must point to `m · b.n()` writable values, and no other thread may touch the columns of
-/// `panels` while this runs.
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn gemm_panels(
-    isa: Isa,
-    x: &[f32],
-    m: usize,
-    b: &PackedB,
-    y: *mut f32,
-    accumulate: bool,
-    finish: Finish,
-    panels: std::ops::Range<usize>,
-) {
-    assert_eq!(x.len(), m * b.k(), "x must be [m, k]");
-    // SAFETY: forwarded; rows of x and y are contiguous (lda = k, ldc = n).
-    unsafe { gemm_strided(isa, x, b.k(), m, b, y, b.n(), accumulate, finish, panels) }
-}
-
-/// The general form: row `i` of `X` starts at `x[i·lda]`, row `i` of `Y` at `y + i·ldc`, so
-/// `X` and `Y` may be column slices of wider matrices (attention's per-head views).
+/// The general form on one thread: row `i` of `X` starts at `x[i·lda]`, row `i` of `Y` at
+/// `y + i·ldc`, so `X` and `Y` may be column slices of wider matrices (attention's per-head
+/// views); only the output columns of panels `panels` are computed.
 ///
 /// # Safety
 /// For every row `i < m`, the values `y + i·ldc + j` for the columns `j` of `panels` (below
@@ -109,101 +153,131 @@ pub unsafe fn gemm_strided(
     ldc: usize,
     accumulate: bool,
     finish: Finish,
-    panels: std::ops::Range<usize>,
+    panels: Range<usize>,
 ) {
-    let (k, n) = (b.k(), b.n());
-    if m > 0 && k > 0 {
-        assert!(
-            lda >= k && x.len() >= (m - 1) * lda + k,
-            "x must hold m rows of k values at stride lda"
+    let k = b.k();
+    // The buffer is taken out while in use, so a nested call would get a fresh one.
+    let mut a = A_BUF.with(|buf| std::mem::take(&mut *buf.borrow_mut()));
+    a.resize(packed_a_len(m, k), 0.0);
+    let row_panels = 0..m.div_ceil(MR);
+    // SAFETY: a holds packed_a_len(m, k) values and is this call's own; y as the caller
+    // guarantees.
+    unsafe {
+        pack_a_panels(x, lda, m, k, row_panels.clone(), a.as_mut_ptr());
+        gemm_packed_a(
+            isa, &a, m, row_panels, b, y, ldc, accumulate, finish, panels,
         );
     }
+    A_BUF.with(|buf| *buf.borrow_mut() = a);
+}
+
+/// The compute of one worker: rows of row panels `rows` (`MR` rows each) and columns of
+/// column panels `cols` (`NR` each), from X packed by [`pack_a_panels`] (`a`, for `m` rows).
+///
+/// # Safety
+/// For every row `i` of `rows` (below `m`), the values `y + i·ldc + j` for the columns `j`
+/// of `cols` (below `b.n()`) must be writable and touched by no one else while this runs.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn gemm_packed_a(
+    isa: Isa,
+    a: &[f32],
+    m: usize,
+    rows: Range<usize>,
+    b: &PackedB,
+    y: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+    finish: Finish,
+    cols: Range<usize>,
+) {
+    let (k, n) = (b.k(), b.n());
+    assert_eq!(a.len(), packed_a_len(m, k), "a must be X packed");
+    assert!(rows.end <= m.div_ceil(MR), "row panels past the last row");
     assert!(
-        panels.end <= n.div_ceil(NR),
-        "panel range past the last panel"
+        cols.end <= n.div_ceil(NR),
+        "column panels past the last column"
     );
     if let Some(bias) = finish.bias {
         assert_eq!(bias.len(), n, "bias must have n values");
     }
-    if m == 0 || n == 0 || panels.is_empty() {
+    if rows.is_empty() || cols.is_empty() {
         return;
     }
     let at = |row: usize, col: usize| y.wrapping_add(row * ldc + col);
     if k == 0 {
-        let c0 = panels.start * NR;
-        let c1 = (panels.end * NR).min(n);
-        for r in 0..m {
+        let (c0, c1) = (cols.start * NR, (cols.end * NR).min(n));
+        let (r0, r1) = (rows.start * MR, (rows.end * MR).min(m));
+        for r in r0..r1 {
             // SAFETY: row r, columns c0..c1 of the output owned by this call.
             let row = unsafe { std::slice::from_raw_parts_mut(at(r, c0), c1 - c0) };
             if !accumulate {
                 row.fill(0.0);
             }
         }
-        // SAFETY: as above, the whole column range of every row.
-        unsafe { finish.apply(at(0, c0), ldc, m, c0, c1 - c0) };
+        if !finish.is_noop() {
+            // SAFETY: as above, the whole column range of every row.
+            unsafe { finish.apply(at(r0, c0), ldc, r1 - r0, c0, c1 - c0) };
+        }
         return;
     }
     let kern = kernel(isa);
-    let blocks = m.div_ceil(MC_MAX);
-    let mc_full = m.div_ceil(blocks).div_ceil(MR) * MR;
     let finish = (!finish.is_noop()).then_some(finish);
-    A_BUF.with(|buf| {
-        let mut a = buf.borrow_mut();
-        for kb in (0..k).step_by(KC) {
-            let kc = KC.min(k - kb);
-            let acc = accumulate || kb > 0;
-            let last = kb + kc == k;
-            for i0 in (0..m).step_by(mc_full) {
-                let mc = mc_full.min(m - i0);
-                pack_a(x, lda, i0..i0 + mc, kb, kc, &mut a);
-                for jp in panels.clone() {
-                    let bp = b.panel(kb, jp);
-                    // The next panel of this block, fetched a few lines per call.
-                    let next = (jp + 1 < panels.end).then(|| b.panel(kb, jp + 1));
-                    let col0 = jp * NR;
-                    let cols = NR.min(n - col0);
-                    for mp in 0..mc.div_ceil(MR) {
-                        let rows = MR.min(mc - mp * MR);
-                        let ap = &a[mp * MR * kc..(mp + 1) * MR * kc];
-                        let pf = next
-                            .and_then(|p| p.get(mp * PREFETCH_LINES * 16..))
-                            .map_or(std::ptr::null(), |p| p.as_ptr());
-                        let c = at(i0 + mp * MR, col0);
-                        if rows == MR && cols == NR {
-                            // SAFETY: ap holds kc·MR values, bp kc·NR, and the whole MR×NR
-                            // tile at c (stride ldc) is inside y and in this call's columns.
-                            unsafe { kern(kc, ap.as_ptr(), bp.as_ptr(), c, ldc, acc, pf) };
-                            if let (true, Some(f)) = (last, &finish) {
-                                // SAFETY: the same tile.
-                                unsafe { f.apply(c, ldc, MR, col0, NR) };
-                            }
-                            continue;
-                        }
-                        let mut tile = [0.0f32; MR * NR];
-                        for r in 0..rows {
-                            // SAFETY: rows × cols of the tile at c lie inside y.
-                            let out = unsafe { std::slice::from_raw_parts(c.add(r * ldc), cols) };
-                            if acc {
-                                tile[r * NR..r * NR + cols].copy_from_slice(out);
-                            }
-                        }
-                        // SAFETY: the scratch tile holds MR×NR values at stride NR.
-                        unsafe {
-                            kern(kc, ap.as_ptr(), bp.as_ptr(), tile.as_mut_ptr(), NR, acc, pf)
-                        };
+    // Row panels per block: MC_MAX rows at most, in blocks of equal size.
+    let blocks = rows.len().div_ceil(MC_MAX / MR);
+    let per_block = rows.len().div_ceil(blocks);
+    for kb in (0..k).step_by(KC) {
+        let kc = KC.min(k - kb);
+        let acc = accumulate || kb > 0;
+        let last = kb + kc == k;
+        for g0 in rows.clone().step_by(per_block) {
+            let block = g0..(g0 + per_block).min(rows.end);
+            for jp in cols.clone() {
+                let bp = b.panel(kb, jp);
+                // The next panel of this block, fetched a few lines per call.
+                let next = (jp + 1 < cols.end).then(|| b.panel(kb, jp + 1));
+                let col0 = jp * NR;
+                let ncols = NR.min(n - col0);
+                for (i, g) in block.clone().enumerate() {
+                    let nrows = MR.min(m - g * MR);
+                    let ap = &a[a_offset(m, k, kb, g)..][..MR * kc];
+                    let pf = next
+                        .and_then(|p| p.get(i * PREFETCH_LINES * 16..))
+                        .map_or(std::ptr::null(), |p| p.as_ptr());
+                    let c = at(g * MR, col0);
+                    if nrows == MR && ncols == NR {
+                        // SAFETY: ap holds kc·MR values, bp kc·NR, and the whole MR×NR tile at
+                        // c (stride ldc) is inside y and in this call's rows and columns.
+                        unsafe { kern(kc, ap.as_ptr(), bp.as_ptr(), c, ldc, acc, pf) };
                         if let (true, Some(f)) = (last, &finish) {
-                            // SAFETY: the scratch tile, rows × cols of it.
-                            unsafe { f.apply(tile.as_mut_ptr(), NR, rows, col0, cols) };
+                            // SAFETY: the same tile.
+                            unsafe { f.apply(c, ldc, MR, col0, NR) };
                         }
-                        for r in 0..rows {
-                            // SAFETY: as above.
-                            let out =
-                                unsafe { std::slice::from_raw_parts_mut(c.add(r * ldc), cols) };
-                            out.copy_from_slice(&tile[r * NR..r * NR + cols]);
+                        continue;
+                    }
+                    let mut tile = [0.0f32; MR * NR];
+                    if acc {
+                        for r in 0..nrows {
+                            // SAFETY: nrows × ncols of the tile at c lie inside y.
+                            let out = unsafe { std::slice::from_raw_parts(c.add(r * ldc), ncols) };
+                            tile[r * NR..r * NR + ncols].copy_from_slice(out);
                         }
+                    }
+                    // SAFETY: as above, into the scratch tile of MR×NR values at stride NR.
+                    unsafe {
+                        let t = tile.as_mut_ptr();
+                        kern(kc, ap.as_ptr(), bp.as_ptr(), t, NR, acc, pf)
+                    };
+                    if let (true, Some(f)) = (last, &finish) {
+                        // SAFETY: the scratch tile, nrows × ncols of it.
+                        unsafe { f.apply(tile.as_mut_ptr(), NR, nrows, col0, ncols) };
+                    }
+                    for r in 0..nrows {
+                        // SAFETY: as above.
+                        let out = unsafe { std::slice::from_raw_parts_mut(c.add(r * ldc), ncols) };
+                        out.copy_from_slice(&tile[r * NR..r * NR + ncols]);
                     }
                 }
             }
         }
-    });
+    }
 }
