@@ -4,9 +4,11 @@ use std::sync::OnceLock;
 
 static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
 
-/// Number of cores the machine offers (at least 1).
+/// Number of cores the machine offers (at least 1), asked once: the question reads cgroup
+/// files, too slow (and allocating) to repeat on every GEMM.
 pub fn available() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Sets the number of worker threads. Only the first call takes effect; later calls return
@@ -27,7 +29,10 @@ fn pool_with(threads: usize) -> &'static rayon::ThreadPool {
 
 /// The pool (started with one thread per core if [`init`] was not called).
 pub fn pool() -> &'static rayon::ThreadPool {
-    pool_with(available())
+    match POOL.get() {
+        Some(pool) => pool,
+        None => pool_with(available()),
+    }
 }
 
 /// Number of threads in the pool.
