@@ -226,7 +226,19 @@ impl ViT {
     }
 
     /// Runs the model on `pixel_values` `[B, C, H, W]`.
+    ///
+    /// The whole pass runs on the worker pool ([`vitrs_kernels::threads`]), so the GEMMs and
+    /// attention split their work between the workers directly instead of waking them from
+    /// the calling thread at every step.
     pub fn forward(&self, pixels: &Tensor, opts: &ForwardOptions) -> Result<ViTOutput, ModelError> {
+        vitrs_kernels::threads::pool().install(|| self.forward_here(pixels, opts))
+    }
+
+    fn forward_here(
+        &self,
+        pixels: &Tensor,
+        opts: &ForwardOptions,
+    ) -> Result<ViTOutput, ModelError> {
         let size = self.check_input(pixels.dims(), opts)?;
         let batch = pixels.dims()[0];
         let cfg = &self.config;

@@ -169,7 +169,10 @@ impl Linear {
             a.resize(packed_a_len(rows, k), 0.0);
             let row_panels = rows.div_ceil(MR);
             let (a_ptr, out) = (Shared(a.as_mut_ptr()), Shared(y.as_mut_ptr()));
-            let (pr, pc) = (row_panels.div_ceil(workers), panels.div_ceil(workers));
+            // A few column chunks per worker, so that one delayed worker (a shared machine)
+            // is balanced by the others stealing its chunks.
+            let chunks = (workers * CHUNKS_PER_WORKER).min(panels);
+            let (pr, pc) = (row_panels.div_ceil(workers), panels.div_ceil(chunks));
             threads::pool().install(|| {
                 (0..workers).into_par_iter().for_each(|w| {
                     let a_ptr = &a_ptr;
@@ -182,7 +185,7 @@ impl Linear {
                 // SAFETY: a holds packed_a_len(rows, k) values, all written above; from here
                 // on it is only read.
                 let a = unsafe { std::slice::from_raw_parts(a.0, packed_a_len(rows, k)) };
-                (0..workers).into_par_iter().for_each(|w| {
+                (0..chunks).into_par_iter().for_each(|w| {
                     let cols = (w * pc).min(panels)..((w + 1) * pc).min(panels);
                     let out = &out;
                     // SAFETY: y holds rows·n values; the column ranges are disjoint, so no two
@@ -220,6 +223,9 @@ impl Linear {
         }
     }
 }
+
+/// Column chunks per worker when one image's GEMM is split over output columns.
+const CHUNKS_PER_WORKER: usize = 4;
 
 /// From this many rows on, threads split rows instead of output columns.
 const ROW_SPLIT: usize = 480;
