@@ -362,6 +362,24 @@ mod tests {
         assert_eq!(PackedB::from_out_in(&w, n, k).unpack(), w);
     }
 
+    /// A reused buffer (as attention keeps one per worker) packs a smaller matrix exactly as
+    /// a fresh one does: stale values of the larger one never leak into the padding.
+    #[test]
+    fn repacking_a_smaller_matrix_matches_a_fresh_pack() {
+        let mut reused = PackedB::default();
+        let big: Vec<f32> = (0..40 * 600).map(|i| i as f32 + 1.0).collect();
+        reused.pack_strided(&big, 600, 40, 40, 1);
+        let small: Vec<f32> = (0..7 * 19).map(|i| -(i as f32)).collect();
+        for (rs, cs) in [(19, 1), (1, 7)] {
+            reused.pack_strided(&small, 7, 19, rs, cs);
+            let mut fresh = PackedB::default();
+            fresh.pack_strided(&small, 7, 19, rs, cs);
+            for jp in 0..19usize.div_ceil(NR) {
+                assert_eq!(reused.panel(0, jp), fresh.panel(0, jp));
+            }
+        }
+    }
+
     #[test]
     fn concat_stacks_rows_and_fills_missing_bias() {
         let a = Linear::new(vec![1.0, 2.0], Some(vec![5.0]), 1, 2).unwrap();

@@ -49,27 +49,35 @@ impl PackedB {
         self.k = k;
         self.n = n;
         let len = panels * NR * k;
-        self.data.clear();
-        self.data.reserve(len + LINE);
+        // Every value is written below (the padding of a last, narrow panel included), so a
+        // reused buffer is not cleared first.
+        if self.data.len() < len + LINE {
+            self.data.resize(len + LINE, 0.0);
+        }
         let misalign = (self.data.as_ptr() as usize / 4) % LINE;
         self.start = (LINE - misalign) % LINE;
-        self.data.resize(self.start + len, 0.0);
         for kb in (0..k).step_by(KC) {
             let kc = KC.min(k - kb);
             for jp in 0..panels {
-                let base = kb * panels * NR + jp * kc * NR;
-                let dst = &mut self.data[self.start + base..self.start + base + kc * NR];
+                let base = self.start + kb * panels * NR + jp * kc * NR;
+                let (dst, _) = self.data[base..base + kc * NR].as_chunks_mut::<NR>();
                 let cols = NR.min(n - jp * NR);
+                if cols < NR {
+                    dst.iter_mut().for_each(|d| d[cols..].fill(0.0));
+                }
                 if cs == 1 {
-                    for (p, d) in dst.chunks_exact_mut(NR).enumerate() {
+                    for (p, d) in dst.iter_mut().enumerate() {
                         let src = (kb + p) * rs + jp * NR;
-                        d[..cols].copy_from_slice(&b[src..src + cols]);
+                        match b[src..].first_chunk::<NR>() {
+                            Some(full) if cols == NR => *d = *full,
+                            _ => d[..cols].copy_from_slice(&b[src..src + cols]),
+                        }
                     }
                 } else {
                     for c in 0..cols {
                         let col = &b[(jp * NR + c) * cs..];
-                        for p in 0..kc {
-                            dst[p * NR + c] = col[(kb + p) * rs];
+                        for (p, d) in dst.iter_mut().enumerate() {
+                            d[c] = col[(kb + p) * rs];
                         }
                     }
                 }
