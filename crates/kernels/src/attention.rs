@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use rayon::prelude::*;
 
 use crate::gemm::{detect, gemm_strided, Finish, PackedB, NR};
-use crate::softmax::softmax_rows_scaled;
+use crate::softmax::{exp_rows_scaled, softmax_rows_scaled};
 use crate::threads;
 
 /// Sizes of one attention call.
@@ -51,6 +51,9 @@ pub fn attention(
 #[derive(Default)]
 struct HeadScratch {
     scores: Vec<f32>,
+    /// Per query row, the sum of its `exp` scores (when the probabilities are not wanted,
+    /// the output rows are divided by it instead of the `T × T` scores).
+    sums: Vec<f32>,
     keys: PackedB,
     values: PackedB,
 }
@@ -122,8 +125,14 @@ pub fn attention_batch(
                     0..t.div_ceil(NR),
                 )
             };
-            // probs = softmax(scores / √hd) row by row
-            softmax_rows_scaled(&mut s.scores, t, scale);
+            // probs = softmax(scores / √hd) row by row; without probs, only the exps, and the
+            // division waits for the [T, hd] output.
+            if with_probs {
+                softmax_rows_scaled(&mut s.scores, t, scale);
+            } else {
+                s.sums.resize(t, 0.0);
+                exp_rows_scaled(&mut s.scores, t, scale, &mut s.sums);
+            }
             if with_probs {
                 // SAFETY: block (b, h) of probs, written by this task only.
                 let p = unsafe { std::slice::from_raw_parts_mut(out.1.add(job * t * t), t * t) };
@@ -147,6 +156,16 @@ pub fn attention_batch(
                     0..hd.div_ceil(NR),
                 )
             };
+            if !with_probs {
+                for (i, &sum) in s.sums.iter().enumerate() {
+                    let inv = 1.0 / sum;
+                    // SAFETY: row i of this task's tile of ctx (see above).
+                    let row = unsafe {
+                        std::slice::from_raw_parts_mut(out.0.add(b * t * d + i * d + h * hd), hd)
+                    };
+                    row.iter_mut().for_each(|v| *v *= inv);
+                }
+            }
         });
     };
     let jobs = batch * heads;
@@ -206,6 +225,12 @@ mod tests {
         let mut ctx = vec![0.0; t * d];
         let mut probs = vec![0.0; 2 * t * t];
         attention(shape, &qkv, &mut scores, &mut ctx, Some(&mut probs));
+        // Without probabilities the division moves to the output rows: the same numbers.
+        let mut ctx_alone = vec![0.0; t * d];
+        attention(shape, &qkv, &mut scores, &mut ctx_alone, None);
+        for (a, b) in ctx.iter().zip(&ctx_alone) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
         for h in 0..2 {
             for i in 0..t {
                 let s: Vec<f64> = (0..t)

@@ -2,7 +2,8 @@
 
 /// Normalises each row of `x` (`rows × dim`, row-major) into `out`:
 /// `out = (x − mean)/√(var + eps)·gamma + beta`, with `var` the biased variance (two passes,
-/// eight-lane partial sums so the loops vectorise; AVX2 + FMA when the CPU has them).
+/// eight-lane partial sums so the loops vectorise; AVX2 + FMA when the CPU has them). Large
+/// inputs are split by rows between the workers of [`crate::threads`].
 pub fn layer_norm(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: &mut [f32]) {
     let dim = gamma.len();
     assert!(
@@ -13,6 +14,25 @@ pub fn layer_norm(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: &mut [f
         x.len().is_multiple_of(dim) && out.len() == x.len(),
         "x and out must be whole rows"
     );
+    let rows = x.len() / dim;
+    let workers = crate::threads::current();
+    if workers > 1 && x.len() >= PARALLEL_FROM {
+        use rayon::prelude::*;
+        let per = rows.div_ceil(workers) * dim;
+        crate::threads::pool().install(|| {
+            x.par_chunks(per)
+                .zip(out.par_chunks_mut(per))
+                .for_each(|(x, out)| layer_norm_rows(x, gamma, beta, eps, out));
+        });
+        return;
+    }
+    layer_norm_rows(x, gamma, beta, eps, out);
+}
+
+/// From this many values on, the rows are split between the workers.
+const PARALLEL_FROM: usize = 1 << 16;
+
+fn layer_norm_rows(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if crate::gemm::detect() == crate::gemm::Isa::Avx2Fma {
         // SAFETY: detect() confirmed AVX2 and FMA on this CPU.
@@ -56,6 +76,23 @@ fn layer_norm_loop(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: &mut [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rows split between workers give exactly the single-thread values.
+    #[test]
+    fn split_rows_equal_one_pass() {
+        crate::threads::init(2);
+        let dim = 768;
+        let x: Vec<f32> = (0..dim * 301)
+            .map(|i| ((i * 7919) % 101) as f32 / 13.0 - 3.0)
+            .collect();
+        let gamma: Vec<f32> = (0..dim).map(|i| 0.5 + i as f32 / dim as f32).collect();
+        let beta: Vec<f32> = (0..dim).map(|i| i as f32 / 100.0).collect();
+        let mut split = vec![0.0; x.len()];
+        layer_norm(&x, &gamma, &beta, 1e-12, &mut split);
+        let mut whole = vec![0.0; x.len()];
+        layer_norm_rows(&x, &gamma, &beta, 1e-12, &mut whole);
+        assert_eq!(split, whole);
+    }
 
     #[test]
     fn matches_f64_reference() {

@@ -234,13 +234,31 @@ pub fn apply_slice(act: Activation, xs: &mut [f32]) {
     unsafe { bias_act(xs.as_mut_ptr(), xs.len(), 1, xs.len(), None, act) }
 }
 
-/// Replaces `row` by `softmax(scale · row)`: an eight-lane max, `exp8` of the scaled
-/// differences with eight partial sums, and one multiply by the reciprocal.
+/// Replaces `row` by `softmax(scale · row)`.
 ///
 /// # Safety
 /// The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
 pub fn softmax_row(row: &mut [f32], scale: f32) {
+    let inv = 1.0 / exp_row(row, scale);
+    let full = row.len() / 8 * 8;
+    let p = row.as_mut_ptr();
+    let vinv = _mm256_set1_ps(inv);
+    for j in (0..full).step_by(8) {
+        // SAFETY: j + 8 ≤ row.len().
+        unsafe { _mm256_storeu_ps(p.add(j), _mm256_mul_ps(_mm256_loadu_ps(p.add(j)), vinv)) };
+    }
+    row[full..].iter_mut().for_each(|v| *v *= inv);
+}
+
+/// Replaces `row` by `exp(scale · (row − max(row)))` and returns the sum of the new values:
+/// softmax without its last division, for callers that divide something smaller instead.
+/// An eight-lane max, `exp8` with eight partial sums.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub fn exp_row(row: &mut [f32], scale: f32) -> f32 {
     let n = row.len();
     let full = n / 8 * 8;
     let p = row.as_mut_ptr();
@@ -274,7 +292,7 @@ pub fn softmax_row(row: &mut [f32], scale: f32) {
     if full < n {
         let mut buf = [f32::NEG_INFINITY; 8];
         buf[..n - full].copy_from_slice(&row[full..]);
-        // SAFETY: buf holds eight values; padding lanes give exp(−inf) = 0.
+        // SAFETY: buf holds eight values.
         unsafe {
             let e = exp8(_mm256_mul_ps(
                 _mm256_sub_ps(_mm256_loadu_ps(buf.as_ptr()), vm),
@@ -287,11 +305,5 @@ pub fn softmax_row(row: &mut [f32], scale: f32) {
     }
     // SAFETY: lanes holds eight values.
     unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), vsum) };
-    let inv = _mm256_set1_ps(1.0 / (lanes.iter().sum::<f32>() + tail_sum));
-    for j in (0..full).step_by(8) {
-        // SAFETY: j + 8 ≤ n.
-        unsafe { _mm256_storeu_ps(p.add(j), _mm256_mul_ps(_mm256_loadu_ps(p.add(j)), inv)) };
-    }
-    let inv = 1.0 / (lanes.iter().sum::<f32>() + tail_sum);
-    row[full..].iter_mut().for_each(|v| *v *= inv);
+    lanes.iter().sum::<f32>() + tail_sum
 }

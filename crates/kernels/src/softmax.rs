@@ -28,23 +28,49 @@ pub fn softmax_rows_scaled(x: &mut [f32], cols: usize, scale: f32) {
     softmax_loop(x, cols, scale);
 }
 
-/// The portable form: the same steps as [`crate::simd::softmax_row`], in plain Rust.
+/// Replaces each row `s` of `x` (`rows × cols`) by `exp(scale · (s − max(s)))` and writes
+/// each row's sum to `sums`: softmax without its division, for attention, which divides
+/// its `[T, head_dim]` output rows instead of the `[T, T]` probabilities.
+pub fn exp_rows_scaled(x: &mut [f32], cols: usize, scale: f32, sums: &mut [f32]) {
+    assert!(scale > 0.0, "softmax scale must be positive");
+    assert!(
+        cols > 0 && x.len().is_multiple_of(cols) && sums.len() == x.len() / cols,
+        "x must be whole rows and sums one per row"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if crate::gemm::detect() == crate::gemm::Isa::Avx2Fma {
+        for (row, sum) in x.chunks_exact_mut(cols).zip(sums) {
+            // SAFETY: detect() confirmed AVX2 and FMA on this CPU.
+            *sum = unsafe { crate::simd::exp_row(row, scale) };
+        }
+        return;
+    }
+    for (row, sum) in x.chunks_exact_mut(cols).zip(sums) {
+        *sum = exp_row_portable(row, scale);
+    }
+}
+
+/// The portable form of [`crate::simd::exp_row`]: the same steps in plain Rust.
+fn exp_row_portable(row: &mut [f32], scale: f32) -> f32 {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    for v in row.iter_mut() {
+        *v = exp_approx((*v - max) * scale);
+    }
+    // Eight partial sums, as the vector form keeps them.
+    let mut lanes = [0.0f32; 8];
+    let mut chunks = row.chunks_exact(8);
+    for c in &mut chunks {
+        for (l, v) in lanes.iter_mut().zip(c) {
+            *l += v;
+        }
+    }
+    lanes.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
+}
+
+/// The portable softmax.
 fn softmax_loop(x: &mut [f32], cols: usize, scale: f32) {
     for row in x.chunks_exact_mut(cols) {
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        for v in row.iter_mut() {
-            *v = exp_approx((*v - max) * scale);
-        }
-        // Eight partial sums, as the vector form keeps them.
-        let mut lanes = [0.0f32; 8];
-        let mut chunks = row.chunks_exact(8);
-        for c in &mut chunks {
-            for (l, v) in lanes.iter_mut().zip(c) {
-                *l += v;
-            }
-        }
-        let sum = lanes.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>();
-        let inv = 1.0 / sum;
+        let inv = 1.0 / exp_row_portable(row, scale);
         for v in row.iter_mut() {
             *v *= inv;
         }
@@ -106,6 +132,35 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn exp_rows_and_their_sums_match_f64_on_both_paths() {
+        let cols = 197;
+        let x: Vec<f32> = (0..cols * 4)
+            .map(|i| ((i * 7919) % 1000) as f32 / 20.0 - 25.0)
+            .collect();
+        let mut fast = x.clone();
+        let mut sums = vec![0.0; 4];
+        exp_rows_scaled(&mut fast, cols, 0.125, &mut sums);
+        for (r, row) in x.chunks(cols).enumerate() {
+            let m = row.iter().cloned().fold(f32::MIN, f32::max) as f64;
+            let e: Vec<f64> = row
+                .iter()
+                .map(|&v| ((v as f64 - m) * 0.125).exp())
+                .collect();
+            let mut portable = row.to_vec();
+            let portable_sum = exp_row_portable(&mut portable, 0.125);
+            for j in 0..cols {
+                for got in [fast[r * cols + j], portable[j]] {
+                    assert!((got as f64 - e[j]).abs() <= 1e-6 * e[j] + 1e-9);
+                }
+            }
+            let z: f64 = e.iter().sum();
+            for got in [sums[r], portable_sum] {
+                assert!((got as f64 - z).abs() <= 1e-6 * z);
             }
         }
     }

@@ -73,6 +73,14 @@ impl PackedB {
                             _ => d[..cols].copy_from_slice(&b[src..src + cols]),
                         }
                     }
+                } else if rs == 1 {
+                    // Columns of B are contiguous (a linear weight's rows, attention's keys).
+                    for c in 0..cols {
+                        let col = &b[(jp * NR + c) * cs + kb..][..kc];
+                        for (d, &v) in dst.iter_mut().zip(col) {
+                            d[c] = v;
+                        }
+                    }
                 } else {
                     for c in 0..cols {
                         let col = &b[(jp * NR + c) * cs..];
