@@ -276,6 +276,27 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Random inputs and lengths (tails included) for every activation, both paths.
+        #[test]
+        fn activations_match_f64_on_random_input(
+            xs in proptest::collection::vec(-30.0f32..30.0, 1..70), which in 0usize..15,
+        ) {
+            let name = ACTIVATION_NAMES[which];
+            let act: Activation = name.parse().unwrap();
+            let mut fast = xs.clone();
+            act.apply_slice(&mut fast);
+            let mut portable = xs.clone();
+            act.apply_slice_portable(&mut portable);
+            for ((&x, &f), &p) in xs.iter().zip(&fast).zip(&portable) {
+                let want = reference_f64(act, x as f64);
+                let tol = 3e-7 * (1.0 + want.abs());
+                proptest::prop_assert!((f as f64 - want).abs() <= tol, "{} {}: {} vs {}", name, x, f, want);
+                proptest::prop_assert!((p as f64 - want).abs() <= tol, "{} {}: {} vs {}", name, x, p, want);
+            }
+        }
+    }
+
     #[test]
     fn every_listed_name_parses() {
         for name in ACTIVATION_NAMES {

@@ -77,6 +77,41 @@ fn layer_norm_loop(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: &mut [
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Random widths and values (offset rows included, where a one-pass variance would
+        /// cancel), both paths, against f64.
+        #[test]
+        fn layer_norm_matches_f64_on_random_rows(
+            dim in 1usize..1100, rows in 1usize..4, offset in -100.0f32..100.0, seed in 0u64..1000,
+        ) {
+            let mut s = seed.wrapping_add(1);
+            let mut rnd = || {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            };
+            let x: Vec<f32> = (0..dim * rows).map(|_| offset + 3.0 * rnd()).collect();
+            let gamma: Vec<f32> = (0..dim).map(|_| rnd()).collect();
+            let beta: Vec<f32> = (0..dim).map(|_| rnd()).collect();
+            let mut fast = vec![0.0; x.len()];
+            layer_norm(&x, &gamma, &beta, 1e-6, &mut fast);
+            let mut portable = vec![0.0; x.len()];
+            layer_norm_loop(&x, &gamma, &beta, 1e-6, &mut portable);
+            for (r, row) in x.chunks(dim).enumerate() {
+                let mean = row.iter().map(|&v| v as f64).sum::<f64>() / dim as f64;
+                let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / dim as f64;
+                for j in 0..dim {
+                    let want = (row[j] as f64 - mean) / (var + 1e-6).sqrt() * gamma[j] as f64
+                        + beta[j] as f64;
+                    // f32 inputs near |offset| carry 6e-8·|offset| of rounding each.
+                    let tol = 1e-5 * (1.0 + offset.abs() as f64 / var.sqrt().max(1e-3) * 1e-2);
+                    for got in [fast[r * dim + j], portable[r * dim + j]] {
+                        proptest::prop_assert!((got as f64 - want).abs() <= tol, "{} vs {}", got, want);
+                    }
+                }
+            }
+        }
+    }
+
     /// Rows split between workers give exactly the single-thread values.
     #[test]
     fn split_rows_equal_one_pass() {

@@ -1,8 +1,8 @@
 //! The compute of vitrs. Every inner loop works on plain slices so it can be benchmarked and
 //! property-tested on its own; the model calls only what this crate exports.
 //!
-//! - [`gemm`]: `y = x·Wᵀ + b` with fused epilogues ([`Linear`], [`Epilogue`]), and a raw
-//!   strided [`gemm::sgemm`].
+//! - [`gemm`]: `y = x·Wᵀ + b` with fused epilogues ([`Linear`], [`Epilogue`]), and the
+//!   strided form attention uses ([`gemm::gemm_strided`]).
 //! - [`layer_norm`]: LayerNorm over the last axis.
 //! - [`softmax`]: row-wise softmax.
 //! - [`activation`]: GELU (erf and tanh forms) and the other `ACT2FN` activations.

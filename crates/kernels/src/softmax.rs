@@ -165,6 +165,31 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Random rows (lengths that are and are not multiples of eight) and scales, both
+        /// paths, against f64.
+        #[test]
+        fn softmax_matches_f64_on_random_rows(
+            row in proptest::collection::vec(-60.0f32..60.0, 1..300), scale in 0.01f32..2.0,
+        ) {
+            let cols = row.len();
+            let mut fast = row.clone();
+            softmax_rows_scaled(&mut fast, cols, scale);
+            let mut portable = row.clone();
+            softmax_loop(&mut portable, cols, scale);
+            let s: Vec<f64> = row.iter().map(|&v| v as f64 * scale as f64).collect();
+            let m = s.iter().cloned().fold(f64::MIN, f64::max);
+            let e: Vec<f64> = s.iter().map(|v| (v - m).exp()).collect();
+            let z: f64 = e.iter().sum();
+            for j in 0..cols {
+                let want = e[j] / z;
+                for got in [fast[j], portable[j]] {
+                    proptest::prop_assert!((got as f64 - want).abs() <= 2e-6 * want + 1e-9, "{} vs {}", got, want);
+                }
+            }
+        }
+    }
+
     #[test]
     fn rows_sum_to_one_and_survive_large_inputs() {
         let mut x = vec![1000.0, 1001.0, 1002.0, -5.0, 0.0, 5.0];

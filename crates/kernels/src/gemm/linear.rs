@@ -333,6 +333,49 @@ mod tests {
         }
     }
 
+    /// Against `matrixmultiply` (the reference crate) at ViT-B shapes: 197 tokens, the MLP's
+    /// 3072-deep reduction, and a batch's row split.
+    #[test]
+    fn matches_matrixmultiply_at_vit_shapes() {
+        crate::threads::init(2);
+        for (m, k, n) in [(197, 768, 160), (37, 3072, 48), (600, 96, 70)] {
+            let x: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 37) % 19) as f32 / 7.0 - 1.0)
+                .collect();
+            let w: Vec<f32> = (0..n * k)
+                .map(|i| ((i * 11) % 23) as f32 / 9.0 - 1.0)
+                .collect();
+            let mut want = vec![0.0f32; m * n];
+            // SAFETY: x is m×k, w (n×k) is read as its k×n transpose, want is m×n.
+            unsafe {
+                matrixmultiply::sgemm(
+                    m,
+                    k,
+                    n,
+                    1.0,
+                    x.as_ptr(),
+                    k as isize,
+                    1,
+                    w.as_ptr(),
+                    1,
+                    k as isize,
+                    0.0,
+                    want.as_mut_ptr(),
+                    n as isize,
+                    1,
+                )
+            };
+            let lin = Linear::new(w, None, n, k).unwrap();
+            for isa in isas() {
+                let mut y = vec![f32::NAN; m * n];
+                lin.forward_with(isa, &x, m, &mut y, Epilogue::Store);
+                for (g, w) in y.iter().zip(&want) {
+                    assert!((g - w).abs() <= 1e-5 * (k as f32).sqrt() * (1.0 + w.abs()));
+                }
+            }
+        }
+    }
+
     #[test]
     fn row_split_for_batches_matches_naive() {
         let (m, k, n) = (ROW_SPLIT + 37, 70, 45);
