@@ -1,5 +1,6 @@
 //! GEMM at ViT-B/16 shapes, in GFLOP/s: our packed kernels (AVX2+FMA and portable) against
-//! `matrixmultiply`, plus the machine's FMA peak measured by independent FMA chains.
+//! `matrixmultiply`, the micro-kernel alone with its panels in L1, and the machine's FMA peak
+//! measured by independent FMA chains.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use vitrs_kernels::gemm::{detect, Isa};
@@ -60,6 +61,44 @@ fn gemm(c: &mut Criterion) {
     g.finish();
 }
 
+/// The micro-kernel alone on one `MR × NR` tile with its panels in L1 (`KC` deep): the
+/// ceiling the cache-blocked GEMM above approaches.
+fn micro_kernel(c: &mut Criterion) {
+    use vitrs_kernels::gemm::{kernel, KC, MR, NR};
+    let mut g = c.benchmark_group("micro_kernel_in_l1");
+    let a = vec![0.001f32; KC * MR];
+    let b = vec![0.002f32; KC * NR];
+    let mut t = vec![0.0f32; MR * NR];
+    let mut isas = vec![Isa::Portable];
+    if detect() != Isa::Portable {
+        isas.push(detect());
+    }
+    g.throughput(Throughput::Elements((2 * KC * MR * NR * 100) as u64));
+    for isa in isas {
+        let k = kernel(isa);
+        g.bench_function(format!("{isa:?}_{MR}x{NR}x{KC}_x100"), |bench| {
+            bench.iter(|| {
+                for _ in 0..100 {
+                    // SAFETY: a holds KC·MR values, b KC·NR, t an MR×NR tile at stride NR.
+                    unsafe {
+                        k(
+                            KC,
+                            a.as_ptr(),
+                            b.as_ptr(),
+                            t.as_mut_ptr(),
+                            NR,
+                            true,
+                            std::ptr::null(),
+                        )
+                    };
+                }
+                black_box(&t);
+            })
+        });
+    }
+    g.finish();
+}
+
 const ITERS: usize = 100_000;
 
 #[inline(always)]
@@ -99,5 +138,5 @@ fn fma_peak(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, gemm, fma_peak);
+criterion_group!(benches, gemm, micro_kernel, fma_peak);
 criterion_main!(benches);
