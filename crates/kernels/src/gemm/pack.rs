@@ -150,13 +150,8 @@ pub fn pack_a(
         let r0 = rows.start + mp * MR;
         let present = MR.min(m - mp * MR);
         if present == MR {
-            // A full panel: the six rows side by side, one step's six values at a time.
-            let [s0, s1, s2, s3, s4, s5]: [&[f32]; MR] =
-                std::array::from_fn(|i| &x[(r0 + i) * lda + kb..][..kc]);
-            let src = s0.iter().zip(s1).zip(s2).zip(s3).zip(s4).zip(s5);
-            for (d, (((((&a0, &a1), &a2), &a3), &a4), &a5)) in dst.iter_mut().zip(src) {
-                *d = [a0, a1, a2, a3, a4, a5];
-            }
+            let src: [&[f32]; MR] = std::array::from_fn(|i| &x[(r0 + i) * lda + kb..][..kc]);
+            interleave(src, dst);
         } else {
             for (p, d) in dst.iter_mut().enumerate() {
                 for (i, v) in d.iter_mut().enumerate() {
@@ -165,6 +160,57 @@ pub fn pack_a(
                     } else {
                         0.0
                     };
+                }
+            }
+        }
+    }
+}
+
+/// A full panel: `dst[p][i] = rows[i][p]`, through AVX2 transposes when the CPU has them.
+fn interleave(rows: [&[f32]; MR], dst: &mut [[f32; MR]]) {
+    #[cfg(target_arch = "x86_64")]
+    if super::detect() == super::Isa::Avx2Fma {
+        let kc = dst.len();
+        // SAFETY: detect() confirmed AVX2; the sizes are checked inside.
+        unsafe { super::avx2::interleave6(rows, kc, dst.as_flattened_mut()) };
+        return;
+    }
+    interleave_portable(rows, dst);
+}
+
+/// [`interleave`] in plain Rust: the six rows side by side, one step's six values at a time.
+fn interleave_portable(rows: [&[f32]; MR], dst: &mut [[f32; MR]]) {
+    let [s0, s1, s2, s3, s4, s5] = rows;
+    let src = s0.iter().zip(s1).zip(s2).zip(s3).zip(s4).zip(s5);
+    for (d, (((((&a0, &a1), &a2), &a3), &a4), &a5)) in dst.iter_mut().zip(src) {
+        *d = [a0, a1, a2, a3, a4, a5];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both interleaves, for every depth around the eight-step blocks.
+    #[test]
+    fn interleave_puts_step_p_of_row_i_at_p_mr_plus_i() {
+        for kc in 1..40 {
+            let rows: Vec<Vec<f32>> = (0..MR)
+                .map(|i| (0..kc).map(|p| (i * 1000 + p) as f32).collect())
+                .collect();
+            let src: [&[f32]; MR] = std::array::from_fn(|i| rows[i].as_slice());
+            let mut fast = vec![[f32::NAN; MR]; kc];
+            interleave(src, &mut fast);
+            let mut portable = vec![[f32::NAN; MR]; kc];
+            interleave_portable(src, &mut portable);
+            for p in 0..kc {
+                for i in 0..MR {
+                    assert_eq!(
+                        fast[p][i],
+                        (i * 1000 + p) as f32,
+                        "kc {kc} step {p} row {i}"
+                    );
+                    assert_eq!(portable[p][i], fast[p][i]);
                 }
             }
         }
