@@ -66,15 +66,21 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    /// Grows every buffer to fit `batch` images of `tokens` tokens.
+    /// Grows every buffer to fit `batch` images of `tokens` tokens (never shrinks them:
+    /// callers use the leading part, and a smaller batch then costs nothing).
     pub fn fit(&mut self, cfg: &ViTConfig, batch: usize, tokens: usize) {
         let rows = batch * tokens;
         let d = cfg.hidden_size;
-        self.x.resize(rows * d, 0.0);
-        self.normed.resize(rows * d, 0.0);
-        self.qkv.resize(rows * 3 * d, 0.0);
-        self.ctx.resize(rows * d, 0.0);
-        self.hidden.resize(rows * cfg.intermediate_size, 0.0);
+        let grow = |v: &mut Vec<f32>, n: usize| {
+            if v.len() < n {
+                v.resize(n, 0.0);
+            }
+        };
+        grow(&mut self.x, rows * d);
+        grow(&mut self.normed, rows * d);
+        grow(&mut self.qkv, rows * 3 * d);
+        grow(&mut self.ctx, rows * d);
+        grow(&mut self.hidden, rows * cfg.intermediate_size);
     }
 }
 

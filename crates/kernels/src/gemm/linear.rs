@@ -166,7 +166,12 @@ impl Linear {
             // One image: the workers pack X together (a share of its row panels each), then
             // each computes a range of output columns for every row from that one copy.
             let mut a = SHARED_A.with(|buf| std::mem::take(&mut *buf.borrow_mut()));
-            a.resize(packed_a_len(rows, k), 0.0);
+            // Grown, never shrunk: shrinking and regrowing would clear the growth every time
+            // the 3072-deep MLP input follows a 768-deep one.
+            let need = packed_a_len(rows, k);
+            if a.len() < need {
+                a.resize(need, 0.0);
+            }
             let row_panels = rows.div_ceil(MR);
             let (a_ptr, out) = (Shared(a.as_mut_ptr()), Shared(y.as_mut_ptr()));
             // A few column chunks per worker, so that one delayed worker (a shared machine)
@@ -184,7 +189,7 @@ impl Linear {
                 let a = &a_ptr;
                 // SAFETY: a holds packed_a_len(rows, k) values, all written above; from here
                 // on it is only read.
-                let a = unsafe { std::slice::from_raw_parts(a.0, packed_a_len(rows, k)) };
+                let a = unsafe { std::slice::from_raw_parts(a.0, need) };
                 (0..chunks).into_par_iter().for_each(|w| {
                     let cols = (w * pc).min(panels)..((w + 1) * pc).min(panels);
                     let out = &out;

@@ -158,14 +158,27 @@ pub unsafe fn gemm_strided(
     let k = b.k();
     // The buffer is taken out while in use, so a nested call would get a fresh one.
     let mut a = A_BUF.with(|buf| std::mem::take(&mut *buf.borrow_mut()));
-    a.resize(packed_a_len(m, k), 0.0);
+    // Grown, never shrunk (regrowing would clear the growth on every call).
+    let need = packed_a_len(m, k);
+    if a.len() < need {
+        a.resize(need, 0.0);
+    }
     let row_panels = 0..m.div_ceil(MR);
-    // SAFETY: a holds packed_a_len(m, k) values and is this call's own; y as the caller
-    // guarantees.
+    // SAFETY: a holds at least packed_a_len(m, k) values and is this call's own; y as the
+    // caller guarantees.
     unsafe {
         pack_a_panels(x, lda, m, k, row_panels.clone(), a.as_mut_ptr());
         gemm_packed_a(
-            isa, &a, m, row_panels, b, y, ldc, accumulate, finish, panels,
+            isa,
+            &a[..need],
+            m,
+            row_panels,
+            b,
+            y,
+            ldc,
+            accumulate,
+            finish,
+            panels,
         );
     }
     A_BUF.with(|buf| *buf.borrow_mut() = a);
