@@ -105,6 +105,21 @@ impl Finish<'_> {
     }
 }
 
+/// A micro-kernel that adds the bias itself, in registers, if this ISA has one: used when
+/// the finish is a bias alone (the attention projections and fc2); an activation is applied
+/// to the stored tile by [`Finish::apply`].
+type FusedFn =
+    unsafe fn(usize, *const f32, *const f32, *mut f32, usize, bool, *const f32, *const f32);
+
+fn fused_kernel(isa: Isa, finish: &Finish) -> Option<FusedFn> {
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2Fma && matches!(finish.act, None | Some(Activation::Identity)) {
+        return Some(super::avx2::kernel_6x16_finish);
+    }
+    let _ = (isa, finish);
+    None
+}
+
 /// `y[m, n] = finish((accumulate ? y : 0) + x[m, k] · B)` for all rows of `x`.
 pub fn gemm(
     isa: Isa,
@@ -235,6 +250,7 @@ pub unsafe fn gemm_packed_a(
     }
     let kern = kernel(isa);
     let finish = (!finish.is_noop()).then_some(finish);
+    let fused = finish.as_ref().and_then(|f| fused_kernel(isa, f));
     // Row panels per block: MC_MAX rows at most, in blocks of equal size.
     let blocks = rows.len().div_ceil(MC_MAX / MR);
     let per_block = rows.len().div_ceil(blocks);
@@ -259,11 +275,21 @@ pub unsafe fn gemm_packed_a(
                     let c = at(g * MR, col0);
                     if nrows == MR && ncols == NR {
                         // SAFETY: ap holds kc·MR values, bp kc·NR, and the whole MR×NR tile at
-                        // c (stride ldc) is inside y and in this call's rows and columns.
-                        unsafe { kern(kc, ap.as_ptr(), bp.as_ptr(), c, ldc, acc, pf) };
-                        if let (true, Some(f)) = (last, &finish) {
-                            // SAFETY: the same tile.
-                            unsafe { f.apply(c, ldc, MR, col0, NR) };
+                        // c (stride ldc) is inside y and in this call's rows and columns; a
+                        // fused finish's bias holds NR values from col0 (n ≥ col0 + NR).
+                        unsafe {
+                            match (last, &finish, fused) {
+                                (true, Some(f), Some(fk)) => {
+                                    let bias =
+                                        f.bias.map_or(std::ptr::null(), |b| b[col0..].as_ptr());
+                                    fk(kc, ap.as_ptr(), bp.as_ptr(), c, ldc, acc, pf, bias)
+                                }
+                                (true, Some(f), None) => {
+                                    kern(kc, ap.as_ptr(), bp.as_ptr(), c, ldc, acc, pf);
+                                    f.apply(c, ldc, MR, col0, NR);
+                                }
+                                _ => kern(kc, ap.as_ptr(), bp.as_ptr(), c, ldc, acc, pf),
+                            }
                         }
                         continue;
                     }
