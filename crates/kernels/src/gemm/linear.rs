@@ -163,8 +163,8 @@ impl Linear {
                     });
             });
         } else if workers > 1 && rows * n * k >= 1 << 18 {
-            // One image: the workers pack X together (a share of its row panels each), then
-            // each computes a range of output columns for every row from that one copy.
+            // One image: the workers pack X together (a few row panels at a time), then each
+            // computes ranges of output columns for every row from that one copy.
             let mut a = SHARED_A.with(|buf| std::mem::take(&mut *buf.borrow_mut()));
             // Grown, never shrunk: shrinking and regrowing would clear the growth every time
             // the 3072-deep MLP input follows a 768-deep one.
@@ -177,9 +177,12 @@ impl Linear {
             // A few column chunks per worker, so that one delayed worker (a shared machine)
             // is balanced by the others stealing its chunks.
             let chunks = (workers * CHUNKS_PER_WORKER).min(panels);
-            let (pr, pc) = (row_panels.div_ceil(workers), panels.div_ceil(chunks));
+            let (pr, pc) = (
+                row_panels.div_ceil(workers * CHUNKS_PER_WORKER),
+                panels.div_ceil(chunks),
+            );
             threads::pool().install(|| {
-                (0..workers).into_par_iter().for_each(|w| {
+                (0..row_panels.div_ceil(pr)).into_par_iter().for_each(|w| {
                     let a_ptr = &a_ptr;
                     let mine = (w * pr).min(row_panels)..((w + 1) * pr).min(row_panels);
                     // SAFETY: a holds packed_a_len(rows, k) values; the workers' panel ranges
@@ -230,7 +233,7 @@ impl Linear {
 }
 
 /// Column chunks per worker when one image's GEMM is split over output columns.
-const CHUNKS_PER_WORKER: usize = 4;
+const CHUNKS_PER_WORKER: usize = 8;
 
 /// From this many rows on, threads split rows instead of output columns.
 const ROW_SPLIT: usize = 480;
