@@ -151,9 +151,11 @@ impl Linear {
         let accumulate = epilogue == Epilogue::Accumulate;
         let finish = self.finish(epilogue);
         if workers > 1 && rows >= ROW_SPLIT {
-            // Many rows (a batch): each worker takes its own block of rows and packs only
-            // those; the weight blocks they share stay in the last-level cache.
-            let block = rows.div_ceil(workers).div_ceil(MR) * MR;
+            // Many rows (a batch): blocks of about one image's rows go to whichever worker is
+            // free, each packing only its own; the weight blocks they share stay in the
+            // last-level cache (a worker's blocks stream them once each either way).
+            let chunks = rows.div_ceil(ROW_BLOCK).max(workers);
+            let block = rows.div_ceil(chunks).div_ceil(MR) * MR;
             threads::pool().install(|| {
                 x.par_chunks(block * k)
                     .zip(y.par_chunks_mut(block * n))
@@ -234,6 +236,9 @@ impl Linear {
 
 /// Column chunks per worker when one image's GEMM is split over output columns.
 const CHUNKS_PER_WORKER: usize = 8;
+
+/// Rows of a batch handed to a worker at a time (about one 224 × 224 image).
+const ROW_BLOCK: usize = 200;
 
 /// From this many rows on, threads split rows instead of output columns.
 const ROW_SPLIT: usize = 480;
