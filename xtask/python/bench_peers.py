@@ -23,7 +23,7 @@ def timed(fn, runs, warmup):
         t = time.perf_counter()
         fn()
         ms.append((time.perf_counter() - t) * 1e3)
-    return {"min_ms": min(ms), "median_ms": statistics.median(ms), "runs": runs}
+    return {"min_ms": min(ms), "median_ms": statistics.median(ms), "runs": runs, "all_ms": ms}
 
 
 def export_onnx(model, path, size):

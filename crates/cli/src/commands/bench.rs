@@ -1,7 +1,8 @@
 //! `vitrs bench`: time the forward pass and print one JSON object on stdout.
 //!
 //! A contract other tools drive: at least `min_ms`, `median_ms`, `images_per_s`, `gflops` and
-//! `peak_rss_mb` for the forward pass, with loading reported apart as `load_ms`.
+//! `peak_rss_mb` for the forward pass, with loading reported apart as `load_ms`; `all_ms`
+//! lists every timed run (sorted), so that runs from several invocations can be pooled.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -123,6 +124,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
         "gflop_per_image": gflop_per_image,
         "gflops": gflop_per_image * args.batch as f64 / (median / 1e3),
         "peak_rss_mb": peak_rss_mb(),
+        "all_ms": ms,
     });
     println!("{json}");
     Ok(ExitCode::SUCCESS)
