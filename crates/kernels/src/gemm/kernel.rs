@@ -39,10 +39,14 @@ pub enum Isa {
     Portable,
 }
 
-/// The best kernel this CPU supports, detected once.
+/// The best kernel this CPU supports, detected once. Setting `VITRS_PORTABLE=1` in the
+/// environment picks the portable kernels everywhere (to test them, or to compare).
 pub fn detect() -> Isa {
     static CHOICE: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
     *CHOICE.get_or_init(|| {
+        if std::env::var_os("VITRS_PORTABLE").is_some_and(|v| !v.is_empty() && v != "0") {
+            return Isa::Portable;
+        }
         #[cfg(target_arch = "x86_64")]
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
             return Isa::Avx2Fma;
