@@ -64,6 +64,7 @@ fn gemm(c: &mut Criterion) {
 /// The micro-kernel alone on one `MR × NR` tile with its panels in L1 (`KC` deep): the
 /// ceiling the cache-blocked GEMM above approaches.
 fn micro_kernel(c: &mut Criterion) {
+    use std::ptr::null;
     use vitrs_kernels::gemm::{kernel, KC, MR, NR};
     let mut g = c.benchmark_group("micro_kernel_in_l1");
     let a = vec![0.001f32; KC * MR];
@@ -88,7 +89,8 @@ fn micro_kernel(c: &mut Criterion) {
                             t.as_mut_ptr(),
                             NR,
                             true,
-                            std::ptr::null(),
+                            null(),
+                            null(),
                         )
                     };
                 }

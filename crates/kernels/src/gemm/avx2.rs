@@ -6,32 +6,14 @@ use std::arch::x86_64::*;
 
 use super::kernel::{MR, NR, PREFETCH_LINES};
 
-/// See [`super::kernel::KernelFn`].
+/// See [`super::kernel::KernelFn`]. (An in-register erf GELU measured no faster than the
+/// eight-lane pass over the stored tile, so only the bias is applied here.)
 ///
 /// # Safety
 /// As [`super::kernel::KernelFn`], and the CPU must support AVX2 and FMA (checked once by
 /// [`super::kernel::detect`] before this function is ever chosen).
-pub unsafe fn kernel_6x16(
-    kc: usize,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    accumulate: bool,
-    prefetch: *const f32,
-) {
-    // SAFETY: forwarded; the target features are present (see above).
-    unsafe { inner(kc, a, b, c, ldc, accumulate, prefetch, std::ptr::null()) }
-}
-
-/// [`kernel_6x16`] that also adds `bias` (`NR` values) to every row of the tile in
-/// registers, before its one store. (An in-register erf GELU measured no faster than the
-/// eight-lane pass over the stored tile, so activations stay there.)
-///
-/// # Safety
-/// As [`kernel_6x16`]; `bias`, unless null, must hold `NR` values.
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn kernel_6x16_finish(
+pub unsafe fn kernel_6x16(
     kc: usize,
     a: *const f32,
     b: *const f32,
@@ -41,7 +23,7 @@ pub unsafe fn kernel_6x16_finish(
     prefetch: *const f32,
     bias: *const f32,
 ) {
-    // SAFETY: forwarded; the target features are present (see kernel_6x16).
+    // SAFETY: forwarded; the target features are present (see above).
     unsafe { inner(kc, a, b, c, ldc, accumulate, prefetch, bias) }
 }
 

@@ -12,14 +12,16 @@ pub const NR: usize = 16;
 /// Cache lines of the caller's `prefetch` hint a micro-kernel fetches ahead.
 pub const PREFETCH_LINES: usize = 8;
 
-/// A micro-kernel: `c[i·ldc + j] (+)= Σ_p a[p·MR + i] · b[p·NR + j]` for the full tile.
+/// A micro-kernel: `c[i·ldc + j] (+)= Σ_p a[p·MR + i] · b[p·NR + j]` for the full tile,
+/// then `+ bias[j]` when `bias` is not null (added before the tile's one store).
 ///
 /// `prefetch`, unless null, names data the caller will need soon (the next B panel): the
 /// kernel may fetch [`PREFETCH_LINES`] cache lines from it. It is a hint and is never read.
 ///
 /// # Safety
-/// `a` must hold `kc·MR` values, `b` `kc·NR`, and `c` must be valid for writes of `MR` rows of
-/// `NR` values at stride `ldc` (the caller passes a scratch tile at the edges).
+/// `a` must hold `kc·MR` values, `b` `kc·NR`, `bias` (unless null) `NR`, and `c` must be
+/// valid for writes of `MR` rows of `NR` values at stride `ldc` (the caller passes a scratch
+/// tile at the edges).
 pub type KernelFn = unsafe fn(
     kc: usize,
     a: *const f32,
@@ -28,6 +30,7 @@ pub type KernelFn = unsafe fn(
     ldc: usize,
     accumulate: bool,
     prefetch: *const f32,
+    bias: *const f32,
 );
 
 /// Which implementation runs.

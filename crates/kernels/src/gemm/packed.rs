@@ -105,21 +105,6 @@ impl Finish<'_> {
     }
 }
 
-/// A micro-kernel that adds the bias itself, in registers, if this ISA has one: used when
-/// the finish is a bias alone (the attention projections and fc2); an activation is applied
-/// to the stored tile by [`Finish::apply`].
-type FusedFn =
-    unsafe fn(usize, *const f32, *const f32, *mut f32, usize, bool, *const f32, *const f32);
-
-fn fused_kernel(isa: Isa, finish: &Finish) -> Option<FusedFn> {
-    #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2Fma && matches!(finish.act, None | Some(Activation::Identity)) {
-        return Some(super::avx2::kernel_6x16_finish);
-    }
-    let _ = (isa, finish);
-    None
-}
-
 /// `y[m, n] = finish((accumulate ? y : 0) + x[m, k] · B)` for all rows of `x`.
 pub fn gemm(
     isa: Isa,
@@ -250,7 +235,6 @@ pub unsafe fn gemm_packed_a(
     }
     let kern = kernel(isa);
     let finish = (!finish.is_noop()).then_some(finish);
-    let fused = finish.as_ref().and_then(|f| fused_kernel(isa, f));
     // Row panels per block: MC_MAX rows at most, in blocks of equal size.
     let blocks = rows.len().div_ceil(MC_MAX / MR);
     let per_block = rows.len().div_ceil(blocks);
@@ -274,21 +258,22 @@ pub unsafe fn gemm_packed_a(
                         .map_or(std::ptr::null(), |p| p.as_ptr());
                     let c = at(g * MR, col0);
                     if nrows == MR && ncols == NR {
-                        // SAFETY: ap holds kc·MR values, bp kc·NR, and the whole MR×NR tile at
-                        // c (stride ldc) is inside y and in this call's rows and columns; a
-                        // fused finish's bias holds NR values from col0 (n ≥ col0 + NR).
+                        // On the last pass a full tile gets its bias in the kernel's registers
+                        // and only its activation afterwards.
+                        let (bias, act) = match (last, &finish) {
+                            (true, Some(f)) => (
+                                f.bias.map_or(std::ptr::null(), |b| b[col0..].as_ptr()),
+                                Some(Finish { bias: None, ..*f }),
+                            ),
+                            _ => (std::ptr::null(), None),
+                        };
+                        // SAFETY: ap holds kc·MR values, bp kc·NR, the bias (if any) NR values
+                        // from col0 (n ≥ col0 + NR), and the whole MR×NR tile at c (stride
+                        // ldc) is inside y and in this call's rows and columns.
                         unsafe {
-                            match (last, &finish, fused) {
-                                (true, Some(f), Some(fk)) => {
-                                    let bias =
-                                        f.bias.map_or(std::ptr::null(), |b| b[col0..].as_ptr());
-                                    fk(kc, ap.as_ptr(), bp.as_ptr(), c, ldc, acc, pf, bias)
-                                }
-                                (true, Some(f), None) => {
-                                    kern(kc, ap.as_ptr(), bp.as_ptr(), c, ldc, acc, pf);
-                                    f.apply(c, ldc, MR, col0, NR);
-                                }
-                                _ => kern(kc, ap.as_ptr(), bp.as_ptr(), c, ldc, acc, pf),
+                            kern(kc, ap.as_ptr(), bp.as_ptr(), c, ldc, acc, pf, bias);
+                            if let Some(act) = act.filter(|a| !a.is_noop()) {
+                                act.apply(c, ldc, MR, col0, NR);
                             }
                         }
                         continue;
@@ -304,7 +289,16 @@ pub unsafe fn gemm_packed_a(
                     // SAFETY: as above, into the scratch tile of MR×NR values at stride NR.
                     unsafe {
                         let t = tile.as_mut_ptr();
-                        kern(kc, ap.as_ptr(), bp.as_ptr(), t, NR, acc, pf)
+                        kern(
+                            kc,
+                            ap.as_ptr(),
+                            bp.as_ptr(),
+                            t,
+                            NR,
+                            acc,
+                            pf,
+                            std::ptr::null(),
+                        )
                     };
                     if let (true, Some(f)) = (last, &finish) {
                         // SAFETY: the scratch tile, nrows × ncols of it.

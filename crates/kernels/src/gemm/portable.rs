@@ -7,6 +7,7 @@ use super::kernel::{MR, NR};
 ///
 /// # Safety
 /// As [`super::kernel::KernelFn`].
+#[allow(clippy::too_many_arguments)]
 pub unsafe fn kernel(
     kc: usize,
     a: *const f32,
@@ -15,6 +16,7 @@ pub unsafe fn kernel(
     ldc: usize,
     accumulate: bool,
     _prefetch: *const f32,
+    bias: *const f32,
 ) {
     let mut acc = [[0.0f32; NR]; MR];
     // SAFETY: the caller guarantees `a` holds kc·MR and `b` kc·NR values.
@@ -31,11 +33,14 @@ pub unsafe fn kernel(
             }
         }
     }
+    // SAFETY: the caller guarantees NR bias values unless the pointer is null.
+    let bias = (!bias.is_null()).then(|| unsafe { std::slice::from_raw_parts(bias, NR) });
     for (i, row) in acc.iter().enumerate() {
         // SAFETY: the caller guarantees MR rows of NR writable values at stride ldc.
         let out = unsafe { std::slice::from_raw_parts_mut(c.add(i * ldc), NR) };
-        for (o, &v) in out.iter_mut().zip(row) {
-            *o = if accumulate { *o + v } else { v };
+        for (j, (o, &v)) in out.iter_mut().zip(row).enumerate() {
+            let sum = if accumulate { *o + v } else { v };
+            *o = bias.map_or(sum, |b| sum + b[j]);
         }
     }
 }
