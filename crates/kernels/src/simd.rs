@@ -234,23 +234,6 @@ pub fn apply_slice(act: Activation, xs: &mut [f32]) {
     unsafe { bias_act(xs.as_mut_ptr(), xs.len(), 1, xs.len(), None, act) }
 }
 
-/// Replaces `row` by `softmax(scale · row)`.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
-pub fn softmax_row(row: &mut [f32], scale: f32) {
-    let inv = 1.0 / exp_row(row, scale);
-    let full = row.len() / 8 * 8;
-    let p = row.as_mut_ptr();
-    let vinv = _mm256_set1_ps(inv);
-    for j in (0..full).step_by(8) {
-        // SAFETY: j + 8 ≤ row.len().
-        unsafe { _mm256_storeu_ps(p.add(j), _mm256_mul_ps(_mm256_loadu_ps(p.add(j)), vinv)) };
-    }
-    row[full..].iter_mut().for_each(|v| *v *= inv);
-}
-
 /// Replaces `row` by `exp(scale · (row − max(row)))` and returns the sum of the new values:
 /// softmax without its last division, for callers that divide something smaller instead.
 /// An eight-lane max, `exp8` with eight partial sums.

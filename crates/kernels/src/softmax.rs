@@ -12,42 +12,41 @@ pub fn softmax_rows(x: &mut [f32], cols: usize) {
 /// its `1/√head_dim` in here instead of scaling the scores in a pass of their own.
 /// `scale` must be positive.
 pub fn softmax_rows_scaled(x: &mut [f32], cols: usize, scale: f32) {
-    assert!(scale > 0.0, "softmax scale must be positive");
-    assert!(
-        cols > 0 && x.len().is_multiple_of(cols),
-        "x must be whole rows"
-    );
-    #[cfg(target_arch = "x86_64")]
-    if crate::gemm::detect() == crate::gemm::Isa::Avx2Fma {
-        for row in x.chunks_exact_mut(cols) {
-            // SAFETY: detect() confirmed AVX2 and FMA on this CPU.
-            unsafe { crate::simd::softmax_row(row, scale) };
-        }
-        return;
+    check(x, cols, scale);
+    for row in x.chunks_exact_mut(cols) {
+        let inv = 1.0 / exp_row(row, scale);
+        row.iter_mut().for_each(|v| *v *= inv);
     }
-    softmax_loop(x, cols, scale);
 }
 
 /// Replaces each row `s` of `x` (`rows × cols`) by `exp(scale · (s − max(s)))` and writes
 /// each row's sum to `sums`: softmax without its division, for attention, which divides
 /// its `[T, head_dim]` output rows instead of the `[T, T]` probabilities.
 pub fn exp_rows_scaled(x: &mut [f32], cols: usize, scale: f32, sums: &mut [f32]) {
+    check(x, cols, scale);
+    assert_eq!(sums.len(), x.len() / cols, "sums must be one per row");
+    for (row, sum) in x.chunks_exact_mut(cols).zip(sums) {
+        *sum = exp_row(row, scale);
+    }
+}
+
+fn check(x: &[f32], cols: usize, scale: f32) {
     assert!(scale > 0.0, "softmax scale must be positive");
     assert!(
-        cols > 0 && x.len().is_multiple_of(cols) && sums.len() == x.len() / cols,
-        "x must be whole rows and sums one per row"
+        cols > 0 && x.len().is_multiple_of(cols),
+        "x must be whole rows"
     );
+}
+
+/// `row ← exp(scale · (row − max))`, returning the new sum: the eight-lane AVX2 + FMA form
+/// when the CPU has it, the portable one otherwise.
+fn exp_row(row: &mut [f32], scale: f32) -> f32 {
     #[cfg(target_arch = "x86_64")]
     if crate::gemm::detect() == crate::gemm::Isa::Avx2Fma {
-        for (row, sum) in x.chunks_exact_mut(cols).zip(sums) {
-            // SAFETY: detect() confirmed AVX2 and FMA on this CPU.
-            *sum = unsafe { crate::simd::exp_row(row, scale) };
-        }
-        return;
+        // SAFETY: detect() confirmed AVX2 and FMA on this CPU.
+        return unsafe { crate::simd::exp_row(row, scale) };
     }
-    for (row, sum) in x.chunks_exact_mut(cols).zip(sums) {
-        *sum = exp_row_portable(row, scale);
-    }
+    exp_row_portable(row, scale)
 }
 
 /// The portable form of [`crate::simd::exp_row`]: the same steps in plain Rust.
@@ -67,19 +66,27 @@ fn exp_row_portable(row: &mut [f32], scale: f32) -> f32 {
     lanes.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
 }
 
-/// The portable softmax.
+/// The portable softmax (tests compare the vector path against it).
+#[cfg(test)]
 fn softmax_loop(x: &mut [f32], cols: usize, scale: f32) {
     for row in x.chunks_exact_mut(cols) {
         let inv = 1.0 / exp_row_portable(row, scale);
-        for v in row.iter_mut() {
-            *v *= inv;
-        }
+        row.iter_mut().for_each(|v| *v *= inv);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `softmax(scale · row)` in f64.
+    fn reference(row: &[f32], scale: f32) -> Vec<f64> {
+        let s: Vec<f64> = row.iter().map(|&v| v as f64 * scale as f64).collect();
+        let m = s.iter().cloned().fold(f64::MIN, f64::max);
+        let e: Vec<f64> = s.iter().map(|v| (v - m).exp()).collect();
+        let z: f64 = e.iter().sum();
+        e.iter().map(|e| e / z).collect()
+    }
 
     #[test]
     fn matches_f64_softmax_on_both_paths() {
@@ -92,11 +99,8 @@ mod tests {
         let mut portable = x.clone();
         softmax_loop(&mut portable, cols, 1.0);
         for (r, row) in x.chunks(cols).enumerate() {
-            let m = row.iter().cloned().fold(f32::MIN, f32::max) as f64;
-            let e: Vec<f64> = row.iter().map(|&v| (v as f64 - m).exp()).collect();
-            let z: f64 = e.iter().sum();
-            for j in 0..cols {
-                let want = e[j] / z;
+            let want = reference(row, 1.0);
+            for (j, &want) in want.iter().enumerate() {
                 for got in [fast[r * cols + j], portable[r * cols + j]] {
                     assert!(
                         (got as f64 - want).abs() <= 1e-6 * want + 1e-9,
@@ -119,12 +123,8 @@ mod tests {
             let mut portable = x.clone();
             softmax_loop(&mut portable, cols, scale);
             for (r, row) in x.chunks(cols).enumerate() {
-                let s: Vec<f64> = row.iter().map(|&v| v as f64 * scale as f64).collect();
-                let m = s.iter().cloned().fold(f64::MIN, f64::max);
-                let e: Vec<f64> = s.iter().map(|v| (v - m).exp()).collect();
-                let z: f64 = e.iter().sum();
-                for j in 0..cols {
-                    let want = e[j] / z;
+                let want = reference(row, scale);
+                for (j, &want) in want.iter().enumerate() {
                     for got in [fast[r * cols + j], portable[r * cols + j]] {
                         assert!(
                             (got as f64 - want).abs() <= 1e-6 * want + 1e-9,
@@ -177,12 +177,7 @@ mod tests {
             softmax_rows_scaled(&mut fast, cols, scale);
             let mut portable = row.clone();
             softmax_loop(&mut portable, cols, scale);
-            let s: Vec<f64> = row.iter().map(|&v| v as f64 * scale as f64).collect();
-            let m = s.iter().cloned().fold(f64::MIN, f64::max);
-            let e: Vec<f64> = s.iter().map(|v| (v - m).exp()).collect();
-            let z: f64 = e.iter().sum();
-            for j in 0..cols {
-                let want = e[j] / z;
+            for (j, &want) in reference(&row, scale).iter().enumerate() {
                 for got in [fast[j], portable[j]] {
                     proptest::prop_assert!((got as f64 - want).abs() <= 2e-6 * want + 1e-9, "{} vs {}", got, want);
                 }
