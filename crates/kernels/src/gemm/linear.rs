@@ -258,6 +258,17 @@ thread_local! {
 mod tests {
     use super::*;
 
+    /// A deterministic `x` `[m, k]` and weight `[n, k]` with values in [−1, 1.5].
+    fn inputs(m: usize, k: usize, n: usize) -> (Vec<f32>, Vec<f32>) {
+        let x = (0..m * k)
+            .map(|i| ((i * 37) % 19) as f32 / 7.0 - 1.0)
+            .collect();
+        let w = (0..n * k)
+            .map(|i| ((i * 11) % 23) as f32 / 9.0 - 1.0)
+            .collect();
+        (x, w)
+    }
+
     fn naive(x: &[f32], w: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f64> {
         let mut y = vec![0.0f64; m * n];
         for i in 0..m {
@@ -274,12 +285,7 @@ mod tests {
     #[test]
     fn matches_naive_with_each_epilogue() {
         let (m, k, n) = (130, 33, 17);
-        let x: Vec<f32> = (0..m * k)
-            .map(|i| ((i * 37) % 19) as f32 / 7.0 - 1.0)
-            .collect();
-        let w: Vec<f32> = (0..n * k)
-            .map(|i| ((i * 11) % 23) as f32 / 9.0 - 1.0)
-            .collect();
+        let (x, w) = inputs(m, k, n);
         let b: Vec<f32> = (0..n).map(|i| i as f32 / 10.0).collect();
         let lin = Linear::new(w.clone(), Some(b.clone()), n, k).unwrap();
         let want = naive(&x, &w, &b, m, k, n);
@@ -352,12 +358,7 @@ mod tests {
     fn matches_matrixmultiply_at_vit_shapes() {
         crate::threads::init(2);
         for (m, k, n) in [(197, 768, 160), (37, 3072, 48), (600, 96, 70)] {
-            let x: Vec<f32> = (0..m * k)
-                .map(|i| ((i * 37) % 19) as f32 / 7.0 - 1.0)
-                .collect();
-            let w: Vec<f32> = (0..n * k)
-                .map(|i| ((i * 11) % 23) as f32 / 9.0 - 1.0)
-                .collect();
+            let (x, w) = inputs(m, k, n);
             let mut want = vec![0.0f32; m * n];
             // SAFETY: x is m×k, w (n×k) is read as its k×n transpose, want is m×n.
             unsafe {
@@ -392,12 +393,7 @@ mod tests {
     #[test]
     fn row_split_for_batches_matches_naive() {
         let (m, k, n) = (ROW_SPLIT + 37, 70, 45);
-        let x: Vec<f32> = (0..m * k)
-            .map(|i| ((i * 37) % 19) as f32 / 7.0 - 1.0)
-            .collect();
-        let w: Vec<f32> = (0..n * k)
-            .map(|i| ((i * 11) % 23) as f32 / 9.0 - 1.0)
-            .collect();
+        let (x, w) = inputs(m, k, n);
         let b: Vec<f32> = (0..n).map(|i| i as f32 / 10.0).collect();
         let lin = Linear::new(w.clone(), Some(b.clone()), n, k).unwrap();
         let want = naive(&x, &w, &b, m, k, n);

@@ -99,12 +99,11 @@ impl PackedB {
         let panels = n.div_ceil(NR);
         let mut w = vec![0.0f32; n * k];
         for kb in (0..k).step_by(KC) {
-            let kc = KC.min(k - kb);
             for jp in 0..panels {
-                let base = kb * panels * NR + jp * kc * NR;
-                for p in 0..kc {
-                    for c in 0..NR.min(n - jp * NR) {
-                        w[(jp * NR + c) * k + kb + p] = self.data[self.start + base + p * NR + c];
+                let (panel, _) = self.panel(kb, jp).as_chunks::<NR>();
+                for (p, step) in panel.iter().enumerate() {
+                    for (c, &v) in step.iter().take(n - jp * NR).enumerate() {
+                        w[(jp * NR + c) * k + kb + p] = v;
                     }
                 }
             }
