@@ -87,7 +87,7 @@ pub fn run(quick: bool) -> Result<()> {
         eprintln!("xtask: batch {batch}, {threads} thread(s), {rounds} rounds of {runs} runs each");
         let input = work.join(format!("input-b{batch}.safetensors"));
         let mut pooled: [Vec<f64>; 3] = Default::default();
-        let (mut peers, mut ours) = (Value::Null, Value::Null);
+        let (mut peers, mut peak_rss_mb) = (Value::Null, 0.0f64);
         for _ in 0..rounds {
             peers = run_json(
                 Command::new(&python)
@@ -99,8 +99,7 @@ pub fn run(quick: bool) -> Result<()> {
                     .args(["--threads", &threads.to_string()])
                     .args(["--runs", &runs.to_string(), "--warmup", warmup]),
             )?;
-            let rss = ours["peak_rss_mb"].as_f64().unwrap_or(0.0);
-            ours = run_json(Command::new(&vitrs).args([
+            let ours = run_json(Command::new(&vitrs).args([
                 "bench",
                 "--model",
                 &model_s,
@@ -113,8 +112,7 @@ pub fn run(quick: bool) -> Result<()> {
                 "--warmup",
                 warmup,
             ]))?;
-            let rss = rss.max(ours["peak_rss_mb"].as_f64().unwrap_or(0.0));
-            ours["peak_rss_mb"] = json!(rss);
+            peak_rss_mb = peak_rss_mb.max(ours["peak_rss_mb"].as_f64().unwrap_or(0.0));
             for (pool, v) in pooled
                 .iter_mut()
                 .zip([&ours, &peers["ort"], &peers["torch"]])
@@ -132,10 +130,9 @@ pub fn run(quick: bool) -> Result<()> {
             ms.sort_by(f64::total_cmp);
             ms
         });
-        ours["median_ms"] = json!(median(&v_ms));
-        ours["min_ms"] = json!(v_ms.first());
-        ours["runs"] = json!(v_ms.len());
         let summary = |ms: &[f64]| json!({"median_ms": median(ms), "min_ms": ms.first(), "runs": ms.len(), "all_ms": ms});
+        let mut ours = summary(&v_ms);
+        ours["peak_rss_mb"] = json!(peak_rss_mb);
         // Same input, same weights: vitrs against PyTorch's last_hidden_state.
         let out = work.join(format!("vitrs-b{batch}.safetensors"));
         venv::run(
