@@ -40,8 +40,9 @@ unsafe fn inner(
     bias: *const f32,
 ) {
     // SAFETY: every load and store below stays within the kc·MR / kc·NR panels, the MR×NR
-    // tile at stride ldc and the NR bias values (when not null) that the caller guarantees (unaligned forms throughout); prefetches
-    // are hints that never fault, whatever address they name.
+    // tile at stride ldc and the NR bias values (when not null) that the caller guarantees
+    // (unaligned forms throughout); prefetches are hints that never fault, whatever address
+    // they name.
     unsafe {
         // The tile is read (accumulate) or written at the end: start fetching it now, and
         // the caller's next B panel, so neither stalls a later call.

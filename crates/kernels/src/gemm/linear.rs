@@ -1,12 +1,10 @@
 //! The `y = x·Wᵀ + b` layer with fused epilogues.
 
-use std::cell::RefCell;
-
 use rayon::prelude::*;
 
 use super::kernel::{detect, Isa, MR, NR};
 use super::pack::PackedB;
-use super::packed::{gemm, gemm_packed_a, pack_a_panels, packed_a_len, Finish};
+use super::packed::{gemm, gemm_packed_a, pack_a_panels, packed_a_len, with_packed_a, Finish};
 use crate::threads;
 use crate::Activation;
 
@@ -167,15 +165,9 @@ impl Linear {
         } else if workers > 1 && rows * n * k >= 1 << 18 {
             // One image: the workers pack X together (a few row panels at a time), then each
             // computes ranges of output columns for every row from that one copy.
-            let mut a = SHARED_A.with(|buf| std::mem::take(&mut *buf.borrow_mut()));
-            // Grown, never shrunk: shrinking and regrowing would clear the growth every time
-            // the 3072-deep MLP input follows a 768-deep one.
             let need = packed_a_len(rows, k);
-            if a.len() < need {
-                a.resize(need, 0.0);
-            }
             let row_panels = rows.div_ceil(MR);
-            let (a_ptr, out) = (Shared(a.as_mut_ptr()), Shared(y.as_mut_ptr()));
+            let out = Shared(y.as_mut_ptr());
             // A few column chunks per worker, so that one delayed worker (a shared machine)
             // is balanced by the others stealing its chunks.
             let chunks = (workers * CHUNKS_PER_WORKER).min(panels);
@@ -183,40 +175,42 @@ impl Linear {
                 row_panels.div_ceil(workers * CHUNKS_PER_WORKER),
                 panels.div_ceil(chunks),
             );
-            threads::pool().install(|| {
-                (0..row_panels.div_ceil(pr)).into_par_iter().for_each(|w| {
-                    let a_ptr = &a_ptr;
-                    let mine = (w * pr).min(row_panels)..((w + 1) * pr).min(row_panels);
-                    // SAFETY: a holds packed_a_len(rows, k) values; the workers' panel ranges
-                    // are disjoint and nothing reads a until this phase has joined.
-                    unsafe { pack_a_panels(x, k, rows, k, mine, a_ptr.0) };
-                });
-                let a = &a_ptr;
-                // SAFETY: a holds packed_a_len(rows, k) values, all written above; from here
-                // on it is only read.
-                let a = unsafe { std::slice::from_raw_parts(a.0, need) };
-                (0..chunks).into_par_iter().for_each(|w| {
-                    let cols = (w * pc).min(panels)..((w + 1) * pc).min(panels);
-                    let out = &out;
-                    // SAFETY: y holds rows·n values; the column ranges are disjoint, so no two
-                    // workers write the same value, and y is borrowed for the whole scope.
-                    unsafe {
-                        gemm_packed_a(
-                            isa,
-                            a,
-                            rows,
-                            0..row_panels,
-                            &self.packed,
-                            out.0,
-                            n,
-                            accumulate,
-                            finish,
-                            cols,
-                        )
-                    };
+            with_packed_a(need, |a| {
+                let a_ptr = Shared(a.as_mut_ptr());
+                threads::pool().install(|| {
+                    (0..row_panels.div_ceil(pr)).into_par_iter().for_each(|w| {
+                        let a_ptr = &a_ptr;
+                        let mine = (w * pr).min(row_panels)..((w + 1) * pr).min(row_panels);
+                        // SAFETY: a holds packed_a_len(rows, k) values; the workers' panel ranges
+                        // are disjoint and nothing reads a until this phase has joined.
+                        unsafe { pack_a_panels(x, k, rows, k, mine, a_ptr.0) };
+                    });
+                    let a = &a_ptr;
+                    // SAFETY: a holds packed_a_len(rows, k) values, all written above; from here
+                    // on it is only read.
+                    let a = unsafe { std::slice::from_raw_parts(a.0, need) };
+                    (0..chunks).into_par_iter().for_each(|w| {
+                        let cols = (w * pc).min(panels)..((w + 1) * pc).min(panels);
+                        let out = &out;
+                        // SAFETY: y holds rows·n values; the column ranges are disjoint, so no two
+                        // workers write the same value, and y is borrowed for the whole scope.
+                        unsafe {
+                            gemm_packed_a(
+                                isa,
+                                a,
+                                rows,
+                                0..row_panels,
+                                &self.packed,
+                                out.0,
+                                n,
+                                accumulate,
+                                finish,
+                                cols,
+                            )
+                        };
+                    });
                 });
             });
-            SHARED_A.with(|buf| *buf.borrow_mut() = a);
         } else {
             gemm(isa, x, rows, &self.packed, y, accumulate, finish);
         }
@@ -248,11 +242,6 @@ struct Shared(*mut f32);
 // SAFETY: workers only write disjoint parts through it, and read only after the writing
 // phase has joined (see forward_with).
 unsafe impl Sync for Shared {}
-
-thread_local! {
-    /// Packed X of the calling thread's multi-worker calls, kept between calls.
-    static SHARED_A: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-}
 
 #[cfg(test)]
 mod tests {

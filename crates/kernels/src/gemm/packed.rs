@@ -15,8 +15,21 @@ use std::ops::Range;
 const MC_MAX: usize = 252;
 
 thread_local! {
-    /// The packed X of calls that run on this thread alone (attention heads, small GEMMs).
+    /// The packed X of the GEMMs this thread starts, kept between calls.
     static A_BUF: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on this thread's packed-X buffer, at least `len` values long. The buffer is grown
+/// and never shrunk (regrowing would clear the growth each time a 3072-deep GEMM follows a
+/// 768-deep one), and taken out while `f` runs, so a nested call gets a fresh one.
+pub(super) fn with_packed_a<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    let mut a = A_BUF.with(|buf| std::mem::take(&mut *buf.borrow_mut()));
+    if a.len() < len {
+        a.resize(len, 0.0);
+    }
+    let result = f(&mut a[..len]);
+    A_BUF.with(|buf| *buf.borrow_mut() = a);
+    result
 }
 
 /// Values of `X` (`m × k`) packed: for each depth block, all `⌈m/MR⌉` row panels.
@@ -156,32 +169,15 @@ pub unsafe fn gemm_strided(
     panels: Range<usize>,
 ) {
     let k = b.k();
-    // The buffer is taken out while in use, so a nested call would get a fresh one.
-    let mut a = A_BUF.with(|buf| std::mem::take(&mut *buf.borrow_mut()));
-    // Grown, never shrunk (regrowing would clear the growth on every call).
-    let need = packed_a_len(m, k);
-    if a.len() < need {
-        a.resize(need, 0.0);
-    }
     let row_panels = 0..m.div_ceil(MR);
-    // SAFETY: a holds at least packed_a_len(m, k) values and is this call's own; y as the
-    // caller guarantees.
-    unsafe {
-        pack_a_panels(x, lda, m, k, row_panels.clone(), a.as_mut_ptr());
-        gemm_packed_a(
-            isa,
-            &a[..need],
-            m,
-            row_panels,
-            b,
-            y,
-            ldc,
-            accumulate,
-            finish,
-            panels,
-        );
-    }
-    A_BUF.with(|buf| *buf.borrow_mut() = a);
+    with_packed_a(packed_a_len(m, k), |a| {
+        // SAFETY: a holds packed_a_len(m, k) values and is this call's own; y as the caller
+        // guarantees.
+        unsafe {
+            pack_a_panels(x, lda, m, k, row_panels.clone(), a.as_mut_ptr());
+            gemm_packed_a(isa, a, m, row_panels, b, y, ldc, accumulate, finish, panels);
+        }
+    })
 }
 
 /// The compute of one worker: rows of row panels `rows` (`MR` rows each) and columns of
