@@ -231,6 +231,10 @@ pub unsafe fn gemm_packed_a(
     }
     let kern = kernel(isa);
     let finish = (!finish.is_noop()).then_some(finish);
+    // What is left of the finish once the kernel has added the bias (full tiles).
+    let act_only = finish
+        .map(|f| Finish { bias: None, ..f })
+        .filter(|f| !f.is_noop());
     // Row panels per block: MC_MAX rows at most, in blocks of equal size.
     let blocks = rows.len().div_ceil(MC_MAX / MR);
     let per_block = rows.len().div_ceil(blocks);
@@ -256,19 +260,16 @@ pub unsafe fn gemm_packed_a(
                     if nrows == MR && ncols == NR {
                         // On the last pass a full tile gets its bias in the kernel's registers
                         // and only its activation afterwards.
-                        let (bias, act) = match (last, &finish) {
-                            (true, Some(f)) => (
-                                f.bias.map_or(std::ptr::null(), |b| b[col0..].as_ptr()),
-                                Some(Finish { bias: None, ..*f }),
-                            ),
-                            _ => (std::ptr::null(), None),
+                        let bias = match (last, finish.and_then(|f| f.bias)) {
+                            (true, Some(b)) => b[col0..].as_ptr(),
+                            _ => std::ptr::null(),
                         };
                         // SAFETY: ap holds kc·MR values, bp kc·NR, the bias (if any) NR values
                         // from col0 (n ≥ col0 + NR), and the whole MR×NR tile at c (stride
                         // ldc) is inside y and in this call's rows and columns.
                         unsafe {
                             kern(kc, ap.as_ptr(), bp.as_ptr(), c, ldc, acc, pf, bias);
-                            if let Some(act) = act.filter(|a| !a.is_noop()) {
+                            if let (true, Some(act)) = (last, &act_only) {
                                 act.apply(c, ldc, MR, col0, NR);
                             }
                         }
