@@ -238,12 +238,12 @@ def randomize_family(model, seed, scale=0.2):
                 p.copy_(scale * noise)
 
 
-def family_case(root, name, model, run, *, batch=1, size=None, interpolate=False, dtype=None, seed=0, note=""):
+def family_case(root, name, model, run, *, batch=1, size=None, interpolate=False, dtype=None, seed=0, scale=0.2, note=""):
     """Saves `model` (random, eval) and `run(model, pixels, interpolate)`'s outputs as a case."""
     case = os.path.join(root, name)
     shutil.rmtree(case, ignore_errors=True)
     os.makedirs(case)
-    randomize_family(model, seed)
+    randomize_family(model, seed, scale)
     if dtype is not None:
         with torch.no_grad():
             for p in model.parameters():
@@ -371,8 +371,7 @@ def full_family_cases(root):
     from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection, Dinov2Config, Dinov2Model
 
     def big(model, name, run, size, note):
-        case = os.path.join(root, name)
-        family_case(root, name, model, run, size=size, note=note)
+        family_case(root, name, model, run, size=size, scale=0.02, note=note)
 
     # dinov2-base: 518 px table (37x37) used at 224 (16x16).
     big(Dinov2Model(Dinov2Config(image_size=518)), "dinov2_base_224", run_base, [224, 224], "dinov2-base shape, 518 table at 224")
