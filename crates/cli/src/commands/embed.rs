@@ -76,7 +76,8 @@ pub fn main(args: Args) -> Result<ExitCode> {
         vitrs::limits::check_size(s, cfg)?;
         size = [s, s];
     }
-    vitrs::limits::check_batch(args.batch.max(1), cfg, size)?;
+    // A batch larger than the images given is only as large as they are.
+    vitrs::limits::check_batch(args.batch.clamp(1, paths.len().max(1)), cfg, size)?;
     if let Some(s) = args.size {
         pipeline.set_size([s, s]);
     }
