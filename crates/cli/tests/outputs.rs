@@ -666,6 +666,30 @@ fn non_finite_embeddings_are_not_written_unless_asked() {
     let o = vitrs(&allowed);
     assert!(o.status.success(), "{}", err(&o));
     assert!(out.exists());
+
+    // classify: logits that overflow are not printed as a prediction.
+    let cls = tmp.path().join("cls");
+    std::fs::create_dir(&cls).unwrap();
+    for f in ["config.json", "model.safetensors"] {
+        std::fs::copy(
+            root().join("fixtures/models/classifier").join(f),
+            cls.join(f),
+        )
+        .unwrap();
+    }
+    std::fs::write(cls.join("preprocessor_config.json"), r#"{"size": 16}"#).unwrap();
+    set_tensor(&cls.join("model.safetensors"), "classifier.bias", 3e38);
+    set_tensor(&cls.join("model.safetensors"), "classifier.weight", 3e38);
+    let o = vitrs(&[
+        OsStr::new("classify"),
+        cat.as_os_str(),
+        OsStr::new("--model"),
+        cls.as_os_str(),
+    ]);
+    let e = err(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("chelsea.png") && e.contains("not finite"), "{e}");
+    assert!(o.stdout.is_empty());
 }
 
 #[test]

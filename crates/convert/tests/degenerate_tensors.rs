@@ -31,7 +31,15 @@ fn assert_clean(out: &Path) {
 
 #[test]
 fn timm_tensors_scalar_or_empty() {
-    let src = fixture("timm_tiny_head");
+    safetensors_cases(&fixture("timm_tiny_head"));
+}
+
+#[test]
+fn hf_tensors_scalar_or_empty() {
+    safetensors_cases(&fixture("../models/pooler"));
+}
+
+fn safetensors_cases(src: &Path) {
     let bytes = std::fs::read(src.join("model.safetensors")).unwrap();
     let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let names: Vec<String> = file.names().into_iter().cloned().collect();
