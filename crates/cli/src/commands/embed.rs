@@ -34,6 +34,10 @@ pub struct Args {
     /// Worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Largest image accepted, in pixels (width × height), checked in the file header before
+    /// decoding; lower it to refuse decompression bombs sooner.
+    #[arg(long, default_value_t = vitrs_image::DEFAULT_MAX_PIXELS)]
+    max_pixels: u64,
     /// Run at another input size (see --size) by resizing the position table.
     #[arg(long)]
     interpolate_pos_encoding: bool,
@@ -52,13 +56,17 @@ pub fn main(args: Args) -> Result<ExitCode> {
         args.threads
             .unwrap_or_else(vitrs_kernels::threads::available),
     );
-    let paths = inputs::expand(&args.paths)?;
+    let inputs = inputs::expand_inputs(&args.paths)?;
+    let paths = inputs.files;
     let format = match (args.format, &args.output) {
         (Some(f), _) => f,
         (None, Some(out)) => Format::from_path(out).unwrap_or(Format::Npy),
         (None, None) => Format::Npy,
     };
     let mut pipeline = Pipeline::from_args(&args.model)?;
+    pipeline.set_limits(vitrs_image::Limits {
+        max_pixels: args.max_pixels,
+    });
     if let Some(size) = args.size {
         pipeline.set_size([size, size]);
     }
@@ -75,7 +83,13 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let start = Instant::now();
     let mut done_paths = Vec::new();
     let mut embeddings = Vec::new();
+    // What the walk could not read counts as skipped, like a file that fails to decode.
     let mut skipped = Vec::new();
+    for (path, why) in inputs.skipped {
+        eprintln!("skipped {}: {why}", path.display());
+        skipped.push(path);
+    }
+    let total = paths.len() + skipped.len();
     let mut tokens_shape = None;
     for chunk in paths.chunks(args.batch.max(1)) {
         let batch = pipeline.embed_paths(chunk, args.pool)?;
@@ -122,7 +136,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     if skipped.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!("skipped {} of {} files:", skipped.len(), paths.len());
+    eprintln!("skipped {} of {total} files:", skipped.len());
     for p in &skipped {
         eprintln!("  {}", p.display());
     }
