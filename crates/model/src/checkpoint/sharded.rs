@@ -72,10 +72,12 @@ pub fn open_shards(index: &Path) -> Result<Vec<SafetensorsFile>, ModelError> {
         for tensor in shard.names() {
             match map.get(&tensor).and_then(|f| f.as_str()) {
                 Some(named) if named == here => {}
-                Some(named) => return Err(bad(format!(
+                Some(named) => {
+                    return Err(bad(format!(
                     "tensor `{tensor}` is in shard {here:?} but the index puts it in {named:?}; \
                          a tensor must be stored once, where the index says"
-                ))),
+                )))
+                }
                 None => {
                     return Err(bad(format!(
                         "shard {here:?} holds tensor `{tensor}`, which the index does not list"
