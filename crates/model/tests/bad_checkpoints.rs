@@ -365,3 +365,21 @@ fn weights_that_are_not_regular_files_are_refused_without_blocking() {
     std::os::unix::fs::symlink("/dev/zero", &weights).unwrap();
     assert_contains(&load_err(dir.path()), &["a character device"]);
 }
+
+#[test]
+fn a_nan_pixel_gives_nan_outputs_not_plausible_numbers() {
+    // tanh of a NaN used to come out as exactly -1.0 on the AVX2 path: a pooler_output that
+    // looked valid.
+    let vit = ViT::load(&fixture("pooler")).unwrap();
+    let mut data = vec![0.25f32; 3 * 16 * 16];
+    data[17] = f32::NAN;
+    let pixels = Tensor::new(&[1, 3, 16, 16], data).unwrap();
+    let out = vit.forward(&pixels, &ForwardOptions::default()).unwrap();
+    let pooled = out.pooler_output.expect("the pooler fixture has a pooler");
+    assert!(
+        pooled.data().iter().all(|v| v.is_nan()),
+        "{:?}",
+        pooled.data()
+    );
+    assert!(out.last_hidden_state.data().iter().all(|v| v.is_nan()));
+}
