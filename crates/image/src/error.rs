@@ -61,7 +61,8 @@ pub enum ImageError {
     /// The config would resize or crop this image to zero rows or columns (transformers
     /// raises an error there too).
     #[error(
-        "{}: a {in_width}x{in_height} image would be resized to {height}x{width} (height x          width) pixels; an image needs at least one row and one column",
+        "{}: a {in_width}x{in_height} image would be resized to {height}x{width} (height x width) \
+         pixels; an image needs at least one row and one column",
         path.display()
     )]
     ZeroSize {
@@ -79,7 +80,8 @@ pub enum ImageError {
     /// The caller refused the size this image would preprocess to (a model that cannot take
     /// it); nothing was decoded.
     #[error(
-        "{}: a {in_width}x{in_height} image preprocesses to {height}x{width} (height x width),          which the model cannot take: {reason}",
+        "{}: a {in_width}x{in_height} image preprocesses to {height}x{width} (height x width), \
+         which the model cannot take: {reason}",
         path.display()
     )]
     Refused {

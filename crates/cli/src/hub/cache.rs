@@ -62,7 +62,8 @@ pub fn check_revision(revision: &str) -> Result<(), String> {
         .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+' | '/')))
     {
         return Err(format!(
-            "it contains {c:?} (a revision is a commit hash or a branch or tag name of              letters, digits, `-`, `_`, `.`, `+` and `/`)"
+            "it contains {c:?} (a revision is a commit hash or a branch or tag name of \
+             letters, digits, `-`, `_`, `.`, `+` and `/`)"
         ));
     }
     for part in revision.split('/') {

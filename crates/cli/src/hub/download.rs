@@ -206,7 +206,8 @@ impl<'a> Fetcher<'a> {
             self.error(
                 file,
                 format!(
-                    "no answer from {} within {timeout:?} (HF_HUB_ETAG_TIMEOUT); set                      HF_HUB_OFFLINE=1 to use only models already in the cache",
+                    "no answer from {} within {timeout:?} (HF_HUB_ETAG_TIMEOUT); set \
+                     HF_HUB_OFFLINE=1 to use only models already in the cache",
                     self.opts.endpoint
                 ),
             )
