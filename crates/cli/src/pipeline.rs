@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
-use vitrs_image::ImageProcessor;
+use vitrs_image::{ImageProcessor, Limits};
 use vitrs_model::{ForwardOptions, LoadOptions, ViT};
 use vitrs_tensor::Tensor;
 
@@ -86,10 +86,7 @@ impl Pipeline {
     }
 
     fn from_loaded(loaded: Loaded) -> Result<Self> {
-        let processor = match loaded.preprocessor_config() {
-            Some((text, origin)) => ImageProcessor::from_json_str(&text, &origin)?,
-            None => ImageProcessor::default(),
-        };
+        let processor = loaded.image_processor()?;
         Ok(Pipeline {
             loaded,
             processor,
@@ -114,9 +111,27 @@ impl Pipeline {
         self.processor.set_output_size(size);
     }
 
-    /// Preprocesses one file into `pixel_values` `[3, H, W]`.
+    /// Replaces the decoding limits (`--max-pixels`).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.processor.set_limits(limits);
+    }
+
+    /// Preprocesses one file into `pixel_values` `[3, H, W]`. The size it will have is known
+    /// from the file header and checked against what the model takes before anything is
+    /// decoded, so an image the model would refuse costs a header read.
     pub fn preprocess(&self, path: &Path) -> Result<Tensor> {
-        Ok(self.processor.preprocess_path(path)?)
+        let opts = ForwardOptions {
+            interpolate_pos_encoding: self.interpolate_pos_encoding,
+            ..Default::default()
+        };
+        let channels = self.loaded.vit.config().num_channels;
+        Ok(self.processor.preprocess_path_checked(path, |[h, w]| {
+            self.loaded
+                .vit
+                .check_input(&[1, channels, h, w], &opts)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })?)
     }
 
     /// Embeds a batch of files in one forward pass. Each file gets its own result, so one bad

@@ -13,15 +13,19 @@ use crate::Activation;
 
 /// `e^x` per lane (about 2 ulp on [−87, 88], clamped outside): `x = n·ln 2 + r` with `n`
 /// rounded to nearest, a degree-6 polynomial for `e^r`, and `2ⁿ` built in the exponent bits.
+/// NaN stays NaN and `+∞` gives `+∞` (so `1/(1 + e^∞)` is 0, as in the scalar forms).
 ///
 /// # Safety
 /// The CPU must support AVX2 and FMA.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub fn exp8(x: __m256) -> __m256 {
+    let inf = _mm256_set1_ps(f32::INFINITY);
+    let is_inf = _mm256_cmp_ps::<_CMP_EQ_OQ>(x, inf);
+    // max/min return their second operand when either is NaN: `x` last keeps a NaN.
     let x = _mm256_min_ps(
-        _mm256_max_ps(x, _mm256_set1_ps(-87.0)),
         _mm256_set1_ps(88.0),
+        _mm256_max_ps(_mm256_set1_ps(-87.0), x),
     );
     let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
         x,
@@ -37,7 +41,7 @@ pub fn exp8(x: __m256) -> __m256 {
         _mm256_cvtps_epi32(n),
         _mm256_set1_epi32(127),
     ));
-    _mm256_mul_ps(p, _mm256_castsi256_ps(bits))
+    _mm256_blendv_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(bits)), inf, is_inf)
 }
 
 /// `erf(x)` per lane by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7).
@@ -48,7 +52,12 @@ pub fn exp8(x: __m256) -> __m256 {
 #[target_feature(enable = "avx2,fma")]
 pub fn erf8(x: __m256) -> __m256 {
     let sign = _mm256_and_ps(x, _mm256_set1_ps(-0.0));
-    let a = _mm256_andnot_ps(_mm256_set1_ps(-0.0), x);
+    // |x|, capped at 10 (erf is 1 in f32 long before) so that the Newton step below never
+    // meets ∞·0; a NaN passes (second operand).
+    let a = _mm256_min_ps(
+        _mm256_set1_ps(10.0),
+        _mm256_andnot_ps(_mm256_set1_ps(-0.0), x),
+    );
     let one = _mm256_set1_ps(1.0);
     // t = 1/(1 + p·a): the 12-bit reciprocal estimate and one Newton step (≈ 23 bits),
     // cheaper than a division.
@@ -207,9 +216,10 @@ pub unsafe fn bias_act(
         Activation::Silu => run!(|x| _mm256_mul_ps(x, sigmoid8(x))),
         Activation::Sigmoid => run!(|x| sigmoid8(x)),
         Activation::Tanh => run!(|x| tanh8(x)),
-        Activation::Relu => run!(|x| _mm256_max_ps(x, _mm256_setzero_ps())),
+        // `x` as the second operand of max/min, which is what they return for a NaN.
+        Activation::Relu => run!(|x| _mm256_max_ps(_mm256_setzero_ps(), x)),
         Activation::Relu6 => {
-            run!(|x| _mm256_min_ps(_mm256_max_ps(x, _mm256_setzero_ps()), _mm256_set1_ps(6.0)))
+            run!(|x| _mm256_min_ps(_mm256_set1_ps(6.0), _mm256_max_ps(_mm256_setzero_ps(), x)))
         }
         Activation::Identity => run!(|x| x),
         Activation::Mish => {

@@ -187,19 +187,45 @@ impl Fields<'_> {
         let obj = v
             .as_object()
             .ok_or_else(|| self.err("id2label", expected, v))?;
-        let mut labels = vec![None; obj.len()];
+        // Keys are integers, as transformers reads them (`int(k)`): "07" is label 7. Two keys
+        // naming one label, or a label missing, would shift every class after it.
+        let mut labels: Vec<Option<String>> = vec![None; obj.len()];
         for (k, name) in obj {
+            let n = labels.len();
             let i = k
+                .trim()
                 .parse::<usize>()
-                .ok()
-                .filter(|&i| i < labels.len())
-                .ok_or_else(|| self.err("id2label", expected, &Value::String(k.clone())))?;
+                .map_err(|_| self.err("id2label", expected, &Value::String(k.clone())))?;
+            if i >= n {
+                return Err(self.err(
+                    "id2label",
+                    expected,
+                    &Value::String(format!(
+                        "key {k:?} among {n} labels (numbered 0..{} without holes)",
+                        n - 1
+                    )),
+                ));
+            }
             let name = name
                 .as_str()
                 .ok_or_else(|| self.err("id2label", expected, name))?;
+            if labels[i].is_some() {
+                return Err(self.err(
+                    "id2label",
+                    expected,
+                    &Value::String(format!("label {i} twice (key {k:?})")),
+                ));
+            }
             labels[i] = Some(name.to_string());
         }
-        // The keys are distinct and all below len, so every slot is filled.
+        // n distinct keys below n fill every slot; kept as a check, not an assumption.
+        if let Some(hole) = labels.iter().position(Option::is_none) {
+            return Err(self.err(
+                "id2label",
+                expected,
+                &Value::String(format!("no label {hole}")),
+            ));
+        }
         Ok(labels.into_iter().flatten().collect())
     }
 }
@@ -207,7 +233,12 @@ impl Fields<'_> {
 impl ViTConfig {
     /// Reads and validates `config.json`.
     pub fn from_file(path: &Path) -> Result<Self, ModelError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
+        let text = vitrs_tensor::file::read_capped_string(
+            path,
+            vitrs_tensor::file::caps::CONFIG_JSON,
+            "a config.json",
+        )
+        .map_err(|e| ModelError::io(path, e))?;
         Self::from_json_str(&text, path)
     }
 

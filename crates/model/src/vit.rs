@@ -262,7 +262,14 @@ impl ViT {
         self.parameters
     }
 
-    fn check_input(&self, dims: &[usize], opts: &ForwardOptions) -> Result<[usize; 2], ModelError> {
+    /// Checks that `pixel_values` of shape `dims` (`[B, C, H, W]`) can be run with `opts`
+    /// (channels, size, token count) without running anything; `Ok` holds `[H, W]`. Callers
+    /// that know an image's size before decoding it use this to refuse it early.
+    pub fn check_input(
+        &self,
+        dims: &[usize],
+        opts: &ForwardOptions,
+    ) -> Result<[usize; 2], ModelError> {
         let cfg = &self.config;
         let &[_, c, h, w] = dims else {
             return Err(ModelError::Input(format!(

@@ -44,6 +44,10 @@ pub struct Args {
     /// Worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Largest image accepted, in pixels (width × height), checked in the file header before
+    /// decoding; lower it to refuse decompression bombs sooner.
+    #[arg(long, default_value_t = vitrs_image::DEFAULT_MAX_PIXELS)]
+    max_pixels: u64,
     /// Run at another input size (see --size) by resizing the position table.
     #[arg(long)]
     interpolate_pos_encoding: bool,
@@ -59,7 +63,8 @@ pub const SOME_SKIPPED: u8 = 2;
 /// Runs the subcommand.
 pub fn main(args: Args) -> Result<ExitCode> {
     vitrs::limits::init_threads(args.threads);
-    let paths = inputs::expand(&args.paths)?;
+    let inputs = inputs::expand_inputs(&args.paths)?;
+    let paths = inputs.files;
     // The destination and its format are checked, and its temporary file made, before the
     // model is loaded: a typo or an unwritable folder costs nothing.
     let mut writer = match &args.output {
@@ -76,6 +81,9 @@ pub fn main(args: Args) -> Result<ExitCode> {
         None => None,
     };
     let mut pipeline = Pipeline::from_args(&args.model)?;
+    pipeline.set_limits(vitrs_image::Limits {
+        max_pixels: args.max_pixels,
+    });
     let cfg = pipeline.model().config();
     let mut size = cfg.image_size;
     if let Some(s) = args.size {
@@ -100,7 +108,13 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let start = Instant::now();
     let mut embedded = 0usize;
     let mut row = Vec::new();
+    // What the walk could not read counts as skipped, like a file that fails to decode.
     let mut skipped = Vec::new();
+    for (path, why) in inputs.skipped {
+        eprintln!("skipped {}: {why}", path.display());
+        skipped.push(path);
+    }
+    let total = paths.len() + skipped.len();
     let mut tokens_shape = None;
     for chunk in paths.chunks(args.batch.max(1)) {
         let batch = pipeline.embed_paths(chunk, pool)?;
@@ -161,7 +175,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     if skipped.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!("skipped {} of {} files:", skipped.len(), paths.len());
+    eprintln!("skipped {} of {total} files:", skipped.len());
     for p in &skipped {
         eprintln!("  {}", p.display());
     }

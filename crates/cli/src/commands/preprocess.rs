@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use vitrs_image::{ImageProcessor, Limits};
+use vitrs_image::Limits;
 use vitrs_tensor::Tensor;
 
 use vitrs::io::write_tensors_to;
@@ -20,10 +20,11 @@ pub struct Args {
     /// Image files, in the order their rows should have.
     #[arg(required = true)]
     images: Vec<PathBuf>,
-    /// Model folder whose preprocessor_config.json to follow (transformers' defaults if it
-    /// has none).
+    /// The model whose preprocessor_config.json to follow, named as for `embed`: a folder
+    /// (transformers' defaults if it has none), a Hub id (org/name[@revision]) or
+    /// random:NAME. A folder that does not exist is an error.
     #[arg(long)]
-    model: PathBuf,
+    model: String,
     /// Where to write `pixel_values` (safetensors; `-` for stdout).
     #[arg(long, short)]
     output: PathBuf,
@@ -39,10 +40,10 @@ pub fn main(args: Args) -> Result<ExitCode> {
     for path in &args.images {
         inputs.file(path, "an image being preprocessed");
     }
-    inputs.folder(&args.model, "a file of the model");
+    inputs.model(&args.model);
     let dest = Destination::parse(&args.output, &inputs)?;
     dest.check_binary("safetensors")?;
-    let mut processor = ImageProcessor::from_dir(&args.model)?;
+    let mut processor = vitrs::load::image_processor(&args.model)?;
     processor.set_limits(Limits {
         max_pixels: args.max_pixels,
     });
