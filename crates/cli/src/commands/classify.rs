@@ -15,6 +15,8 @@ pub struct Args {
     paths: Vec<String>,
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    image: super::image_args::ImageArgs,
     /// How many labels to show per image.
     #[arg(long, default_value_t = 5)]
     top_k: usize,
@@ -33,7 +35,8 @@ pub fn main(args: Args) -> Result<ExitCode> {
             .unwrap_or_else(vitrs_kernels::threads::available),
     );
     let paths = inputs::expand(&args.paths)?;
-    let pipeline = Pipeline::from_args(&args.model)?;
+    let mut pipeline = Pipeline::from_args(&args.model)?;
+    args.image.apply(pipeline.processor_mut())?;
     if pipeline.model().labels().is_none() {
         anyhow::bail!(
             "{}: this model has no classifier (a ViTModel checkpoint); use `vitrs embed` for \

@@ -18,6 +18,8 @@ pub struct Args {
     paths: Vec<String>,
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    image: super::image_args::ImageArgs,
     /// Output file; its extension picks the format unless --format is given. Without it the
     /// embeddings are computed and summarised but not written.
     #[arg(short, long)]
@@ -59,6 +61,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
         (None, None) => Format::Npy,
     };
     let mut pipeline = Pipeline::from_args(&args.model)?;
+    args.image.apply(pipeline.processor_mut())?;
     if let Some(size) = args.size {
         pipeline.set_size([size, size]);
     }
