@@ -1,6 +1,8 @@
 //! `cargo xtask msrv`: the Rust version the workspace states (`rust-version`) must be the one
-//! its lockfile really needs — the newest `rust-version` among the resolved dependencies — so a
-//! user on the stated toolchain can build it. Computed from `cargo metadata`, offline.
+//! it really needs: the newer of what its lockfile needs (the newest `rust-version` among the
+//! resolved dependencies, from `cargo metadata`, offline) and what vitrs's own code needs
+//! ([`OWN_CODE_NEEDS`]), so a user on the stated toolchain can build it and no older one is
+//! excluded for nothing.
 
 use std::process::Command;
 
@@ -31,6 +33,9 @@ struct Resolve {
 struct Node {
     id: String,
 }
+
+/// The Rust version vitrs's own code needs, and why. Raise it with the feature that needs it.
+const OWN_CODE_NEEDS: ((u32, u32, u32), &str) = ((1, 88, 0), "no newer language feature");
 
 /// `1.88` or `1.88.0` as a comparable triple.
 fn parse(version: &str) -> Result<(u32, u32, u32)> {
@@ -73,13 +78,19 @@ pub fn run() -> Result<()> {
             needed = Some((v, format!("{} {} (rust-version {rv})", p.name, p.version)));
         }
     }
-    let Some((needed, by)) = needed else {
+    let Some((locked, by)) = needed else {
         bail!("no dependency states a rust-version");
     };
     println!(
         "the lockfile needs Rust {}.{}.{}: {by}",
-        needed.0, needed.1, needed.2
+        locked.0, locked.1, locked.2
     );
+    let (own, why) = OWN_CODE_NEEDS;
+    println!(
+        "vitrs's own code needs Rust {}.{}.{}: {why}",
+        own.0, own.1, own.2
+    );
+    let needed = locked.max(own);
     let wrong: Vec<String> = stated
         .iter()
         .filter(|(_, v, _)| *v != needed)
