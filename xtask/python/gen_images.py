@@ -70,6 +70,24 @@ def make_images(real_dir, out_dir):
     return made
 
 
+def _pil_classes():
+    from transformers.models.bit.image_processing_pil_bit import BitImageProcessorPil
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+    from transformers.models.deit.image_processing_pil_deit import DeiTImageProcessorPil
+    from transformers.models.siglip.image_processing_pil_siglip import SiglipImageProcessorPil
+
+    return {
+        "ViTImageProcessor": ViTImageProcessorPil,
+        "CLIPImageProcessor": CLIPImageProcessorPil,
+        "BitImageProcessor": BitImageProcessorPil,
+        "SiglipImageProcessor": SiglipImageProcessorPil,
+        "DeiTImageProcessor": DeiTImageProcessorPil,
+    }
+
+
+PIL_CLASSES = _pil_classes()
+
+
 def write_case(root, name, config, images, lossy, backend="pil", exif=False):
     case = os.path.join(root, name)
     shutil.rmtree(case, ignore_errors=True)
@@ -77,7 +95,13 @@ def write_case(root, name, config, images, lossy, backend="pil", exif=False):
     with open(os.path.join(case, "preprocessor_config.json"), "w") as f:
         json.dump(config, f, indent=2)
         f.write("\n")
-    proc = ViTImageProcessorPil(**config) if backend == "pil" else ViTImageProcessor(**config)
+    kind = config.get("image_processor_type", "ViTImageProcessor")
+    if backend == "pil":
+        cls = PIL_CLASSES[kind]
+    else:
+        assert kind == "ViTImageProcessor"
+        cls = ViTImageProcessor
+    proc = cls(**{k: v for k, v in config.items() if k != "image_processor_type"})
     assert proc.backend == backend
     arrays = []
     for path in images:
@@ -104,6 +128,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--full-out", required=True)
     ap.add_argument("--full", action="store_true")
+    ap.add_argument("--families-only", action="store_true", help="only the other families' processor cases")
     args = ap.parse_args()
     real_dir = os.path.join(args.out, "images")
     root = os.path.join(args.out, "preprocess")
@@ -112,6 +137,13 @@ def main():
     real = [os.path.join(real_dir, r) for r in REAL]
     everything = real + [generated[k] for k in sorted(generated) if not k.startswith("exif_")]
 
+    # The other families' processor classes: their class defaults fill the keys left out.
+    write_case(root, "class_bit_dinov2", {"image_processor_type": "BitImageProcessor", "size": {"shortest_edge": 40}, "crop_size": {"height": 32, "width": 32}, "resample": 3, **IMAGENET}, [real[1], real[5]], True)
+    write_case(root, "class_clip_int_size", {"image_processor_type": "CLIPImageProcessor", "size": 36, "crop_size": 32}, [real[2], generated["rgba_transparent.png"]], True)
+    write_case(root, "class_siglip", {"image_processor_type": "SiglipImageProcessor", "size": {"height": 32, "width": 32}}, [real[1], real[4]], True)
+    write_case(root, "class_deit", {"image_processor_type": "DeiTImageProcessor", "size": {"height": 40, "width": 40}, "crop_size": {"height": 32, "width": 32}}, [real[3], real[5]], True)
+    if args.families_only:
+        return
     write_case(root, "hub_default_224", {"do_normalize": True, "do_resize": True, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5], "resample": 2, "size": 224}, [real[1]], True)
     for code, fname in FILTERS.items():
         write_case(root, f"down_{fname}", {"size": {"height": 24, "width": 32}, "resample": code}, everything, True)

@@ -45,6 +45,8 @@ pub struct Pipeline {
     /// Run at the processor's size even if it differs from the model's (see
     /// [`Pipeline::set_size`]).
     pub interpolate_pos_encoding: bool,
+    /// Divide each embedding by its L2 norm (for cosine-similarity retrieval).
+    pub normalize: bool,
 }
 
 /// One image's embedding.
@@ -92,6 +94,7 @@ impl Pipeline {
             loaded,
             processor,
             interpolate_pos_encoding: false,
+            normalize: false,
         })
     }
 
@@ -149,7 +152,8 @@ impl Pipeline {
             let out = self.loaded.vit.forward(&stack(&good)?, &opts)?;
             let mut shape = out.last_hidden_state.dims().to_vec();
             shape[0] = 1;
-            let pooled = pool::pool(&out, how).map_err(|e| anyhow!(e))?;
+            let prefix = self.loaded.vit.variant().tokens.prefix();
+            let pooled = pool::pool(&out, how, prefix, self.normalize).map_err(|e| anyhow!(e))?;
             (pooled.into_iter(), shape)
         };
         Ok(results

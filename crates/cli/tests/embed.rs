@@ -326,3 +326,61 @@ fn an_interrupted_embed_leaves_no_output_and_no_partial_file() {
     let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(leftovers.is_empty(), "no partial files: {leftovers:?}");
 }
+
+/// A family fixture model with a preprocessor config of the family's class for 16x16 inputs.
+fn family_dir(tmp: &Path, case: &str, processor: &str) -> PathBuf {
+    let dir = tmp.join(case);
+    std::fs::create_dir(&dir).unwrap();
+    for f in ["config.json", "model.safetensors"] {
+        std::fs::copy(
+            root().join("fixtures/models").join(case).join(f),
+            dir.join(f),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join("preprocessor_config.json"), processor).unwrap();
+    dir
+}
+
+#[test]
+fn embed_pools_as_each_family_naturally_does_and_normalizes_on_request() {
+    let tmp = tempfile::tempdir().unwrap();
+    let siglip = family_dir(
+        tmp.path(),
+        "siglip_vision",
+        r#"{"image_processor_type": "SiglipImageProcessor", "size": {"height": 16, "width": 16}}"#,
+    );
+    let clip = family_dir(
+        tmp.path(),
+        "clip_full",
+        r#"{"image_processor_type": "CLIPImageProcessor", "size": 16, "crop_size": 16}"#,
+    );
+    let image = root().join("fixtures/images/chelsea.png");
+    let embed = |model: &Path, name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut args = vec!["embed", s(&image), "--model", s(model), "-o", s(&out)];
+        args.extend_from_slice(extra);
+        let o = vitrs(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        load(&out, "embeddings")
+    };
+    // SigLIP: the MAP head's pooler_output by default.
+    let natural = embed(&siglip, "a.safetensors", &[]);
+    assert_eq!(
+        natural,
+        embed(&siglip, "b.safetensors", &["--pool", "pooler"])
+    );
+    let (dims, unit) = embed(&siglip, "c.safetensors", &["--normalize"]);
+    assert_eq!(dims, natural.0);
+    let norm: f32 = natural.1.iter().map(|v| v * v).sum::<f32>().sqrt();
+    for (u, v) in unit.iter().zip(&natural.1) {
+        assert!((u - v / norm).abs() < 1e-6);
+    }
+    let o = vitrs(&["embed", s(&image), "--model", s(&siglip), "--pool", "cls"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no CLS token"), "{err}");
+    // CLIP with projection: image_embeds (projection_dim 12) by default.
+    let (dims, _) = embed(&clip, "d.safetensors", &[]);
+    assert_eq!(dims, vec![1, 12]);
+}

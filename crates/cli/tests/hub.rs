@@ -87,6 +87,15 @@ fn start_hub() -> FakeHub {
             weak_etags: false,
         },
     );
+    repos.insert(
+        "org/swin".to_string(),
+        repo_of(
+            "pooler",
+            COMMIT,
+            &[("config.json", br#"{"model_type": "swin"}"#)],
+            None,
+        ),
+    );
     let mut weak = repo_of("pooler", COMMIT, &[], None);
     weak.weak_etags = true;
     repos.insert("org/weak-etags".to_string(), weak);
@@ -318,6 +327,30 @@ fn renamed_repo_follows_the_relative_redirect() {
             .join(COMMIT)
     );
     runs_like_the_oracle(&dir, "pooler");
+}
+
+#[test]
+fn an_unsupported_model_type_is_refused_before_the_weights() {
+    let hub = start_hub();
+    let tmp = tempfile::tempdir().unwrap();
+    let err = resolve(&spec("org/swin"), &options(tmp.path(), &hub)).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, HubError::Unsupported { .. }), "{msg}");
+    for part in [
+        "org/swin",
+        "\"swin\"",
+        "\"dinov2\"",
+        "\"clip\"",
+        "not downloaded",
+    ] {
+        assert!(msg.contains(part), "{msg:?} should contain {part:?}");
+    }
+    assert!(
+        !hub.seen()
+            .iter()
+            .any(|r| r.path.contains("model.safetensors")),
+        "the weights were asked for"
+    );
 }
 
 #[test]

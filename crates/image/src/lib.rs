@@ -37,7 +37,7 @@ pub mod resample;
 mod rgb;
 
 pub use backend::Backend;
-pub use config::{ProcessorConfig, Size};
+pub use config::{ProcessorClass, ProcessorConfig, Size, PROCESSOR_CLASSES};
 pub use decode::{Limits, DEFAULT_MAX_PIXELS};
 pub use error::ImageError;
 pub use processor::ImageProcessor;

@@ -212,7 +212,7 @@ fn not_a_vit_is_refused_with_what_was_found() {
         &load_err(dir.path()),
         &[
             "not a ViT checkpoint",
-            "expected `embeddings.cls_token`",
+            "`embeddings.patch_embeddings.projection.weight`",
             "model.embeddings",
         ],
     );

@@ -90,6 +90,25 @@ fn bench_preprocess(args: &Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The input size to time: the model's, except for families whose position table is always
+/// resized to the input (DINOv2: a 518 px table used at 224), where the processor's output
+/// size is what actually runs.
+fn input_size(loaded: &vitrs::load::Loaded) -> [usize; 2] {
+    let cfg = loaded.vit.config();
+    if !cfg.variant.positions.always_resize {
+        return cfg.image_size;
+    }
+    let processor = loaded
+        .preprocessor_config()
+        .and_then(|(text, path)| vitrs_image::ProcessorConfig::from_json_str(&text, &path).ok());
+    let from_processor = processor.and_then(|p| match (p.do_center_crop, p.crop_size, p.size) {
+        (true, Some(crop), _) => Some(crop),
+        (_, _, vitrs_image::Size::Exact { height, width }) => Some([height, width]),
+        _ => None,
+    });
+    from_processor.unwrap_or(cfg.image_size)
+}
+
 /// Runs the subcommand.
 pub fn main(args: Args) -> Result<ExitCode> {
     if args.runs > MAX_RUNS {
@@ -101,7 +120,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     }
     let loaded = args.model.load()?;
     let cfg = loaded.vit.config();
-    let [h, w] = cfg.image_size;
+    let [h, w] = input_size(&loaded);
     vitrs::limits::check_batch(args.batch, cfg, [h, w])?;
     // Bounded by check_batch: the pixels are part of the memory it counts.
     let n = args.batch * cfg.num_channels * h * w;
@@ -118,6 +137,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let json = serde_json::json!({
         "model": args.model.model,
         "batch": args.batch,
+        "size": [h, w],
         "threads": threads,
         "runs": ms.len(),
         "load_ms": loaded.load_ms,

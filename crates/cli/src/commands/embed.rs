@@ -31,9 +31,15 @@ pub struct Args {
     /// npy, safetensors or jsonl.
     #[arg(long)]
     format: Option<Format>,
-    /// cls, mean (patch tokens), pooler or none (all tokens).
-    #[arg(long, default_value = "cls")]
-    pool: Pool,
+    /// cls, mean (patch tokens), pooler (SigLIP: its MAP head; alias map), image_embeds
+    /// (CLIP with projection) or none (all tokens). Default: the family's natural embedding —
+    /// cls for ViT, DeiT and DINOv2, image_embeds for CLIP with projection (pooler without),
+    /// pooler (the MAP head) for SigLIP.
+    #[arg(long)]
+    pool: Option<Pool>,
+    /// L2-normalise each embedding (as CLIPModel and SiglipModel do before comparing).
+    #[arg(long)]
+    normalize: bool,
     /// Images per forward pass.
     #[arg(long, default_value_t = 8)]
     batch: usize,
@@ -85,9 +91,9 @@ pub fn main(args: Args) -> Result<ExitCode> {
         pipeline.set_size([s, s]);
     }
     pipeline.interpolate_pos_encoding = args.interpolate_pos_encoding;
-    if args.pool == Pool::Pooler && !pipeline.model().has_pooler() {
-        anyhow::bail!("--pool pooler: this model has no pooler; use --pool cls or --pool mean");
-    }
+    pipeline.normalize = args.normalize;
+    let pool = args.pool.unwrap_or_else(|| Pool::natural(pipeline.model()));
+    pool.check(pipeline.model()).map_err(anyhow::Error::msg)?;
 
     let bar = ProgressBar::new(paths.len() as u64);
     bar.set_style(
@@ -100,7 +106,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let mut skipped = Vec::new();
     let mut tokens_shape = None;
     for chunk in paths.chunks(args.batch.max(1)) {
-        let batch = pipeline.embed_paths(chunk, args.pool)?;
+        let batch = pipeline.embed_paths(chunk, pool)?;
         for (path, result) in chunk.iter().zip(batch) {
             let result = result.map_err(|e| e.to_string()).and_then(|done| {
                 match done.embedding.data().iter().position(|v| !v.is_finite()) {
@@ -150,7 +156,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
         if embedded == 1 { "" } else { "s" },
         embedded as f64 / secs.max(1e-9),
         tokens_shape.unwrap_or_default(),
-        args.pool,
+        pool,
         row,
     );
     summary.push_str(written_to.as_deref().unwrap_or(""));

@@ -145,10 +145,17 @@ impl<'a> Fetcher<'a> {
     /// Config, weights (single or every shard), and the preprocessor config when the repo
     /// has one.
     fn fetch_model(&mut self) -> Result<PathBuf, HubError> {
-        match self.metadata(CONFIG)? {
+        let config = match self.metadata(CONFIG)? {
             Found::File(meta) => self.fetch_file(CONFIG, meta)?,
             Found::Absent(status) => return Err(self.not_found(status)),
         };
+        // Refuse an unsupported model_type (or an unusable config) before the weights.
+        if let Err(e) = vitrs_model::ViTConfig::from_file(&config) {
+            return Err(HubError::Unsupported {
+                repo: self.repo.to_string(),
+                message: e.to_string(),
+            });
+        }
         if self.fetch_optional(WEIGHTS)?.is_none() {
             let Some(index) = self.fetch_optional(WEIGHTS_INDEX)? else {
                 return Err(HubError::NoSafetensorsOnHub {

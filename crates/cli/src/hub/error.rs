@@ -142,6 +142,16 @@ pub enum HubError {
         revision: String,
     },
 
+    /// The repo's `config.json` describes a model vitrs does not run (an unsupported
+    /// `model_type`, say); found before any weights were downloaded.
+    #[error("`{repo}` is not a model vitrs runs ({message}); its weights were not downloaded")]
+    Unsupported {
+        /// The Hub id.
+        repo: String,
+        /// What the config says, and what vitrs accepts.
+        message: String,
+    },
+
     /// A request or a transfer failed.
     #[error("downloading `{file}` of `{repo}` from {url}: {message}")]
     Download {
