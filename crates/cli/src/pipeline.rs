@@ -105,6 +105,11 @@ impl Pipeline {
         &self.processor
     }
 
+    /// The image processor, to change (its backend, say).
+    pub fn processor_mut(&mut self) -> &mut ImageProcessor {
+        &mut self.processor
+    }
+
     /// Resizes (and crops) images to `[height, width]` instead of the processor's size. Unless
     /// it is the model's own size, set [`Pipeline::interpolate_pos_encoding`] too.
     pub fn set_size(&mut self, size: [usize; 2]) {

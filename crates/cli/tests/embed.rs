@@ -40,14 +40,22 @@ fn load(path: &Path, name: &str) -> (Vec<usize>, Vec<f32>) {
     (f.dims(name).unwrap(), f.load(name).unwrap())
 }
 
+/// `--backend pil` against ViTImageProcessorPil's output; the default (torchvision) against
+/// ViTImageProcessor's.
 #[test]
 fn preprocess_matches_transformers() {
-    let case = root().join("fixtures/preprocess/int_size_crop");
+    preprocess_matches("int_size_crop", &["--backend", "pil"]);
+    preprocess_matches("tv_int_size_crop", &[]);
+    preprocess_matches("tv_int_size_crop", &["--backend", "torchvision"]);
+}
+
+fn preprocess_matches(case: &str, flags: &[&str]) {
+    let case = root().join("fixtures/preprocess").join(case);
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("px.safetensors");
     let chelsea = root().join("fixtures/images/chelsea.png");
     let coins = root().join("fixtures/images/coins.png");
-    let o = vitrs(&[
+    let mut argv = vec![
         "preprocess",
         s(&chelsea),
         s(&coins),
@@ -55,7 +63,9 @@ fn preprocess_matches_transformers() {
         s(&case),
         "-o",
         s(&out),
-    ]);
+    ];
+    argv.extend_from_slice(flags);
+    let o = vitrs(&argv);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (dims, got) = load(&out, "pixel_values");
     let (want_dims, want) = load(&case.join("expected.safetensors"), "pixel_values");

@@ -126,4 +126,15 @@ pub enum ImageError {
         /// What the file holds.
         found: String,
     },
+    /// The backend has no kernel for the config's resample filter.
+    #[error(
+        "the {backend} backend cannot resample with {filter} (torch has no such kernel); \
+         use the PIL backend (--backend pil) for this preprocessor_config.json"
+    )]
+    UnsupportedFilter {
+        /// The config's filter.
+        filter: crate::Filter,
+        /// The backend asked for.
+        backend: crate::Backend,
+    },
 }

@@ -6,22 +6,69 @@ use vitrs_tensor::Tensor;
 
 use crate::decode::{self, Limits};
 use crate::resample::resize;
-use crate::{ImageError, ProcessorConfig, RgbImage, Size};
+use crate::{Backend, ImageError, ProcessorConfig, RgbImage, Size};
 
-/// transformers' `ViTImageProcessorPil`, driven by a [`ProcessorConfig`].
-#[derive(Debug, Clone, Default)]
+/// transformers' `ViTImageProcessor`, driven by a [`ProcessorConfig`], in either backend
+/// ([`Backend`]). The default backend is [`Backend::Torchvision`], what `AutoImageProcessor`
+/// and `pipeline()` use when torchvision is installed; configs with BOX or HAMMING resampling,
+/// which only PIL has, get [`Backend::Pil`]. [`ImageProcessor::set_backend`] picks one.
+///
+/// Files are turned upright by their EXIF orientation first, as transformers' pipelines do
+/// (`load_image`); [`ImageProcessor::set_exif`] turns that off.
+#[derive(Debug, Clone)]
 pub struct ImageProcessor {
     config: ProcessorConfig,
     limits: Limits,
+    backend: Backend,
+    ignore_exif: bool,
+}
+
+impl Default for ImageProcessor {
+    fn default() -> Self {
+        Self::new(ProcessorConfig::default())
+    }
 }
 
 impl ImageProcessor {
     /// A processor with `config` and default limits.
     pub fn new(config: ProcessorConfig) -> Self {
         ImageProcessor {
+            backend: Backend::default_for(config.resample),
             config,
             limits: Limits::default(),
+            ignore_exif: false,
         }
+    }
+
+    /// Whether [`ImageProcessor::preprocess_path`] applies the file's EXIF orientation (the
+    /// default, as transformers' pipelines; `false` reads the stored pixels as they are, as
+    /// the image processor given `PIL.Image.open(path)` does).
+    pub fn set_exif(&mut self, apply: bool) {
+        self.ignore_exif = !apply;
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Selects the backend; an error if it cannot resample with the config's filter
+    /// (torchvision has no BOX or HAMMING).
+    pub fn set_backend(&mut self, backend: Backend) -> Result<(), ImageError> {
+        if !backend.supports(self.config.resample) {
+            return Err(ImageError::UnsupportedFilter {
+                filter: self.config.resample,
+                backend,
+            });
+        }
+        self.backend = backend;
+        Ok(())
+    }
+
+    /// [`ImageProcessor::set_backend`], by value.
+    pub fn with_backend(mut self, backend: Backend) -> Result<Self, ImageError> {
+        self.set_backend(backend)?;
+        Ok(self)
     }
 
     /// From `preprocessor_config.json` text (`path` names it in errors).
@@ -125,7 +172,16 @@ impl ImageProcessor {
         accept: impl FnOnce([usize; 2]) -> Result<(), String>,
     ) -> Result<Tensor, ImageError> {
         let bytes = decode::read_file(path, self.limits)?;
-        let (in_width, in_height) = decode::dimensions(&bytes, path, self.limits)?;
+        let (mut in_width, mut in_height) = decode::dimensions(&bytes, path, self.limits)?;
+        // EXIF orientations 5–8 turn the image a quarter: the upright size is what counts.
+        let exif = if self.ignore_exif {
+            1
+        } else {
+            crate::exif::orientation_of_bytes(&bytes)
+        };
+        if exif >= 5 {
+            std::mem::swap(&mut in_width, &mut in_height);
+        }
         let [height, width] = self.output_size([in_height as usize, in_width as usize]);
         if height == 0 || width == 0 {
             return Err(ImageError::ZeroSize {
@@ -152,7 +208,7 @@ impl ImageProcessor {
             width,
             reason,
         })?;
-        let image = decode::decode_bytes(&bytes, path, self.limits)?;
+        let image = crate::exif::apply(decode::decode_bytes(&bytes, path, self.limits)?, exif);
         self.preprocess(&image).map_err(|[h, w]| {
             if h == 0 || w == 0 {
                 ImageError::ZeroSize {
@@ -189,7 +245,10 @@ impl ImageProcessor {
             if too_big([h, w]) {
                 return Err([h, w]);
             }
-            resized = resize(image, w, h, c.resample);
+            resized = match self.backend {
+                Backend::Pil => resize(image, w, h, c.resample),
+                Backend::Torchvision => crate::backend::resize(image, w, h, c.resample),
+            };
             img = &resized;
         }
         let cropped;
@@ -197,10 +256,17 @@ impl ImageProcessor {
             if too_big(crop) {
                 return Err(crop);
             }
-            cropped = center_crop(img, crop);
+            cropped = match self.backend {
+                Backend::Pil => center_crop(img, crop),
+                Backend::Torchvision => crate::backend::center_crop(img, crop),
+            };
             img = &cropped;
         }
         let (h, w) = (img.height, img.width);
+        if self.backend == Backend::Torchvision {
+            let out = crate::backend::normalize(img, c);
+            return Ok(Tensor::new(&[3, h, w], out).expect("three planes of h·w values"));
+        }
         let mut out = vec![0.0f32; 3 * h * w];
         for ch in 0..3 {
             let plane = &mut out[ch * h * w..(ch + 1) * h * w];

@@ -98,13 +98,17 @@ fn input_size(loaded: &vitrs::load::Loaded) -> [usize; 2] {
     if !cfg.variant.positions.always_resize {
         return cfg.image_size;
     }
-    let processor = loaded
-        .preprocessor_config()
-        .and_then(|(text, path)| vitrs_image::ProcessorConfig::from_json_str(&text, &path).ok());
-    let from_processor = processor.and_then(|p| match (p.do_center_crop, p.crop_size, p.size) {
-        (true, Some(crop), _) => Some(crop),
-        (_, _, vitrs_image::Size::Exact { height, width }) => Some([height, width]),
-        _ => None,
+    let processor = loaded.image_processor().ok();
+    let from_processor = processor.and_then(|p| {
+        match (
+            p.config().do_center_crop,
+            p.config().crop_size,
+            p.config().size,
+        ) {
+            (true, Some(crop), _) => Some(crop),
+            (_, _, vitrs_image::Size::Exact { height, width }) => Some([height, width]),
+            _ => None,
+        }
     });
     from_processor.unwrap_or(cfg.image_size)
 }

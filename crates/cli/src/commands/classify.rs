@@ -15,6 +15,8 @@ pub struct Args {
     paths: Vec<String>,
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    image: super::image_args::ImageArgs,
     /// How many labels to show per image.
     #[arg(long, default_value_t = 5)]
     top_k: usize,
@@ -39,6 +41,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     pipeline.set_limits(vitrs_image::Limits {
         max_pixels: args.max_pixels,
     });
+    args.image.apply(pipeline.processor_mut())?;
     if pipeline.model().labels().is_none() {
         anyhow::bail!(
             "{}: this model has no classifier (a ViTModel checkpoint); use `vitrs embed` for \

@@ -20,6 +20,8 @@ pub struct Args {
     paths: Vec<String>,
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    image: super::image_args::ImageArgs,
     /// Output file; its extension (.npy, .safetensors, .jsonl) picks the format unless
     /// --format is given. `-` is stdout (jsonl streamed as images are done; npy and
     /// safetensors written whole at the end). Without it the embeddings are computed and
@@ -84,6 +86,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     pipeline.set_limits(vitrs_image::Limits {
         max_pixels: args.max_pixels,
     });
+    args.image.apply(pipeline.processor_mut())?;
     let cfg = pipeline.model().config();
     let mut size = cfg.image_size;
     if let Some(s) = args.size {

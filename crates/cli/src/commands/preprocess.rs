@@ -1,5 +1,6 @@
 //! `vitrs preprocess`: image files to `pixel_values`, exactly as transformers'
-//! `ViTImageProcessor` (PIL backend) makes them.
+//! `ViTImageProcessor` makes them (torchvision backend by default, `--backend pil` for
+//! `ViTImageProcessorPil`).
 //!
 //! A contract other tools drive: OUT gets `pixel_values` f32 `[N, 3, H, W]`, images in
 //! argument order.
@@ -31,6 +32,8 @@ pub struct Args {
     /// Largest image accepted, in pixels (width × height), checked before decoding.
     #[arg(long, default_value_t = vitrs_image::DEFAULT_MAX_PIXELS)]
     max_pixels: u64,
+    #[command(flatten)]
+    image: super::image_args::ImageArgs,
 }
 
 /// Runs the subcommand. Every image must succeed: rows are positional, so a missing one
@@ -44,6 +47,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let dest = Destination::parse(&args.output, &inputs)?;
     dest.check_binary("safetensors")?;
     let mut processor = vitrs::load::image_processor(&args.model)?;
+    args.image.apply(&mut processor)?;
     processor.set_limits(Limits {
         max_pixels: args.max_pixels,
     });
