@@ -88,10 +88,18 @@ def test_forward_and_preprocess_match_transformers():
     for name, want in load_safetensors(case / "expected.safetensors").items():
         assert out[name].shape == want.shape, name
         assert max_diff(out[name], want) <= tol, name
-    top = m.classify([str(FIXTURES / "images" / "chelsea.png")], top_k=3)
-    assert len(top) == 1 and len(top[0]) == 3
-    assert top[0][0]["probability"] >= top[0][1]["probability"]
-    assert top[0][0]["label"] == m.labels[top[0][0]["index"]]
+
+
+def test_classify_ranks_the_logits(model, images):
+    # random:deit-tiny-patch16-224 is a 1000-class classifier.
+    top = model.classify(images[:2], top_k=3)
+    logits = model.forward(model.preprocess(images[:2]))["logits"]
+    assert len(top) == 2 and all(len(t) == 3 for t in top)
+    for ranked, row in zip(top, logits):
+        assert [p["index"] for p in ranked] == list(np.argsort(-row, kind="stable")[:3])
+        assert ranked[0]["probability"] >= ranked[1]["probability"]
+        assert ranked[0]["label"] == model.labels[ranked[0]["index"]]
+        assert max_diff([p["logit"] for p in ranked], row[[p["index"] for p in ranked]]) == 0
 
 
 def test_pickles_as_its_spec(model, images, cli_reference):
