@@ -21,7 +21,13 @@ def test_ray_map_batches_equals_the_cli(images, cli_reference):
 
     # A short temp dir: Ray's unix sockets must fit in 107 bytes.
     tmp = tempfile.mkdtemp(prefix="r", dir="/tmp")
-    ray.init(num_cpus=2, include_dashboard=False, _temp_dir=tmp, configure_logging=False)
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        _temp_dir=tmp,
+        _node_ip_address="127.0.0.1",
+        configure_logging=False,
+    )
     try:
         rows = [{"path": p, "i": i} for i, p in enumerate(images * 2)]
         ds = ray.data.from_items(rows)
