@@ -18,8 +18,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
-use vitrs_image::{ImageProcessor, Limits};
-use vitrs_model::{ForwardOptions, LoadOptions, ViT};
+use vitrs_image::{ImageProcessor, Limits, RgbImage};
+use vitrs_model::{ForwardOptions, LoadOptions, ViT, ViTOutput};
 use vitrs_tensor::Tensor;
 
 use crate::embed::{pool, Pool};
@@ -147,7 +147,7 @@ impl Pipeline {
         paths: &[PathBuf],
         how: Pool,
     ) -> Result<Vec<Result<Embedded, Skipped>>> {
-        let mut results: Vec<Result<Tensor, Skipped>> = paths
+        let pixels = paths
             .iter()
             .map(|p| {
                 self.preprocess(p).map_err(|error| Skipped {
@@ -156,22 +156,50 @@ impl Pipeline {
                 })
             })
             .collect();
-        let good: Vec<&Tensor> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        self.embed_preprocessed(pixels, how)
+    }
+
+    /// Decodes encoded image bytes (PNG, JPEG, ...; `name` is what errors call them) and
+    /// preprocesses them into `pixel_values` `[3, H, W]`.
+    pub fn preprocess_bytes(&self, bytes: &[u8], name: &Path) -> Result<Tensor> {
+        let image = vitrs_image::decode::decode_bytes(bytes, name, vitrs_image::Limits::default())?;
+        self.preprocess_image(&image, name)
+    }
+
+    /// Preprocesses a decoded RGB image (`name` is what errors call it) into `pixel_values`
+    /// `[3, H, W]`.
+    pub fn preprocess_image(&self, image: &RgbImage, name: &Path) -> Result<Tensor> {
+        self.processor.preprocess(image).map_err(|[height, width]| {
+            vitrs_image::ImageError::OutputTooLarge {
+                path: name.to_path_buf(),
+                height,
+                width,
+                limit: vitrs_image::DEFAULT_MAX_PIXELS,
+            }
+            .into()
+        })
+    }
+
+    /// Embeds already preprocessed images (`[3, H, W]` each, all one size) in one forward
+    /// pass; an `Err` entry (an image that could not be read) passes through as it is, so the
+    /// results line up with the inputs.
+    pub fn embed_preprocessed(
+        &self,
+        mut pixels: Vec<Result<Tensor, Skipped>>,
+        how: Pool,
+    ) -> Result<Vec<Result<Embedded, Skipped>>> {
+        let good: Vec<&Tensor> = pixels.iter().filter_map(|r| r.as_ref().ok()).collect();
         let (mut pooled, shape) = if good.is_empty() {
             (Vec::new().into_iter(), Vec::new())
         } else {
-            let opts = ForwardOptions {
-                interpolate_pos_encoding: self.interpolate_pos_encoding,
-                ..Default::default()
-            };
-            let out = self.loaded.vit.forward(&stack(&good)?, &opts)?;
+            let out = self.forward(&stack(&good)?, &ForwardOptions::default())?;
             let mut shape = out.last_hidden_state.dims().to_vec();
             shape[0] = 1;
             let prefix = self.loaded.vit.variant().tokens.prefix();
             let pooled = pool::pool(&out, how, prefix, self.normalize).map_err(|e| anyhow!(e))?;
             (pooled.into_iter(), shape)
         };
-        Ok(results
+        Ok(pixels
             .drain(..)
             .map(|r| {
                 r.map(|_| Embedded {
@@ -180,6 +208,22 @@ impl Pipeline {
                 })
             })
             .collect())
+    }
+
+    /// The model on a `pixel_values` batch `[N, 3, H, W]`, with
+    /// [`Pipeline::interpolate_pos_encoding`] added to `opts`.
+    pub fn forward(&self, pixels: &Tensor, opts: &ForwardOptions) -> Result<ViTOutput> {
+        let opts = ForwardOptions {
+            interpolate_pos_encoding: opts.interpolate_pos_encoding
+                || self.interpolate_pos_encoding,
+            ..*opts
+        };
+        Ok(self.loaded.vit.forward(pixels, &opts)?)
+    }
+
+    /// Where the model came from (a folder, or `random:` with its seed).
+    pub fn source(&self) -> &load::Source {
+        &self.loaded.source
     }
 
     /// Embeds one file.
