@@ -205,6 +205,52 @@ fn tensor_to_numpy<'py>(py: Python<'py>, t: &Tensor) -> Bound<'py, PyArrayDyn<f3
     to_numpy(py, t.dims(), t.data().to_vec())
 }
 
+/// Where `share_weights=True` puts shared weight files: `VITRS_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/vitrs`, else `~/.cache/vitrs`.
+fn default_cache_dir() -> PyResult<PathBuf> {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(d) = var("VITRS_CACHE_DIR") {
+        return Ok(d);
+    }
+    if let Some(d) = var("XDG_CACHE_HOME") {
+        return Ok(d.join("vitrs"));
+    }
+    match var("HOME") {
+        Some(home) => Ok(home.join(".cache").join("vitrs")),
+        None => Err(PyValueError::new_err(
+            "share_weights=True needs a cache folder: set VITRS_CACHE_DIR (or HOME), or pass \
+             share_weights=FOLDER",
+        )),
+    }
+}
+
+/// `share_weights`: False/None (private weights), True (the default cache folder) or a folder.
+fn share_dir(share: Option<&Bound<'_, PyAny>>) -> PyResult<Option<PathBuf>> {
+    let Some(v) = share else { return Ok(None) };
+    if v.is_none() {
+        return Ok(None);
+    }
+    if let Ok(b) = v.cast::<pyo3::types::PyBool>() {
+        return if b.is_true() {
+            default_cache_dir().map(Some)
+        } else {
+            Ok(None)
+        };
+    }
+    v.extract::<PathBuf>().map(Some).map_err(|_| {
+        PyValueError::new_err(format!(
+            "share_weights must be a bool or a folder (str or os.PathLike), found {}",
+            v.get_type()
+                .name()
+                .map_or_else(|_| "?".to_string(), |n| n.to_string())
+        ))
+    })
+}
+
 /// A Vision Transformer with its image processor.
 #[pyclass(module = "vitrs", frozen)]
 struct Model {
@@ -214,6 +260,10 @@ struct Model {
     dtype: String,
     threads: Option<usize>,
     pool_threads: usize,
+    /// The file the weights are shared through, if they are.
+    shared: Option<PathBuf>,
+    /// The folder asked for (kept for pickling).
+    share_dir: Option<PathBuf>,
 }
 
 impl Model {
@@ -249,14 +299,16 @@ impl Model {
 #[pymethods]
 impl Model {
     #[new]
-    #[pyo3(signature = (spec, *, dtype = "f32", threads = None, seed = 0))]
+    #[pyo3(signature = (spec, *, dtype = "f32", threads = None, seed = 0, share_weights = None))]
     fn new(
         py: Python<'_>,
         spec: String,
         dtype: &str,
         threads: Option<usize>,
         seed: u64,
+        share_weights: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let share_dir = share_dir(share_weights)?;
         if dtype != "f32" {
             return Err(PyValueError::new_err(format!(
                 "dtype={dtype:?}: vitrs computes in f32 (f16 and bf16 checkpoints are read and \
@@ -269,10 +321,15 @@ impl Model {
             seed,
             allow_nonfinite: false,
         };
-        let (pipe, pool_threads) = py
-            .detach(|| {
+        let (pipe, pool_threads, shared) = py
+            .detach(|| -> Result<_> {
                 let pool_threads = vitrs_kernels::threads::init(n);
-                Pipeline::from_args(&args).map(|p| (p, pool_threads))
+                let mut pipe = Pipeline::from_args(&args)?;
+                let shared = match &share_dir {
+                    Some(dir) => Some(pipe.model_mut().share_weights(dir)?.path),
+                    None => None,
+                };
+                Ok((pipe, pool_threads, shared))
             })
             .map_err(py_err)?;
         Ok(Model {
@@ -282,6 +339,8 @@ impl Model {
             dtype: dtype.to_string(),
             threads,
             pool_threads,
+            shared,
+            share_dir,
         })
     }
 
@@ -303,13 +362,20 @@ impl Model {
         &self.dtype
     }
 
+    /// The read-only file the weights are shared through (`share_weights`), or None when
+    /// this process holds its own copy.
+    #[getter]
+    fn shared_weights(&self) -> Option<PathBuf> {
+        self.shared.clone()
+    }
+
     /// Worker threads of this process's pool.
     #[getter]
     fn threads(&self) -> usize {
         self.pool_threads
     }
 
-    /// The model's config as transformers' `config.json` names it (a dict).
+    /// Width of the tokens (`hidden_size` in `config.json`).
     #[getter]
     fn hidden_size(&self) -> usize {
         self.pipe.model().config().hidden_size
@@ -337,7 +403,8 @@ impl Model {
         )
     }
 
-    /// Pickles as its spec, seed, dtype and threads: the worker loads the model again.
+    /// Pickles as its spec, seed, dtype, threads and weight-sharing folder: the worker loads
+    /// the model again.
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let rebuild = py.import("vitrs._native")?.getattr("_rebuild")?;
         let args = (
@@ -345,6 +412,7 @@ impl Model {
             self.dtype.clone(),
             self.threads,
             self.seed,
+            self.share_dir.clone(),
         );
         PyTuple::new(py, [rebuild, args.into_pyobject(py)?.into_any()])
     }
@@ -611,14 +679,17 @@ fn preprocess<'py>(
 
 /// Unpickling: a model loaded again from its spec.
 #[pyfunction]
+#[pyo3(signature = (spec, dtype, threads, seed, share_weights = None))]
 fn _rebuild(
     py: Python<'_>,
     spec: String,
     dtype: String,
     threads: Option<usize>,
     seed: u64,
+    share_weights: Option<PathBuf>,
 ) -> PyResult<Model> {
-    Model::new(py, spec, &dtype, threads, seed)
+    let share = share_weights.map(|d| d.into_pyobject(py)).transpose()?;
+    Model::new(py, spec, &dtype, threads, seed, share.as_ref())
 }
 
 /// Worker threads of this process's pool (started on first use).

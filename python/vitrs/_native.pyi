@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 from typing import Any, Dict, List, Literal, Optional, Sequence, Union
 
 import numpy as np
@@ -28,7 +29,16 @@ class Model:
     or ``random:NAME`` (seeded random weights, ``seed``). vitrs computes in f32: ``dtype``
     must be ``"f32"`` (f16 and bf16 checkpoints are widened on load). ``threads`` sizes the
     process's worker pool on the first model (default: ``OMP_NUM_THREADS``, else the cores).
-    A model pickles as its spec, seed, dtype and threads and loads again where it is unpickled.
+    A model pickles as its spec, seed, dtype, threads and ``share_weights`` folder and loads
+    again where it is unpickled.
+
+    ``share_weights``: with several worker processes on one machine (Spark's Python workers,
+    Ray actors), ``True`` (or a folder) puts the packed weights in a read-only file that every
+    process loading the same weights memory-maps, so the machine holds one copy instead of one
+    per process (ViT-B/16: ~330 MB each). The file, named by a hash of the weights, is written
+    by the first process into ``VITRS_CACHE_DIR``, else ``$XDG_CACHE_HOME/vitrs``, else
+    ``~/.cache/vitrs`` (or the folder given), and used only where it equals the weights this
+    process loaded, bit for bit. Delete the folder's files when no process uses them.
     """
 
     def __init__(
@@ -38,6 +48,7 @@ class Model:
         dtype: Literal["f32"] = "f32",
         threads: Optional[int] = None,
         seed: int = 0,
+        share_weights: Union[bool, str, "os.PathLike[str]", None] = None,
     ) -> None: ...
     @property
     def spec(self) -> str: ...
@@ -49,12 +60,15 @@ class Model:
     def threads(self) -> int:
         """Worker threads of this process's pool."""
     @property
+    def shared_weights(self) -> Optional[Path]:
+        """The read-only file the weights are shared through, or None (a private copy)."""
+    @property
     def hidden_size(self) -> int: ...
     @property
     def labels(self) -> Optional[List[str]]:
         """``id2label`` in order, or None without a classifier."""
     @property
-    def path(self) -> Optional[str]:
+    def path(self) -> Optional[Path]:
         """The model folder, or None for ``random:`` models."""
     def embed(
         self,
@@ -101,4 +115,6 @@ def preprocess(
 def pool_threads() -> int:
     """Worker threads of this process's pool (started on first use)."""
 
-def _rebuild(spec: str, dtype: str, threads: Optional[int], seed: int) -> Model: ...
+def _rebuild(
+    spec: str, dtype: str, threads: Optional[int], seed: int, share_weights: Optional[str] = None
+) -> Model: ...

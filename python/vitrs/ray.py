@@ -13,7 +13,9 @@ The documented default is one actor per node using that node's cores::
                          concurrency=n_nodes, num_cpus=cores_per_node, batch_size=64)
 
 Ray sets ``OMP_NUM_THREADS`` to the actor's ``num_cpus``, and vitrs sizes its worker pool from
-it, so an actor with all of a node's CPUs runs one pool over all the node's cores.
+it, so an actor with all of a node's CPUs runs one pool over all the node's cores. With
+several actors per node, ``share_weights=True`` lets them map one read-only copy of the
+weights (see :class:`vitrs.Model`).
 """
 
 from typing import Any, Dict, Optional
@@ -40,10 +42,11 @@ class Embedder:
         errors: str = "nan",
         seed: int = 0,
         threads: Optional[int] = None,
+        share_weights: Any = None,
     ) -> None:
         if errors == "skip":
             raise ValueError('errors="skip" would misalign rows: use "raise" or "nan"')
-        self.model = Model(model, seed=seed, threads=threads)
+        self.model = Model(model, seed=seed, threads=threads, share_weights=share_weights)
         self.column = column
         self.output_column = output_column
         self.kwargs = dict(pool=pool, normalize=normalize, batch_size=batch_size, errors=errors)

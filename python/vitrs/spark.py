@@ -9,21 +9,25 @@ Decoding stays in vitrs: apply it to a column of paths (strings) or of raw encod
 
 The model is cached per worker process (Spark reuses Python workers between tasks), and the
 worker pool takes its size from ``OMP_NUM_THREADS``, which Spark sets to the task's cores
-(``spark.task.cpus``), unless ``threads`` is given.
+(``spark.task.cpus``), unless ``threads`` is given. An executor runs one Python worker per
+task slot, each with its own model: ``share_weights=True`` lets them map one read-only copy
+of the weights instead (see :class:`vitrs.Model`).
 """
 
 from typing import Any, Dict, Iterator, Optional, Tuple
 
 from ._native import Model
 
-_MODELS: Dict[Tuple[str, int, Optional[int]], Model] = {}
+_MODELS: Dict[Tuple[str, int, Optional[int], Any], Model] = {}
 
 
-def cached_model(spec: str, seed: int = 0, threads: Optional[int] = None) -> Model:
+def cached_model(
+    spec: str, seed: int = 0, threads: Optional[int] = None, share_weights: Any = None
+) -> Model:
     """This process's model for ``spec``, loaded on first use."""
-    key = (spec, seed, threads)
+    key = (spec, seed, threads, share_weights)
     if key not in _MODELS:
-        _MODELS[key] = Model(spec, seed=seed, threads=threads)
+        _MODELS[key] = Model(spec, seed=seed, threads=threads, share_weights=share_weights)
     return _MODELS[key]
 
 
@@ -36,6 +40,7 @@ def embed_udf(
     errors: str = "nan",
     seed: int = 0,
     threads: Optional[int] = None,
+    share_weights: Any = None,
 ) -> Any:
     """A ``pandas_udf`` (``array<float>``) embedding a column of paths or encoded bytes.
 
@@ -55,7 +60,7 @@ def embed_udf(
 
     @pandas_udf("array<float>")  # type: ignore[call-overload]
     def vitrs_embed(batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
-        m = cached_model(spec, seed, threads)
+        m = cached_model(spec, seed, threads, share_weights)
         for batch in batches:
             images = [v if isinstance(v, (str, bytes)) else bytes(v) for v in batch]
             yield pd.Series(list(m.embed(images, **kwargs)))

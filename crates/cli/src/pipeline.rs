@@ -100,6 +100,12 @@ impl Pipeline {
         &self.loaded.vit
     }
 
+    /// The model, to change (to share its weights between processes, say:
+    /// [`ViT::share_weights`]).
+    pub fn model_mut(&mut self) -> &mut ViT {
+        &mut self.loaded.vit
+    }
+
     /// The image processor.
     pub fn processor(&self) -> &ImageProcessor {
         &self.processor

@@ -10,12 +10,14 @@
 //! - [`simd`]: eight-lane AVX2 + FMA `exp`, `erf`, `tanh` and activations.
 //! - [`threads`]: the worker pool.
 //! - [`mmap`]: read-only file mapping (all of the project's `unsafe` lives in this crate).
+//! - [`shared`]: packed weights in a read-only mapped file that processes share.
 
 pub mod activation;
 pub mod attention;
 pub mod gemm;
 pub mod layer_norm;
 pub mod mmap;
+pub mod shared;
 pub mod simd;
 pub mod softmax;
 pub mod threads;

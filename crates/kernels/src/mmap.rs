@@ -65,6 +65,20 @@ impl MappedFile {
     }
 }
 
+impl MappedFile {
+    /// The `len` floats at byte `offset`, or None if they are out of bounds or not aligned
+    /// for `f32`. Read as stored: the bytes of a file written on a machine of the same
+    /// endianness.
+    pub fn f32s(&self, offset: usize, len: usize) -> Option<&[f32]> {
+        let end = offset.checked_add(len.checked_mul(4)?)?;
+        let bytes = self.map.get(offset..end)?;
+        // SAFETY: every bit pattern is a valid f32, and align_to only reinterprets the part
+        // of `bytes` that is aligned for f32; we use it only when that part is all of it.
+        let (head, floats, tail) = unsafe { bytes.align_to::<f32>() };
+        (head.is_empty() && tail.is_empty()).then_some(floats)
+    }
+}
+
 impl Deref for MappedFile {
     type Target = [u8];
 

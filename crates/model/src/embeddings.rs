@@ -31,6 +31,11 @@ pub struct Embeddings {
 }
 
 impl Embeddings {
+    /// The patch projection, the one linear layer here.
+    pub fn linear_mut(&mut self) -> &mut Linear {
+        &mut self.patch
+    }
+
     /// Loads the family's tokens, position table and patch projection.
     pub fn load(w: &Weights, cfg: &ViTConfig, names: &Names) -> Result<Self, ModelError> {
         let d = cfg.hidden_size;

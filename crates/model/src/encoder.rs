@@ -54,6 +54,14 @@ pub enum Mlp {
 }
 
 impl Mlp {
+    /// Its linear layers.
+    pub fn linears_mut(&mut self) -> Vec<&mut Linear> {
+        match self {
+            Mlp::Plain { fc1, fc2, .. } => vec![fc1, fc2],
+            Mlp::SwiGlu { w_in, w_out } => vec![w_in, w_out],
+        }
+    }
+
     /// Loads a plain MLP from `names[0]`, `names[1]`, the second linear's rows scaled by
     /// `scale` when given.
     pub fn load_plain(
@@ -169,6 +177,13 @@ impl Scratch {
 }
 
 impl Layer {
+    /// Its linear layers.
+    pub fn linears_mut(&mut self) -> Vec<&mut Linear> {
+        let mut out = vec![&mut self.qkv, &mut self.attn_out];
+        out.extend(self.mlp.linears_mut());
+        out
+    }
+
     /// Loads one layer under `w` with the family's `names`.
     pub fn load(w: &Weights, cfg: &ViTConfig, names: &Names) -> Result<Self, ModelError> {
         let d = cfg.hidden_size;

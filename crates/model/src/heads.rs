@@ -25,6 +25,20 @@ pub enum Pooler {
 }
 
 impl Pooler {
+    /// Its linear layers.
+    pub fn linears_mut(&mut self) -> Vec<&mut Linear> {
+        match self {
+            Pooler::Dense { dense, .. } => vec![dense],
+            Pooler::FirstToken => Vec::new(),
+            Pooler::Probe(h) => {
+                let h = &mut **h;
+                let mut out = vec![&mut h.kv, &mut h.out];
+                out.extend(h.mlp.linears_mut());
+                out
+            }
+        }
+    }
+
     /// Width of `pooler_output`.
     pub fn width(&self, d: usize) -> usize {
         match self {

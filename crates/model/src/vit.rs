@@ -202,6 +202,39 @@ impl ViT {
         })
     }
 
+    /// Every linear layer (the bulk of the weights), in a fixed order.
+    fn linears_mut(&mut self) -> Vec<&mut Linear> {
+        let mut out = vec![self.embeddings.linear_mut()];
+        for layer in &mut self.layers {
+            out.extend(layer.linears_mut());
+        }
+        if let Some(p) = &mut self.pooler {
+            out.extend(p.linears_mut());
+        }
+        out.extend(self.projection.as_mut());
+        if let Some(c) = &mut self.classifier {
+            out.extend(c.heads.iter_mut());
+        }
+        out
+    }
+
+    /// Moves the packed weights of the linear layers into a read-only file in `dir` that
+    /// every process loading the same weights maps, so N workers on one machine hold one
+    /// copy instead of N ([`vitrs_kernels::shared`]: the file is named by its contents,
+    /// written once, and used only where it equals this model's own weights bit for bit).
+    /// Outputs are unchanged.
+    pub fn share_weights(
+        &mut self,
+        dir: &Path,
+    ) -> Result<vitrs_kernels::shared::Shared, ModelError> {
+        vitrs_kernels::shared::share(&mut self.linears_mut(), dir).map_err(|source| {
+            ModelError::Io {
+                path: dir.to_path_buf(),
+                source,
+            }
+        })
+    }
+
     /// The configuration.
     pub fn config(&self) -> &ViTConfig {
         &self.config

@@ -107,6 +107,15 @@ impl Linear {
         Linear::new(weight, bias, out_features, in_features)
     }
 
+    /// `Wᵀ` as the micro-kernel reads it.
+    pub fn packed(&self) -> &PackedB {
+        &self.packed
+    }
+
+    pub(crate) fn packed_mut(&mut self) -> &mut PackedB {
+        &mut self.packed
+    }
+
     /// Output features (rows of `W`).
     pub fn out_features(&self) -> usize {
         self.out_features

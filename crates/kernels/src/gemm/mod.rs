@@ -24,6 +24,7 @@ mod portable;
 
 pub use kernel::{detect, kernel, Isa, MR, NR};
 pub use linear::{Epilogue, Linear, LinearError};
+pub(crate) use pack::SharedPanels;
 pub use pack::{PackedB, KC};
 pub use packed::{
     gemm as gemm_packed, gemm_packed_a, gemm_strided, pack_a_panels, packed_a_len, Finish,

@@ -19,6 +19,28 @@ pub struct PackedB {
     /// a panel row straddles two cache lines.
     start: usize,
     data: Vec<f32>,
+    /// The same panels in a read-only mapped file shared between processes
+    /// ([`crate::shared`]); `data` is empty then.
+    shared: Option<SharedPanels>,
+}
+
+/// `len` floats at byte `offset` of a mapped weight file, checked when the panels were
+/// moved there (in bounds, 64-byte aligned, equal to the packed values).
+#[derive(Clone)]
+pub(crate) struct SharedPanels {
+    pub(crate) map: std::sync::Arc<crate::mmap::MappedFile>,
+    pub(crate) offset: usize,
+    pub(crate) len: usize,
+}
+
+impl std::fmt::Debug for SharedPanels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "SharedPanels({} floats at byte {})",
+            self.len, self.offset
+        )
+    }
 }
 
 /// Floats in a cache line.
@@ -48,6 +70,7 @@ impl PackedB {
         let panels = n.div_ceil(NR);
         self.k = k;
         self.n = n;
+        self.shared = None;
         let len = panels * NR * k;
         // Every value is written below (the padding of a last, narrow panel included), so a
         // reused buffer is not cleared first.
@@ -126,7 +149,44 @@ impl PackedB {
         let panels = self.n.div_ceil(NR);
         let kc = KC.min(self.k - kb);
         let base = kb * panels * NR + jp * kc * NR;
-        &self.data[self.start + base..self.start + base + kc * NR]
+        &self.values()[base..base + kc * NR]
+    }
+
+    /// Every packed value, panel after panel (`⌈n/NR⌉·NR·k` floats).
+    pub fn values(&self) -> &[f32] {
+        let len = self.n.div_ceil(NR) * NR * self.k;
+        match &self.shared {
+            // Checked in bounds and aligned when shared (`share`), so never empty here.
+            Some(s) => s.map.f32s(s.offset, s.len).unwrap_or(&[]),
+            None => &self.data[self.start..self.start + len],
+        }
+    }
+
+    /// Whether the panels live in a shared mapped file.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// Moves the panels to `panels`, which must hold exactly [`PackedB::values`] (bit for
+    /// bit); returns whether it did. The private copy is freed.
+    pub(crate) fn share(&mut self, panels: SharedPanels) -> bool {
+        let same = match panels.map.f32s(panels.offset, panels.len) {
+            Some(mapped) => {
+                let own = self.values();
+                mapped.len() == own.len()
+                    && mapped
+                        .iter()
+                        .zip(own)
+                        .all(|(a, b)| a.to_bits() == b.to_bits())
+            }
+            None => false,
+        };
+        if same {
+            self.shared = Some(panels);
+            self.data = Vec::new();
+            self.start = 0;
+        }
+        same
     }
 }
 
