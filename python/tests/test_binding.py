@@ -3,6 +3,7 @@
 import json
 import multiprocessing
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -106,6 +107,22 @@ def test_pickles_as_its_spec(model, images, cli_reference):
     again = pickle.loads(pickle.dumps(model))
     assert again.spec == SPEC
     assert max_diff(again.embed(images[:2]), cli_reference[:2]) <= EMBED_TOL
+
+
+def test_shared_weights_embed_as_private_ones(images, cli_reference, tmp_path):
+    # Two models of the same weights: the first writes the shared file, the second maps it.
+    first = vitrs.Model(SPEC, share_weights=tmp_path)
+    assert first.shared_weights is not None
+    shared = Path(first.shared_weights)
+    assert shared.parent == tmp_path and shared.is_file()
+    second = vitrs.Model(SPEC, share_weights=str(tmp_path))
+    assert Path(second.shared_weights) == shared
+    assert [p.name for p in tmp_path.iterdir()] == [shared.name]  # no temporary file left
+    for m in [first, second, pickle.loads(pickle.dumps(second))]:
+        assert max_diff(m.embed(images[:4], batch_size=8), cli_reference[:4]) <= EMBED_TOL
+    assert vitrs.Model(SPEC, share_weights=False).shared_weights is None
+    with pytest.raises(ValueError, match="share_weights"):
+        vitrs.Model(SPEC, share_weights=3)
 
 
 _INHERITED = {}

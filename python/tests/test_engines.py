@@ -5,6 +5,8 @@ every interface. Skipped when ray or pyspark is not installed.
 """
 
 import os
+import shutil
+import sys
 import tempfile
 
 import numpy as np
@@ -36,6 +38,7 @@ def test_ray_map_batches_equals_the_cli(images, cli_reference):
         out_bytes = vitrs.ray.embed(paths, SPEC, column="bytes", batch_size=8).take_all()
     finally:
         ray.shutdown()
+        shutil.rmtree(tmp, ignore_errors=True)
     got = np.stack([r["embedding"] for r in sorted(out, key=lambda r: r["i"])])
     want = np.concatenate([cli_reference, cli_reference])
     assert got.shape == want.shape and np.max(np.abs(got - want)) <= TOL
@@ -50,11 +53,15 @@ def test_spark_pandas_udf_equals_the_cli(images, cli_reference):
     from vitrs.spark import embed_udf
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # The Python workers run this interpreter (the venv with vitrs), not `python3` from PATH.
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    tmp = tempfile.mkdtemp(prefix="vitrs-spark-")
     spark = (
         SparkSession.builder.master("local[2]")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false")
+        .config("spark.local.dir", tmp)
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", "8")
         .getOrCreate()
     )
@@ -62,9 +69,15 @@ def test_spark_pandas_udf_equals_the_cli(images, cli_reference):
         rows = [(i, p, bytearray(open(p, "rb").read())) for i, p in enumerate(images * 2)]
         df = spark.createDataFrame(rows, "i int, path string, content binary")
         embed = embed_udf(SPEC, batch_size=8)
-        out = df.select("i", embed("path").alias("a"), embed("content").alias("b")).orderBy("i").collect()
+        # The bytes column through workers that share one mapped copy of the weights.
+        cache = os.path.join(tmp, "weights")
+        shared = embed_udf(SPEC, batch_size=8, share_weights=cache)
+        out = df.select("i", embed("path").alias("a"), shared("content").alias("b")).orderBy("i").collect()
+        files = os.listdir(cache)
     finally:
         spark.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert len(files) == 1 and files[0].startswith("packed-"), files
     want = np.concatenate([cli_reference, cli_reference])
     for col in ["a", "b"]:
         got = np.array([r[col] for r in out], dtype=np.float32)
