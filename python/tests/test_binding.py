@@ -75,8 +75,9 @@ def test_model_errors_are_typed():
 
 
 def test_forward_and_preprocess_match_transformers():
-    # transformers' pixel_values of chelsea.png with the Hub's default processor.
-    case = FIXTURES / "preprocess" / "hub_default_224"
+    # transformers' pixel_values of chelsea.png with the Hub's default processor (its
+    # default backend, torchvision's, as vitrs's).
+    case = FIXTURES / "preprocess" / "tv_hub_default_224"
     want = load_safetensors(case / "expected.safetensors")["pixel_values"]
     got = vitrs.preprocess([str(FIXTURES / "images" / "chelsea.png")], model=str(case))
     assert got.shape == want.shape and max_diff(got, want) <= PIXEL_TOL

@@ -10,7 +10,8 @@ The documented default is one actor per node using that node's cores::
     out = vitrs.ray.embed(ds, "google/vit-base-patch16-224-in21k", column="path")
     # or, by hand:
     out = ds.map_batches(vitrs.ray.Embedder, fn_constructor_args=("random:vit-base-patch16-224",),
-                         concurrency=n_nodes, num_cpus=cores_per_node, batch_size=64)
+                         compute=ray.data.ActorPoolStrategy(size=n_nodes),
+                         num_cpus=cores_per_node, batch_size=64)
 
 Ray sets ``OMP_NUM_THREADS`` to the actor's ``num_cpus``, and vitrs sizes its worker pool from
 it, so an actor with all of a node's CPUs runs one pool over all the node's cores. With
@@ -78,9 +79,10 @@ def embed(
     batch_size: int = 64,
     **kwargs: Any,
 ) -> Any:
-    """``ds.map_batches(Embedder, ...)`` with one actor per alive node (``concurrency``) using
-    the smallest node's CPU count (``num_cpus``) unless given."""
+    """``ds.map_batches(Embedder, ...)`` with one actor per alive node (``concurrency``, the
+    size of the actor pool) using the smallest node's CPU count (``num_cpus``) unless given."""
     import ray
+    import ray.data
 
     if concurrency is None or num_cpus is None:
         nodes = [n for n in ray.nodes() if n.get("Alive")]
@@ -93,6 +95,6 @@ def embed(
         fn_constructor_kwargs=dict(column=column, output_column=output_column, **kwargs),
         batch_format="numpy",
         batch_size=batch_size,
-        concurrency=concurrency,
+        compute=ray.data.ActorPoolStrategy(size=concurrency),
         num_cpus=num_cpus,
     )

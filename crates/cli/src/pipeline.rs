@@ -166,10 +166,10 @@ impl Pipeline {
     }
 
     /// Decodes encoded image bytes (PNG, JPEG, ...; `name` is what errors call them) and
-    /// preprocesses them into `pixel_values` `[3, H, W]`.
+    /// preprocesses them into `pixel_values` `[3, H, W]`, as a file's (EXIF orientation
+    /// included).
     pub fn preprocess_bytes(&self, bytes: &[u8], name: &Path) -> Result<Tensor> {
-        let image = vitrs_image::decode::decode_bytes(bytes, name, vitrs_image::Limits::default())?;
-        self.preprocess_image(&image, name)
+        Ok(self.processor.preprocess_bytes(bytes, name)?)
     }
 
     /// Preprocesses a decoded RGB image (`name` is what errors call it) into `pixel_values`

@@ -172,12 +172,29 @@ impl ImageProcessor {
         accept: impl FnOnce([usize; 2]) -> Result<(), String>,
     ) -> Result<Tensor, ImageError> {
         let bytes = decode::read_file(path, self.limits)?;
-        let (mut in_width, mut in_height) = decode::dimensions(&bytes, path, self.limits)?;
+        self.preprocess_bytes_checked(&bytes, path, accept)
+    }
+
+    /// Decodes and preprocesses encoded image bytes (PNG, JPEG, ...) into `[3, H, W]`, as
+    /// [`ImageProcessor::preprocess_path`] does a file's (EXIF orientation included); `name`
+    /// is what errors call them.
+    pub fn preprocess_bytes(&self, bytes: &[u8], name: &Path) -> Result<Tensor, ImageError> {
+        self.preprocess_bytes_checked(bytes, name, |_| Ok(()))
+    }
+
+    /// [`ImageProcessor::preprocess_path_checked`] on encoded bytes.
+    pub fn preprocess_bytes_checked(
+        &self,
+        bytes: &[u8],
+        path: &Path,
+        accept: impl FnOnce([usize; 2]) -> Result<(), String>,
+    ) -> Result<Tensor, ImageError> {
+        let (mut in_width, mut in_height) = decode::dimensions(bytes, path, self.limits)?;
         // EXIF orientations 5–8 turn the image a quarter: the upright size is what counts.
         let exif = if self.ignore_exif {
             1
         } else {
-            crate::exif::orientation_of_bytes(&bytes)
+            crate::exif::orientation_of_bytes(bytes)
         };
         if exif >= 5 {
             std::mem::swap(&mut in_width, &mut in_height);
@@ -208,7 +225,7 @@ impl ImageProcessor {
             width,
             reason,
         })?;
-        let image = crate::exif::apply(decode::decode_bytes(&bytes, path, self.limits)?, exif);
+        let image = crate::exif::apply(decode::decode_bytes(bytes, path, self.limits)?, exif);
         self.preprocess(&image).map_err(|[h, w]| {
             if h == 0 || w == 0 {
                 ImageError::ZeroSize {
