@@ -28,7 +28,7 @@ cargo build -q -p vitrs
 export VITRS_CLI=$ROOT/target/debug/vitrs
 cd python/tests
 start=$(date +%s)
-timeout 900 "$PY" -m pytest -q -p no:cacheprovider test_binding.py
+timeout 900 "$PY" -m pytest -q -p no:cacheprovider --durations=5 test_binding.py
 echo "python/ci.sh: binding tests took $(since "$start")"
 
 if [ "${VITRS_ENGINES:-1}" = 0 ]; then
@@ -54,6 +54,6 @@ echo "python/ci.sh: engine packages installed in $(since "$start")"
 # namespace that maps us to root inside it (`-r`).
 if [ "$(id -u)" = 0 ]; then NETNS=(unshare --net); else NETNS=(unshare --net --map-root-user); fi
 start=$(date +%s)
-timeout 900 "${NETNS[@]}" bash -c 'ip link set lo up && exec "$0" -m pytest -q -p no:cacheprovider test_engines.py' "$PY"
+timeout 900 "${NETNS[@]}" bash -c 'ip link set lo up && exec "$0" -m pytest -q -p no:cacheprovider --durations=5 test_engines.py' "$PY"
 echo "python/ci.sh: Ray and Spark tests took $(since "$start")"
 echo "python/ci.sh: done in $(since "$t0")"

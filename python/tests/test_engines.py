@@ -63,6 +63,7 @@ def test_spark_pandas_udf_equals_the_cli(images, cli_reference):
         .config("spark.ui.enabled", "false")
         .config("spark.local.dir", tmp)
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", "8")
+        .config("spark.sql.shuffle.partitions", "2")
         .getOrCreate()
     )
     try:
@@ -72,12 +73,13 @@ def test_spark_pandas_udf_equals_the_cli(images, cli_reference):
         # The bytes column through workers that share one mapped copy of the weights.
         cache = os.path.join(tmp, "weights")
         shared = embed_udf(SPEC, batch_size=8, share_weights=cache)
-        out = df.select("i", embed("path").alias("a"), shared("content").alias("b")).orderBy("i").collect()
+        out = df.select("i", embed("path").alias("a"), shared("content").alias("b")).collect()
         files = os.listdir(cache)
     finally:
         spark.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     assert len(files) == 1 and files[0].startswith("packed-"), files
+    out.sort(key=lambda r: r["i"])
     want = np.concatenate([cli_reference, cli_reference])
     for col in ["a", "b"]:
         got = np.array([r[col] for r in out], dtype=np.float32)
