@@ -2,7 +2,8 @@
 //!
 //! - `fixtures [--full]`: builds the pinned Python venv, runs the generators in `xtask/python/`
 //!   and writes `fixtures/` (and, with `--full`, `fixtures/full/`) with a sha256 manifest.
-//! - `verify [--full]`: checks the manifest and runs every fixture case, printing a table.
+//! - `verify [--full] [--all-isas]`: checks the manifest and runs every fixture case, printing
+//!   a table (with `--all-isas`, once per ISA the CPU has, each in its own process).
 //! - `bench-peers [--quick]`: vitrs against ONNX Runtime, PyTorch and Pillow in one run.
 
 mod bench_peers;
@@ -49,13 +50,24 @@ enum Command {
         /// Also run the generated full-size cases in fixtures/full/.
         #[arg(long)]
         full: bool,
+        /// Run it once under each ISA this CPU has (`VITRS_ISA` = avx512, avx2, emu16,
+        /// portable), each in its own process.
+        #[arg(long)]
+        all_isas: bool,
     },
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Fixtures { full, only } => fixtures::run(full, only.as_deref()),
-        Command::Verify { full } => verify::run(full),
+        Command::Verify {
+            full,
+            all_isas: false,
+        } => verify::run(full),
+        Command::Verify {
+            full,
+            all_isas: true,
+        } => verify::run_all_isas(full),
         Command::BenchPeers { quick } => bench_peers::run(quick),
         Command::Manifest => {
             let n = manifest::write(&paths::fixtures())?;

@@ -40,6 +40,12 @@ fn main() -> ExitCode {
         vitrs::io::remove_partial_files();
         std::process::exit(130);
     });
+    // VITRS_ISA asking for kernels this CPU lacks (or naming none) is an error here, before
+    // anything would run on them.
+    if let Err(err) = vitrs_kernels::gemm::select() {
+        eprintln!("error: {err}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Run(args) => commands::run::main(args),
         Command::Preprocess(args) => commands::preprocess::main(args),
