@@ -4,7 +4,8 @@
 //!   and writes `fixtures/` (and, with `--full`, `fixtures/full/`) with a sha256 manifest.
 //! - `verify [--full] [--all-isas]`: checks the manifest and runs every fixture case, printing
 //!   a table (with `--all-isas`, once per ISA the CPU has, each in its own process).
-//! - `bench-peers [--quick]`: vitrs against ONNX Runtime, PyTorch and Pillow in one run.
+//! - `bench-peers [--quick] [--baseline BIN]`: vitrs against ONNX Runtime, OpenVINO, PyTorch
+//!   and Pillow in one run.
 
 mod bench_peers;
 mod fixtures;
@@ -42,6 +43,9 @@ enum Command {
         /// Fewer runs per configuration.
         #[arg(long)]
         quick: bool,
+        /// Another vitrs binary (e.g. main's, built elsewhere) timed in the same rounds.
+        #[arg(long)]
+        baseline: Option<std::path::PathBuf>,
     },
     /// Rewrite fixtures/manifest.json from the files present (after a merge, say).
     Manifest,
@@ -68,7 +72,7 @@ fn main() -> anyhow::Result<()> {
             full,
             all_isas: true,
         } => verify::run_all_isas(full),
-        Command::BenchPeers { quick } => bench_peers::run(quick),
+        Command::BenchPeers { quick, baseline } => bench_peers::run(quick, baseline.as_deref()),
         Command::Manifest => {
             let n = manifest::write(&paths::fixtures())?;
             println!("fixtures/manifest.json lists {n} files");
