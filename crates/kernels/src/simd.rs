@@ -84,6 +84,54 @@ fn half_x_one_plus_tanh<V: Lanes>(x: V, inner: V) -> V {
     x.mul(sigmoid(inner.add(inner)))
 }
 
+/// The tanh GELU (`gelu_pytorch_tanh`), through [`half_x_one_plus_tanh`].
+#[inline(always)]
+fn gelu_tanh<V: Lanes>(x: V) -> V {
+    let x3 = x.mul(x).mul(x);
+    let inner = V::splat(0.044715).fma(x3, x);
+    let c = V::splat((2.0f32 / std::f32::consts::PI).sqrt());
+    half_x_one_plus_tanh(x, c.mul(inner))
+}
+
+/// `gelu_fast`, through [`half_x_one_plus_tanh`].
+#[inline(always)]
+fn gelu_fast<V: Lanes>(x: V) -> V {
+    let x2 = x.mul(x);
+    let inner = x
+        .mul(V::splat(0.797_884_6))
+        .mul(V::splat(0.044715).fma(x2, V::splat(1.0)));
+    half_x_one_plus_tanh(x, inner)
+}
+
+/// `x·sigmoid(1.702·x)`.
+#[inline(always)]
+fn quick_gelu<V: Lanes>(x: V) -> V {
+    x.mul(sigmoid(V::splat(1.702).mul(x)))
+}
+
+/// `x·sigmoid(x)`.
+#[inline(always)]
+fn silu<V: Lanes>(x: V) -> V {
+    x.mul(sigmoid(x))
+}
+
+/// `max(x, 0)` (0 for NaN, as the portable `f32::max`).
+#[inline(always)]
+fn relu<V: Lanes>(x: V) -> V {
+    x.max(V::splat(0.0))
+}
+
+/// `min(max(x, 0), 6)`.
+#[inline(always)]
+fn relu6<V: Lanes>(x: V) -> V {
+    V::splat(6.0).min(relu(x))
+}
+
+#[inline(always)]
+fn identity<V: Lanes>(x: V) -> V {
+    x
+}
+
 /// `row[j] = act(row[j] + bias[j])` on `rows` rows of `cols` values at stride `ld`, two
 /// vectors at a time (a short tail through a padded vector, so every element sees the same
 /// approximation). Mish, which has no vector form here, runs the scalar one.
@@ -136,29 +184,20 @@ pub(crate) unsafe fn bias_act<V: Lanes>(
             }
         }};
     }
+    // Named functions, not closures: a closure is its own function, which would not inherit
+    // the ISA's target features if the compiler chose not to inline it.
     match act {
         Activation::Identity if bias.is_none() => {}
-        Activation::Identity => run!(|x: V| x),
+        Activation::Identity => run!(identity::<V>),
         Activation::Gelu => run!(gelu::<V>),
-        Activation::GeluTanh => run!(|x: V| {
-            let x3 = x.mul(x).mul(x);
-            let inner = V::splat(0.044715).fma(x3, x);
-            let c = V::splat((2.0f32 / std::f32::consts::PI).sqrt());
-            half_x_one_plus_tanh(x, c.mul(inner))
-        }),
-        Activation::GeluFast => run!(|x: V| {
-            let x2 = x.mul(x);
-            let inner = x
-                .mul(V::splat(0.797_884_6))
-                .mul(V::splat(0.044715).fma(x2, V::splat(1.0)));
-            half_x_one_plus_tanh(x, inner)
-        }),
-        Activation::QuickGelu => run!(|x: V| x.mul(sigmoid(V::splat(1.702).mul(x)))),
-        Activation::Silu => run!(|x: V| x.mul(sigmoid(x))),
+        Activation::GeluTanh => run!(gelu_tanh::<V>),
+        Activation::GeluFast => run!(gelu_fast::<V>),
+        Activation::QuickGelu => run!(quick_gelu::<V>),
+        Activation::Silu => run!(silu::<V>),
         Activation::Sigmoid => run!(sigmoid::<V>),
         Activation::Tanh => run!(tanh::<V>),
-        Activation::Relu => run!(|x: V| x.max(V::splat(0.0))),
-        Activation::Relu6 => run!(|x: V| V::splat(6.0).min(x.max(V::splat(0.0)))),
+        Activation::Relu => run!(relu::<V>),
+        Activation::Relu6 => run!(relu6::<V>),
         Activation::Mish => {
             for r in 0..rows {
                 // SAFETY: row r, as the caller guarantees.
