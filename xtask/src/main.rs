@@ -6,10 +6,13 @@
 //!   a table (with `--all-isas`, once per ISA the CPU has, each in its own process).
 //! - `bench-peers [--quick] [--baseline BIN]`: vitrs against ONNX Runtime, OpenVINO, PyTorch
 //!   and Pillow in one run.
+//! - `msrv`: checks that the stated `rust-version` is the one the lockfile and vitrs's own
+//!   code need.
 
 mod bench_peers;
 mod fixtures;
 mod manifest;
+mod msrv;
 mod paths;
 mod venv;
 mod verify;
@@ -47,6 +50,8 @@ enum Command {
         #[arg(long)]
         baseline: Option<std::path::PathBuf>,
     },
+    /// Check that the workspace's rust-version is the newest one its locked dependencies state.
+    Msrv,
     /// Rewrite fixtures/manifest.json from the files present (after a merge, say).
     Manifest,
     /// Check the manifest and run every fixture case against its reference outputs.
@@ -73,6 +78,7 @@ fn main() -> anyhow::Result<()> {
             all_isas: true,
         } => verify::run_all_isas(full),
         Command::BenchPeers { quick, baseline } => bench_peers::run(quick, baseline.as_deref()),
+        Command::Msrv => msrv::run(),
         Command::Manifest => {
             let n = manifest::write(&paths::fixtures())?;
             println!("fixtures/manifest.json lists {n} files");

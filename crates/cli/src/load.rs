@@ -63,7 +63,7 @@ impl Loaded {
 /// The model arguments every command shares.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ModelArgs {
-    /// A model folder in the Hugging Face layout, a Hub id (org/name[@revision], from the
+    /// A model folder in the Hugging Face layout, a Hub id (`org/name[@revision]`, from the
     /// Hugging Face cache or downloaded into it), or random:NAME (an architecture with seeded
     /// random weights).
     #[arg(long)]

@@ -14,7 +14,7 @@
 //!
 //! - [`source`]: reading tensors from safetensors and `.npz` files ([`npy`] parses members).
 //! - [`timm`], [`jax`], [`hf`]: the three mappings.
-//! - [`write`]: the streaming safetensors writer.
+//! - [`write`](mod@write): the streaming safetensors writer.
 //! - [`convert`]: the whole job.
 
 mod error;
