@@ -230,7 +230,8 @@ fn from_env() -> Result<Isa, IsaError> {
     Ok(Isa::best())
 }
 
-/// The kernels' ISA for this process, decided once ([`from_env`] unless [`force`]d first).
+/// The kernels' ISA for this process, decided once: `VITRS_ISA` (or `VITRS_PORTABLE=1`), else
+/// the best the CPU has, unless [`force`]d first.
 /// Programs that take `VITRS_ISA` from a user call this first to report a bad value.
 pub fn select() -> Result<Isa, IsaError> {
     CHOICE.get_or_init(from_env).clone()
