@@ -71,7 +71,8 @@ pub struct ModelArgs {
     /// Seed of random: weights.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Load weights even if they hold NaN or infinities.
+    /// Load weights even if they hold NaN or infinities, and write (embed) or print
+    /// (classify) results that are NaN or infinite instead of skipping their image.
     #[arg(long)]
     pub allow_nonfinite: bool,
 }

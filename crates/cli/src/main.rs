@@ -3,6 +3,7 @@
 
 mod commands;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -34,16 +35,19 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Ctrl-C: outputs are renamed into place only when complete, so it is enough to remove
-    // the partial temporary files and leave with the conventional 128 + SIGINT.
-    let _ = ctrlc::set_handler(|| {
-        vitrs::io::remove_partial_files();
-        std::process::exit(130);
-    });
+    // SIGINT, SIGTERM, SIGHUP: outputs are renamed into place only when complete, so it is
+    // enough to remove the partial temporary files and die of the signal.
+    if let Err(e) = vitrs::output::install_signal_cleanup() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "vitrs: cannot catch signals ({e}); an interrupted run may leave a {}XXXXXX file",
+            vitrs::output::PARTIAL_PREFIX
+        );
+    }
     // VITRS_ISA asking for kernels this CPU lacks (or naming none) is an error here, before
     // anything would run on them.
     if let Err(err) = vitrs_kernels::gemm::select() {
-        eprintln!("error: {err}");
+        let _ = writeln!(std::io::stderr(), "error: {err}");
         return ExitCode::FAILURE;
     }
     let result = match cli.command {
@@ -58,7 +62,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {}", one_line(&err));
+            // Not eprintln!: a full or broken stderr must not turn an error into a panic.
+            let _ = writeln!(std::io::stderr(), "error: {}", one_line(&err));
             ExitCode::FAILURE
         }
     }

@@ -119,13 +119,17 @@ fn locate(
     Ok((file, format))
 }
 
-/// Converts `input` into an HF-layout folder `out_dir` with weights stored as `dtype`.
-pub fn convert(
-    input: &Path,
-    out_dir: &Path,
-    from: Option<Format>,
-    dtype: DType,
-) -> Result<Report, ConvertError> {
+/// A conversion ready to write: the source opened and the plan made, nothing written.
+pub struct Conversion {
+    format: Format,
+    file: std::path::PathBuf,
+    source: Box<dyn TensorSource>,
+    plan: Plan,
+}
+
+/// Opens `input` (a file, or a folder holding `model.safetensors` / `*.npz`) and plans its
+/// conversion. Reads headers and configs only.
+pub fn prepare(input: &Path, from: Option<Format>) -> Result<Conversion, ConvertError> {
     let (file, format) = locate(input, from)?;
     let source: Box<dyn TensorSource> = match format {
         Format::Jax => Box::new(Npz::open(&file)?),
@@ -137,28 +141,111 @@ pub fn convert(
         Format::Jax => jax::plan(source.as_ref())?,
         Format::Hf => hf::plan(source.as_ref(), &folder.join("config.json"))?,
     };
-    std::fs::create_dir_all(out_dir).map_err(|e| ConvertError::io(out_dir, e))?;
-    let bytes = write::write_plan(
-        &plan,
-        source.as_ref(),
-        &out_dir.join("model.safetensors"),
-        dtype,
-    )?;
-    let config = serde_json::to_string_pretty(&plan.config).expect("JSON values serialise");
-    std::fs::write(out_dir.join("config.json"), config + "\n")
-        .map_err(|e| ConvertError::io(out_dir, e))?;
-    if let Some(pp) = &plan.preprocessor {
-        let text = serde_json::to_string_pretty(pp).expect("JSON values serialise");
-        std::fs::write(out_dir.join("preprocessor_config.json"), text + "\n")
-            .map_err(|e| ConvertError::io(out_dir, e))?;
-    }
-    Ok(Report {
+    Ok(Conversion {
         format,
-        tensors: plan.tensors.len(),
-        bytes,
-        architecture: plan.config["architectures"][0]
-            .as_str()
-            .unwrap_or("ViTModel")
-            .to_string(),
+        file,
+        source,
+        plan,
     })
+}
+
+impl Conversion {
+    /// The layout read.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The weights file read.
+    pub fn weights_file(&self) -> &Path {
+        &self.file
+    }
+
+    /// The plan.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Writes `model.safetensors` to `w` as `dtype` (`out` names it in errors); returns its
+    /// size in bytes.
+    pub fn write_weights(
+        &self,
+        w: &mut dyn std::io::Write,
+        out: &Path,
+        dtype: DType,
+    ) -> Result<u64, ConvertError> {
+        write::write_plan_to(&self.plan, self.source.as_ref(), w, out, dtype)
+    }
+
+    /// The text of `config.json`.
+    pub fn config_json(&self) -> String {
+        serde_json::to_string_pretty(&self.plan.config).expect("JSON values serialise") + "\n"
+    }
+
+    /// The text of `preprocessor_config.json`, when the source says how it was trained.
+    pub fn preprocessor_json(&self) -> Option<String> {
+        self.plan
+            .preprocessor
+            .as_ref()
+            .map(|pp| serde_json::to_string_pretty(pp).expect("JSON values serialise") + "\n")
+    }
+
+    /// What was done, once `bytes` of weights were written.
+    pub fn report(&self, bytes: u64) -> Report {
+        Report {
+            format: self.format,
+            tensors: self.plan.tensors.len(),
+            bytes,
+            architecture: self.plan.config["architectures"][0]
+                .as_str()
+                .unwrap_or("ViTModel")
+                .to_string(),
+        }
+    }
+}
+
+/// Converts `input` into an HF-layout folder `out_dir` with weights stored as `dtype`.
+///
+/// Every file is written to a temporary file in `out_dir` first, and all are renamed into
+/// place only once all are complete: on any error (a full disk included) nothing is left but
+/// what was there before.
+pub fn convert(
+    input: &Path,
+    out_dir: &Path,
+    from: Option<Format>,
+    dtype: DType,
+) -> Result<Report, ConvertError> {
+    let conversion = prepare(input, from)?;
+    std::fs::create_dir_all(out_dir).map_err(|e| ConvertError::io(out_dir, e))?;
+    let weights = out_dir.join("model.safetensors");
+    let mut tmp = write::temp_beside(&weights)?;
+    let bytes = {
+        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+        let bytes = conversion.write_weights(&mut w, &weights, dtype)?;
+        std::io::Write::flush(&mut w).map_err(|e| ConvertError::io(&weights, e))?;
+        bytes
+    };
+    let mut files = vec![(tmp, weights)];
+    let texts = [
+        Some(("config.json", conversion.config_json())),
+        conversion
+            .preprocessor_json()
+            .map(|t| ("preprocessor_config.json", t)),
+    ];
+    for (name, text) in texts.into_iter().flatten() {
+        let path = out_dir.join(name);
+        let mut tmp = write::temp_beside(&path)?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes())
+            .map_err(|e| ConvertError::io(&path, e))?;
+        files.push((tmp, path));
+    }
+    for (tmp, path) in &files {
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| ConvertError::io(path, e))?;
+    }
+    for (tmp, path) in files {
+        tmp.persist(&path)
+            .map_err(|e| ConvertError::io(&path, e.error))?;
+    }
+    Ok(conversion.report(bytes))
 }
