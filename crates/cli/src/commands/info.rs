@@ -134,7 +134,8 @@ pub fn main(args: Args) -> Result<ExitCode> {
         .iter()
         .map(|i| i.name())
         .collect();
-    println!(
+    let _ = writeln!(
+        out,
         "kernels           {isa} ({} f32 lanes); this CPU runs: {} (VITRS_ISA chooses)",
         isa.lanes(),
         available.join(", ")
