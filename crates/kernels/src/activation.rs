@@ -120,7 +120,14 @@ impl Activation {
                 0.5 * x * (1.0 + (x * 0.797_884_6 * (1.0 + 0.044715 * x * x)).tanh())
             }
             Activation::QuickGelu => x * sigmoid(1.702 * x),
-            Activation::Relu => x.max(0.0),
+            // Not `x.max(0.0)`, which turns NaN into 0.
+            Activation::Relu => {
+                if x < 0.0 {
+                    0.0
+                } else {
+                    x
+                }
+            }
             Activation::Relu6 => x.clamp(0.0, 6.0),
             Activation::Silu => x * sigmoid(x),
             Activation::Mish => x * libm::log1pf(x.exp()).tanh(),
@@ -246,7 +253,14 @@ mod tests {
                 0.5 * x * (1.0 + (x * 0.7978845608 * (1.0 + 0.044715 * x * x)).tanh())
             }
             Activation::QuickGelu => x * sigmoid(1.702 * x),
-            Activation::Relu => x.max(0.0),
+            // Not `x.max(0.0)`, which turns NaN into 0.
+            Activation::Relu => {
+                if x < 0.0 {
+                    0.0
+                } else {
+                    x
+                }
+            }
             Activation::Relu6 => x.clamp(0.0, 6.0),
             Activation::Silu => x * sigmoid(x),
             Activation::Mish => x * (x.exp().ln_1p()).tanh(),

@@ -71,6 +71,8 @@ pub(crate) trait Lanes: Copy {
     fn rcp(self) -> Self;
     /// Per lane: `if self < o { t } else { f }` (false for NaN).
     fn select_lt(self, o: Self, t: Self, f: Self) -> Self;
+    /// Per lane: `if self == o { t } else { f }` (false for NaN).
+    fn select_eq(self, o: Self, t: Self, f: Self) -> Self;
     /// Sum of the lanes.
     fn reduce_add(self) -> f32;
     /// The largest lane (NaN lanes ignored unless all are NaN... as `f32::max` folds).
@@ -199,6 +201,16 @@ impl Lanes for Emu16 {
     fn select_lt(self, o: Self, t: Self, f: Self) -> Self {
         Emu16(std::array::from_fn(|i| {
             if self.0[i] < o.0[i] {
+                t.0[i]
+            } else {
+                f.0[i]
+            }
+        }))
+    }
+    #[inline(always)]
+    fn select_eq(self, o: Self, t: Self, f: Self) -> Self {
+        Emu16(std::array::from_fn(|i| {
+            if self.0[i] == o.0[i] {
                 t.0[i]
             } else {
                 f.0[i]
@@ -355,6 +367,11 @@ mod x86 {
             Avx2(unsafe { _mm256_blendv_ps(f.0, t.0, _mm256_cmp_ps::<_CMP_LT_OQ>(self.0, o.0)) })
         }
         #[inline(always)]
+        fn select_eq(self, o: Self, t: Self, f: Self) -> Self {
+            // SAFETY: AVX2 present.
+            Avx2(unsafe { _mm256_blendv_ps(f.0, t.0, _mm256_cmp_ps::<_CMP_EQ_OQ>(self.0, o.0)) })
+        }
+        #[inline(always)]
         fn reduce_add(self) -> f32 {
             let mut lanes = [0.0f32; 8];
             // SAFETY: lanes holds eight values.
@@ -494,6 +511,13 @@ mod x86 {
             // SAFETY: AVX-512F present.
             Avx512(unsafe {
                 _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_LT_OQ>(self.0, o.0), f.0, t.0)
+            })
+        }
+        #[inline(always)]
+        fn select_eq(self, o: Self, t: Self, f: Self) -> Self {
+            // SAFETY: AVX-512F present.
+            Avx512(unsafe {
+                _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_EQ_OQ>(self.0, o.0), f.0, t.0)
             })
         }
         #[inline(always)]

@@ -12,9 +12,11 @@ use crate::Activation;
 
 /// `e^x` per lane (about 2 ulp on [−87, 88], clamped outside): `x = n·ln 2 + r` with `n`
 /// rounded to nearest, a degree-6 polynomial for `e^r`, and `2ⁿ` built in the exponent bits.
+/// NaN stays NaN and `+∞` gives `+∞` (so `1/(1 + e^∞)` is 0 and `−∞·sigmoid(−∞)` NaN, as in
+/// the scalar forms).
 #[inline(always)]
-pub(crate) fn exp<V: Lanes>(x: V) -> V {
-    let x = V::splat(88.0).min(V::splat(-87.0).max(x));
+pub(crate) fn exp<V: Lanes>(input: V) -> V {
+    let x = V::splat(88.0).min(V::splat(-87.0).max(input));
     let n = x.mul(V::splat(std::f32::consts::LOG2_E)).round();
     let r = n.fnma(V::splat(0.693_145_75), x);
     let r = n.fnma(V::splat(1.428_606_8e-6), r);
@@ -23,7 +25,8 @@ pub(crate) fn exp<V: Lanes>(x: V) -> V {
         p = p.fma(r, V::splat(c));
     }
     // A NaN's n converts to an arbitrary integer; p is NaN, so the product is too.
-    p.mul(n.pow2i())
+    let inf = V::splat(f32::INFINITY);
+    input.select_eq(inf, inf, p.mul(n.pow2i()))
 }
 
 /// `erf(x)` per lane by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7).
@@ -115,10 +118,11 @@ fn silu<V: Lanes>(x: V) -> V {
     x.mul(sigmoid(x))
 }
 
-/// `max(x, 0)` (0 for NaN, as the portable `f32::max`).
+/// `max(x, 0)`; NaN stays NaN (`x` is the operand x86 `max` returns for a NaN), as in the
+/// portable form.
 #[inline(always)]
 fn relu<V: Lanes>(x: V) -> V {
-    x.max(V::splat(0.0))
+    V::splat(0.0).max(x)
 }
 
 /// `min(max(x, 0), 6)`.

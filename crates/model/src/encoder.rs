@@ -1,9 +1,11 @@
-//! The encoder: L pre-norm layers of self-attention and MLP (`ViTLayer`).
+//! The encoder: L pre-norm layers of self-attention and MLP (`ViTLayer`, and the same layer
+//! in every family: names from [`Names`], LayerScale and SwiGLU from the [`crate::family::Variant`]).
 
 use vitrs_kernels::attention::{attention_batch, AttentionShape};
 use vitrs_kernels::layer_norm::layer_norm;
 use vitrs_kernels::{Activation, Epilogue, Linear};
 
+use crate::family::{MlpKind, Names};
 use crate::weights::Weights;
 use crate::{ModelError, ViTConfig};
 
@@ -31,19 +33,101 @@ impl Norm {
     }
 }
 
-/// One `encoder.layer.{i}`.
+/// The MLP of a layer (or of SigLIP's pooling head).
+pub enum Mlp {
+    /// `fc2(act(fc1 x))`: `fc1 [I, D]`, `fc2 [D, I]`.
+    Plain {
+        /// `[I, D]`.
+        fc1: Linear,
+        /// The activation.
+        act: Activation,
+        /// `[D, I]`.
+        fc2: Linear,
+    },
+    /// `w_out(silu(gate) ⊙ up)`: `w_in = [gate; up]` `[2F, D]`, `w_out [D, F]`.
+    SwiGlu {
+        /// `[2F, D]`.
+        w_in: Linear,
+        /// `[D, F]`.
+        w_out: Linear,
+    },
+}
+
+impl Mlp {
+    /// Loads a plain MLP from `names[0]`, `names[1]`, the second linear's rows scaled by
+    /// `scale` when given.
+    pub fn load_plain(
+        w: &Weights,
+        names: [&str; 2],
+        cfg: &ViTConfig,
+        scale: Option<&[f32]>,
+    ) -> Result<Self, ModelError> {
+        let (d, i) = (cfg.hidden_size, cfg.intermediate_size);
+        Ok(Mlp::Plain {
+            fc1: w.linear(names[0], i, d, true)?,
+            act: cfg.hidden_act,
+            fc2: w.linear_scaled(names[1], d, i, scale)?,
+        })
+    }
+
+    /// Values per row of the hidden buffer.
+    pub fn hidden_width(&self) -> usize {
+        match self {
+            Mlp::Plain { fc1, .. } => fc1.out_features(),
+            Mlp::SwiGlu { w_in, .. } => w_in.out_features(),
+        }
+    }
+
+    /// `x += mlp(normed)` for `rows` rows; `hidden` holds `rows · hidden_width()` values.
+    pub fn forward(&self, normed: &[f32], rows: usize, hidden: &mut [f32], x: &mut [f32]) {
+        match self {
+            Mlp::Plain { fc1, act, fc2 } => {
+                let i = fc1.out_features();
+                fc1.forward(
+                    normed,
+                    rows,
+                    &mut hidden[..rows * i],
+                    Epilogue::Activate(*act),
+                );
+                fc2.forward(&hidden[..rows * i], rows, x, Epilogue::Accumulate);
+            }
+            Mlp::SwiGlu { w_in, w_out } => {
+                let f = w_out.in_features();
+                // [B·T, 2F] = normed · [gate; up]ᵀ + b
+                w_in.forward(normed, rows, &mut hidden[..rows * 2 * f], Epilogue::Store);
+                // [B·T, F] = silu(gate) ⊙ up, compacted in place: row r's output starts at
+                // r·F, never after where its inputs start (r·2F), so nothing is read after
+                // it is overwritten.
+                for r in 0..rows {
+                    let (gate, up) = hidden[r * 2 * f..(r + 1) * 2 * f].split_at_mut(f);
+                    Activation::Silu.apply_slice(gate);
+                    gate.iter_mut().zip(up.iter()).for_each(|(g, u)| *g *= u);
+                    hidden.copy_within(r * 2 * f..r * 2 * f + f, r * f);
+                }
+                w_out.forward(&hidden[..rows * f], rows, x, Epilogue::Accumulate);
+            }
+        }
+    }
+
+    /// Multiply-accumulates for `rows` rows.
+    pub fn macs(&self, rows: usize) -> usize {
+        match self {
+            Mlp::Plain { fc1, fc2, .. } => fc1.macs(rows) + fc2.macs(rows),
+            Mlp::SwiGlu { w_in, w_out } => w_in.macs(rows) + w_out.macs(rows),
+        }
+    }
+}
+
+/// One encoder layer (`encoder.layer.{i}` / `encoder.layers.{i}`).
 pub struct Layer {
-    layernorm_before: Norm,
-    /// `attention.attention.{query,key,value}` fused: `[3D, D]`.
+    norm1: Norm,
+    /// Query, key and value fused: `[3D, D]`.
     qkv: Linear,
-    /// `attention.output.dense`: `[D, D]`.
+    /// The attention output projection `[D, D]` (LayerScale folded in).
     attn_out: Linear,
-    layernorm_after: Norm,
-    /// `intermediate.dense`: `[I, D]`.
-    fc1: Linear,
-    act: Activation,
-    /// `output.dense`: `[D, I]`.
-    fc2: Linear,
+    norm2: Norm,
+    /// The MLP (LayerScale folded into its last linear).
+    mlp: Mlp,
 }
 
 /// Buffers one forward pass needs, sized for `rows = B·T` tokens.
@@ -68,7 +152,7 @@ pub struct Scratch {
 impl Scratch {
     /// Grows every buffer to fit `batch` images of `tokens` tokens (never shrinks them:
     /// callers use the leading part, and a smaller batch then costs nothing).
-    pub fn fit(&mut self, cfg: &ViTConfig, batch: usize, tokens: usize) {
+    pub fn fit(&mut self, cfg: &ViTConfig, hidden_width: usize, batch: usize, tokens: usize) {
         let rows = batch * tokens;
         let d = cfg.hidden_size;
         let grow = |v: &mut Vec<f32>, n: usize| {
@@ -80,33 +164,55 @@ impl Scratch {
         grow(&mut self.normed, rows * d);
         grow(&mut self.qkv, rows * 3 * d);
         grow(&mut self.ctx, rows * d);
-        grow(&mut self.hidden, rows * cfg.intermediate_size);
+        grow(&mut self.hidden, rows * hidden_width);
     }
 }
 
 impl Layer {
-    /// Loads `encoder.layer.{i}.*`.
-    pub fn load(w: &Weights, cfg: &ViTConfig) -> Result<Self, ModelError> {
-        let (d, i) = (cfg.hidden_size, cfg.intermediate_size);
+    /// Loads one layer under `w` with the family's `names`.
+    pub fn load(w: &Weights, cfg: &ViTConfig, names: &Names) -> Result<Self, ModelError> {
+        let d = cfg.hidden_size;
         let eps = cfg.layer_norm_eps;
-        let sa = w.pp("attention.attention");
-        let q = sa.linear("query", d, d, cfg.qkv_bias)?;
-        let k = sa.linear("key", d, d, cfg.qkv_bias)?;
-        let v = sa.linear("value", d, d, cfg.qkv_bias)?;
-        let qkv = Linear::concat(&[q, k, v]).map_err(|e| ModelError::Shape {
-            name: "attention.attention.{query,key,value}".into(),
+        let [q, k, v] = names.qkv;
+        let qkv = Linear::concat(&[
+            w.linear(q, d, d, cfg.qkv_bias)?,
+            w.linear(k, d, d, cfg.qkv_bias)?,
+            w.linear(v, d, d, cfg.qkv_bias)?,
+        ])
+        .map_err(|e| ModelError::Shape {
+            name: format!("{q}, {k}, {v}"),
             expected: vec![e.expected],
             found: vec![e.found],
         })?;
+        let (lambda1, lambda2) = match cfg.variant.layer_scale {
+            true => (
+                Some(w.get(names.layer_scale1, &[d])?),
+                Some(w.get(names.layer_scale2, &[d])?),
+            ),
+            false => (None, None),
+        };
+        let mlp = match cfg.variant.mlp {
+            MlpKind::Plain => Mlp::load_plain(w, names.mlp, cfg, lambda2.as_deref())?,
+            MlpKind::SwiGlu => {
+                let f = cfg.intermediate_size;
+                Mlp::SwiGlu {
+                    w_in: w.linear(names.swiglu[0], 2 * f, d, true)?,
+                    w_out: w.linear_scaled(names.swiglu[1], d, f, lambda2.as_deref())?,
+                }
+            }
+        };
         Ok(Layer {
-            layernorm_before: Norm::load(w, "layernorm_before", d, eps)?,
+            norm1: Norm::load(w, names.norm1, d, eps)?,
             qkv,
-            attn_out: w.linear("attention.output.dense", d, d, true)?,
-            layernorm_after: Norm::load(w, "layernorm_after", d, eps)?,
-            fc1: w.linear("intermediate.dense", i, d, true)?,
-            act: cfg.hidden_act,
-            fc2: w.linear("output.dense", d, i, true)?,
+            attn_out: w.linear_scaled(names.attn_out, d, d, lambda1.as_deref())?,
+            norm2: Norm::load(w, names.norm2, d, eps)?,
+            mlp,
         })
+    }
+
+    /// Values per row the MLP's hidden buffer needs.
+    pub fn hidden_width(&self) -> usize {
+        self.mlp.hidden_width()
     }
 
     /// Runs the layer in place on `x` (`[B, T, D]`). If `probs` is given it receives the
@@ -123,8 +229,8 @@ impl Layer {
         let d = shape.dim();
         let rows = batch * t;
         let hh = shape.heads * t * t;
-        // x += Wo·Attn(LN_before(x)) + bo                                  [B, T, D]
-        self.layernorm_before.forward(x, &mut s.normed[..rows * d]);
+        // x += [λ1 ⊙] (Wo·Attn(LN1(x)) + bo)                               [B, T, D]
+        self.norm1.forward(x, &mut s.normed[..rows * d]);
         self.qkv.forward(
             &s.normed[..rows * d],
             rows,
@@ -140,21 +246,14 @@ impl Layer {
         );
         self.attn_out
             .forward(&s.ctx[..rows * d], rows, x, Epilogue::Accumulate);
-        // x += FC2(act(FC1(LN_after(x))))                                  [B, T, D]
-        let i = self.fc1.out_features();
-        self.layernorm_after.forward(x, &mut s.normed[..rows * d]);
-        self.fc1.forward(
-            &s.normed[..rows * d],
-            rows,
-            &mut s.hidden[..rows * i],
-            Epilogue::Activate(self.act),
-        );
-        self.fc2
-            .forward(&s.hidden[..rows * i], rows, x, Epilogue::Accumulate);
+        // x += [λ2 ⊙] MLP(LN2(x))                                           [B, T, D]
+        self.norm2.forward(x, &mut s.normed[..rows * d]);
+        self.mlp
+            .forward(&s.normed[..rows * d], rows, &mut s.hidden, x);
     }
 
     /// Multiply-accumulates of the four linears for `rows` tokens.
     pub fn linear_macs(&self, rows: usize) -> usize {
-        self.qkv.macs(rows) + self.attn_out.macs(rows) + self.fc1.macs(rows) + self.fc2.macs(rows)
+        self.qkv.macs(rows) + self.attn_out.macs(rows) + self.mlp.macs(rows)
     }
 }

@@ -8,9 +8,6 @@ use vitrs_kernels::Linear;
 
 use crate::{ModelError, WeightSource};
 
-/// Tensors that a checkpoint may carry and the forward pass never reads.
-const IGNORED: &[&str] = &["embeddings.mask_token"];
-
 /// A view of a [`WeightSource`] under a name prefix (`"vit."`, `"encoder.layer.3."`).
 pub struct Weights<'a> {
     source: &'a dyn WeightSource,
@@ -114,6 +111,36 @@ impl<'a> Weights<'a> {
         })
     }
 
+    /// [`Weights::linear`] with each output row scaled by `scale` (LayerScale folded in:
+    /// `λ ⊙ (W·x + b) = (λ ⊙ W)·x + λ ⊙ b`).
+    pub fn linear_scaled(
+        &self,
+        name: &str,
+        out_features: usize,
+        in_features: usize,
+        scale: Option<&[f32]>,
+    ) -> Result<Linear, ModelError> {
+        let Some(scale) = scale else {
+            return self.linear(name, out_features, in_features, true);
+        };
+        let w = self.pp(name);
+        let mut weight = w.get("weight", &[out_features, in_features])?;
+        let mut bias = w.get("bias", &[out_features])?;
+        for ((row, b), l) in weight
+            .chunks_exact_mut(in_features)
+            .zip(&mut bias)
+            .zip(scale)
+        {
+            row.iter_mut().for_each(|v| *v *= l);
+            *b *= l;
+        }
+        Linear::new(weight, Some(bias), out_features, in_features).map_err(|e| ModelError::Shape {
+            name: self.full(name),
+            expected: vec![e.expected],
+            found: vec![e.found],
+        })
+    }
+
     /// A LayerNorm under `name`: `weight [dim]` and `bias [dim]`.
     pub fn layer_norm(&self, name: &str, dim: usize) -> Result<(Vec<f32>, Vec<f32>), ModelError> {
         let w = self.pp(name);
@@ -121,18 +148,26 @@ impl<'a> Weights<'a> {
     }
 }
 
-/// Fails if `source` holds tensors that were not used (apart from known-unused ones).
+/// Fails if `source` holds tensors that were not used, apart from known-unused ones: names
+/// starting with one of `ignored`, with or without the tower `prefix`.
 pub fn check_all_used(
     source: &dyn WeightSource,
     used: &RefCell<BTreeSet<String>>,
     prefix: &str,
+    ignored: &[&str],
 ) -> Result<(), ModelError> {
     let used = used.borrow();
+    let skip = |n: &str| {
+        let inner = n.strip_prefix(prefix).unwrap_or(n);
+        ignored
+            .iter()
+            .any(|i| n.starts_with(i) || inner.starts_with(i))
+    };
     let extra: Vec<String> = source
         .names()
         .into_iter()
         .filter(|n| !used.contains(n))
-        .filter(|n| !IGNORED.iter().any(|i| n.strip_prefix(prefix) == Some(i)))
+        .filter(|n| !skip(n))
         .collect();
     if extra.is_empty() {
         Ok(())
@@ -142,4 +177,13 @@ pub fn check_all_used(
             names: extra,
         })
     }
+}
+
+/// Values in the tensors that were used (the parameters the forward pass reads).
+pub fn used_parameters(source: &dyn WeightSource, used: &RefCell<BTreeSet<String>>) -> usize {
+    used.borrow()
+        .iter()
+        .filter_map(|n| source.dims(n))
+        .map(|d| d.iter().product::<usize>())
+        .sum()
 }

@@ -93,6 +93,29 @@ fn bench_preprocess(args: &Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The input size to time: the model's, except for families whose position table is always
+/// resized to the input (DINOv2: a 518 px table used at 224), where the processor's output
+/// size is what actually runs.
+fn input_size(loaded: &vitrs::load::Loaded) -> [usize; 2] {
+    let cfg = loaded.vit.config();
+    if !cfg.variant.positions.always_resize {
+        return cfg.image_size;
+    }
+    let processor = loaded.image_processor().ok();
+    let from_processor = processor.and_then(|p| {
+        match (
+            p.config().do_center_crop,
+            p.config().crop_size,
+            p.config().size,
+        ) {
+            (true, Some(crop), _) => Some(crop),
+            (_, _, vitrs_image::Size::Exact { height, width }) => Some([height, width]),
+            _ => None,
+        }
+    });
+    from_processor.unwrap_or(cfg.image_size)
+}
+
 /// Runs the subcommand.
 pub fn main(args: Args) -> Result<ExitCode> {
     if args.runs > MAX_RUNS {
@@ -104,7 +127,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     }
     let loaded = args.model.load()?;
     let cfg = loaded.vit.config();
-    let [h, w] = cfg.image_size;
+    let [h, w] = input_size(&loaded);
     vitrs::limits::check_batch(args.batch, cfg, [h, w])?;
     // Bounded by check_batch: the pixels are part of the memory it counts.
     let n = args.batch * cfg.num_channels * h * w;
@@ -125,6 +148,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
         "peak_gflops": peak_gflops,
         "model": args.model.model,
         "batch": args.batch,
+        "size": [h, w],
         "threads": threads,
         "runs": ms.len(),
         "load_ms": loaded.load_ms,
