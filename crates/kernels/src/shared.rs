@@ -15,7 +15,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::gemm::{SharedPanels, KC, NR};
+use crate::gemm::SharedPanels;
 use crate::mmap::MappedFile;
 use crate::Linear;
 
@@ -39,26 +39,40 @@ pub struct Shared {
     pub bytes: usize,
 }
 
-/// Per layer: `k`, `n`, byte offset, float count.
-fn layout(layers: &[&mut Linear]) -> (Vec<[u64; 4]>, usize) {
-    let header = 32 + 32 * layers.len();
+/// Values per layer in the header: `k`, `n`, the panel layout's `nr` and `kc` (each ISA
+/// packs its own way), the byte offset and the float count.
+const FIELDS: usize = 6;
+type Entry = [u64; FIELDS];
+/// Where the panels' byte offset is in an [`Entry`], and their float count.
+const OFFSET: usize = 4;
+const LEN: usize = 5;
+
+/// One [`Entry`] per layer, and the file's length.
+fn layout(layers: &[&mut Linear]) -> (Vec<Entry>, usize) {
+    let header = 16 + 8 * FIELDS * layers.len();
     let mut at = header.div_ceil(PAGE) * PAGE;
     let mut entries = Vec::with_capacity(layers.len());
     for l in layers {
         let p = l.packed();
         let len = p.values().len();
-        entries.push([p.k() as u64, p.n() as u64, at as u64, len as u64]);
+        let shape = p.layout();
+        entries.push([
+            p.k() as u64,
+            p.n() as u64,
+            shape.nr as u64,
+            shape.kc as u64,
+            at as u64,
+            len as u64,
+        ]);
         at = (at + 4 * len).div_ceil(ALIGN) * ALIGN;
     }
     (entries, at)
 }
 
-fn header(entries: &[[u64; 4]]) -> Vec<u8> {
-    let mut h = Vec::with_capacity(32 + 32 * entries.len());
+fn header(entries: &[Entry]) -> Vec<u8> {
+    let mut h = Vec::with_capacity(16 + 8 * FIELDS * entries.len());
     h.extend_from_slice(MAGIC);
-    for v in [entries.len() as u64, NR as u64, KC as u64] {
-        h.extend_from_slice(&v.to_le_bytes());
-    }
+    h.extend_from_slice(&(entries.len() as u64).to_le_bytes());
     for e in entries {
         for v in e {
             h.extend_from_slice(&v.to_le_bytes());
@@ -147,7 +161,7 @@ pub fn share(layers: &mut [&mut Linear], dir: &Path) -> io::Result<Shared> {
 fn write(
     path: &Path,
     head: &[u8],
-    entries: &[[u64; 4]],
+    entries: &[Entry],
     total: usize,
     layers: &[&mut Linear],
 ) -> io::Result<PathBuf> {
@@ -166,8 +180,8 @@ fn write(
         let mut at = head.len();
         let mut buf = Vec::with_capacity(1 << 16);
         for (l, e) in layers.iter().zip(entries) {
-            out.write_all(&vec![0u8; e[2] as usize - at])?;
-            at = e[2] as usize;
+            out.write_all(&vec![0u8; e[OFFSET] as usize - at])?;
+            at = e[OFFSET] as usize;
             for chunk in l.packed().values().chunks(1 << 14) {
                 buf.clear();
                 chunk
@@ -194,7 +208,7 @@ fn write(
 fn map_equal(
     path: &Path,
     head: &[u8],
-    entries: &[[u64; 4]],
+    entries: &[Entry],
     layers: &mut [&mut Linear],
 ) -> io::Result<Option<Shared>> {
     let map = Arc::new(MappedFile::open(path)?);
@@ -204,10 +218,11 @@ fn map_equal(
     let mut bytes = 0;
     // Check all before moving any, so that a mismatch leaves every layer private.
     let equal = layers.iter().zip(entries).all(|(l, e)| {
-        map.f32s(e[2] as usize, e[3] as usize).is_some_and(|m| {
-            let own = l.packed().values();
-            m.len() == own.len() && m.iter().zip(own).all(|(a, b)| a.to_bits() == b.to_bits())
-        })
+        map.f32s(e[OFFSET] as usize, e[LEN] as usize)
+            .is_some_and(|m| {
+                let own = l.packed().values();
+                m.len() == own.len() && m.iter().zip(own).all(|(a, b)| a.to_bits() == b.to_bits())
+            })
     });
     if !equal {
         return Ok(None);
@@ -215,11 +230,11 @@ fn map_equal(
     for (l, e) in layers.iter_mut().zip(entries) {
         let panels = SharedPanels {
             map: Arc::clone(&map),
-            offset: e[2] as usize,
-            len: e[3] as usize,
+            offset: e[OFFSET] as usize,
+            len: e[LEN] as usize,
         };
         if l.packed_mut().share(panels) {
-            bytes += 4 * e[3] as usize;
+            bytes += 4 * e[LEN] as usize;
         }
     }
     Ok(Some(Shared {
