@@ -252,7 +252,7 @@ mod tests {
 
     fn layer(n: usize, k: usize, seed: u32) -> Linear {
         let w = (0..n * k)
-            .map(|i| ((i as u32 * 2654435761 ^ seed) % 1000) as f32 / 250.0 - 2.0)
+            .map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 250.0 - 2.0)
             .collect();
         let b = (0..n).map(|i| i as f32 / 8.0).collect();
         Linear::new(w, Some(b), n, k).unwrap()
