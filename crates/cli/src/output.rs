@@ -377,6 +377,12 @@ impl Partial {
     }
 }
 
+impl io::Seek for Partial {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        self.w.as_mut().expect("present until commit").seek(pos)
+    }
+}
+
 impl Write for Partial {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.w.as_mut().expect("present until commit").write(buf)
@@ -406,6 +412,14 @@ fn partials() -> MutexGuard<'static, Vec<PathBuf>> {
         .unwrap_or_else(|e| e.into_inner())
 }
 
+/// Held while a group of files must change together (a shard renamed into place and its
+/// lines appended to a manifest): the signal cleanup waits for it, so SIGINT, SIGTERM or
+/// SIGHUP never lands between the two.
+pub fn hold_signals() -> MutexGuard<'static, ()> {
+    static HOLD: Mutex<()> = Mutex::new(());
+    HOLD.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Removes the temporary files of writes still in progress, and keeps any other from being
 /// created or committed until the returned guard is dropped.
 pub fn remove_partial_files() -> MutexGuard<'static, Vec<PathBuf>> {
@@ -426,6 +440,7 @@ pub fn install_signal_cleanup() -> Result<()> {
         .name("vitrs-signals".into())
         .spawn(move || {
             if let Some(sig) = signals.forever().next() {
+                let _hold = hold_signals();
                 let _guard = remove_partial_files();
                 let _ = signal_hook::low_level::emulate_default_handler(sig);
                 std::process::exit(128 + sig);
