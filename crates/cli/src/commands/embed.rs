@@ -315,12 +315,18 @@ fn test_signal() -> Option<(usize, i32)> {
     Some((k.parse().ok()?, sig))
 }
 
-/// Lowers the calling thread's scheduling priority (Linux `nice` is per thread).
-fn lower_priority(nice: i32) {
-    // SAFETY: plain system calls on the calling thread's id; no memory is shared.
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, nice);
+/// Lowers the calling thread's scheduling priority by `by` nice levels (at most to 19;
+/// Linux `nice` is per thread), once per thread.
+fn lower_priority(by: i32) {
+    thread_local!(static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    if DONE.with(|d| d.replace(true)) {
+        return;
+    }
+    use rustix::process::{getpriority_process, setpriority_process};
+    let tid = Some(rustix::thread::gettid());
+    if let Ok(now) = getpriority_process(tid) {
+        // Not being allowed to is harmless: the threads then share the cores evenly.
+        let _ = setpriority_process(tid, (now + by).min(19));
     }
 }
 
@@ -579,9 +585,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
             handled += 1;
             if let Some((k, sig)) = signal_after {
                 if handled == k {
-                    // SAFETY: raising a signal on this process; the handler (or the kernel)
-                    // ends it.
-                    unsafe { libc::raise(sig) };
+                    let _ = signal_hook::low_level::raise(sig);
                     loop {
                         std::thread::park();
                     }
