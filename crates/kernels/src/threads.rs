@@ -77,3 +77,24 @@ pub fn pool() -> &'static rayon::ThreadPool {
 pub fn current() -> usize {
     pool().current_num_threads()
 }
+
+/// The FMA peak of `isa` over all the pool's workers at once, in GFLOP/s: each worker runs
+/// twelve independent chains of `isa`'s widest FMA (enough for two pipes of latency 4–5),
+/// about 4 GFLOP each; the best of three rounds. `gflops / peak` is a kernel's efficiency.
+pub fn peak_gflops(isa: crate::gemm::Isa) -> Result<f64, crate::gemm::IsaError> {
+    isa.check()?;
+    let iters = 4_000_000_000
+        / (24 * isa.lanes())
+        / if isa == crate::gemm::Isa::Emulated16 {
+            20
+        } else {
+            1
+        };
+    let mut best = 0.0f64;
+    for _ in 0..3 {
+        // SAFETY: the ISA is supported (checked above).
+        let each = pool().broadcast(|_| unsafe { crate::dispatch::fma_gflops(isa, iters) });
+        best = best.max(each.iter().sum());
+    }
+    Ok(best)
+}

@@ -3,6 +3,9 @@
 //! A contract other tools drive: at least `min_ms`, `median_ms`, `images_per_s`, `gflops` and
 //! `peak_rss_mb` for the forward pass, with loading reported apart as `load_ms`; `all_ms`
 //! lists every timed run (sorted), so that runs from several invocations can be pooled.
+//! `isa` names the kernels that ran and `peak_gflops` is an FMA loop of that ISA on the same
+//! threads, measured in the same process after the timed runs: `gflops / peak_gflops` is
+//! the efficiency.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -148,7 +151,11 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let ms = time_runs(args.runs, || loaded.vit.forward(&pixels, &opts).map(|_| ()))?;
     let median = median(&ms);
     let gflop_per_image = 2.0 * loaded.vit.macs_per_image([h, w]) as f64 / 1e9;
+    let isa = vitrs_kernels::gemm::detect();
+    let peak_gflops = vitrs_kernels::threads::peak_gflops(isa)?;
     let json = serde_json::json!({
+        "isa": isa.name(),
+        "peak_gflops": peak_gflops,
         "model": args.model.model,
         "batch": args.batch,
         "size": [h, w],

@@ -247,6 +247,17 @@ pub fn main(args: Args) -> Result<ExitCode> {
         }
         _ => {}
     }
+    let isa = vitrs_kernels::gemm::detect();
+    let available: Vec<_> = vitrs_kernels::gemm::Isa::available()
+        .iter()
+        .map(|i| i.name())
+        .collect();
+    let _ = writeln!(
+        out,
+        "kernels           {isa} ({} f32 lanes); this CPU runs: {} (VITRS_ISA chooses)",
+        isa.lanes(),
+        available.join(", ")
+    );
     let [h, w] = c.image_size;
     let _ = writeln!(
         out,
