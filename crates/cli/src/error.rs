@@ -9,8 +9,6 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use thiserror::Error;
-
 pub use crate::hub::HubError;
 pub use vitrs_convert::ConvertError;
 pub use vitrs_image::ImageError;
@@ -24,7 +22,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// The lower crates' errors are boxed, so that a `Result` (and a [`crate::Skipped`] per bad
 /// image) stays small; match them as `Error::Image(e)` and use `e` (or `*e`) as the error.
-#[derive(Debug, Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Decoding or preprocessing an image (names the file).
