@@ -216,7 +216,7 @@ fn shards_and_manifest_and_resumed_runs_equal_an_uninterrupted_one() {
     let mut args = vec!["embed", s(&imgs), "--model", s(&model), "-o", s(&one), "-q"];
     args.extend(["--batch", "5"]);
     let o = vitrs(&args, &[]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let (shape, data) = npy(&one);
     assert_eq!(shape, [12, 64]);
     let side = manifest(&tmp.path().join("one.npy.manifest.jsonl"));

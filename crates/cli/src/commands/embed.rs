@@ -18,11 +18,13 @@ use vitrs::embed::shard::{self, Part, Shards};
 use vitrs::embed::stream::{self, Ahead, Flow};
 use vitrs::embed::write::Format;
 use vitrs::embed::{inputs, Pool};
-use vitrs::load::ModelArgs;
 use vitrs::output::{Destination, Inputs, Partial, Target};
-use vitrs::pipeline::{Pipeline, Skipped};
+use vitrs::pipeline::Skipped;
 use vitrs_model::ForwardOptions;
 use vitrs_tensor::Tensor;
+
+use super::model_args::ModelArgs;
+use super::values::{FormatArg, PoolArg};
 
 /// Arguments of `vitrs embed`.
 #[derive(clap::Args)]
@@ -41,9 +43,10 @@ pub struct Args {
     /// it the embeddings are computed and summarised but not written.
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// npy, safetensors or jsonl (for a folder of shards: npy by default).
-    #[arg(long)]
-    format: Option<Format>,
+    /// The output format (default: from the extension of -o; jsonl for stdout; npy for a
+    /// folder of shards).
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
     /// Write a folder of shards of at most N rows: OUT/emb-00000.npy, emb-00001.npy, … and
     /// OUT/manifest.jsonl (one line per image: path, shard, row, size, status, error).
     /// Default 10000 when -o is a folder.
@@ -63,30 +66,27 @@ pub struct Args {
     /// `find -print0`) when the input holds a NUL byte. Taken as files (no walking, no globs).
     #[arg(long, value_name = "FILE")]
     files_from: Option<String>,
-    /// Images that cannot be embedded are expected: exit 0 (not 2) when some were skipped,
+    /// Images that cannot be embedded are expected: exit 0 (not 3) when some were skipped,
     /// and report counts by cause instead of naming each file (the manifest names them).
     #[arg(long)]
     skip_errors: bool,
-    /// No progress and no summary (errors are still reported).
-    #[arg(short, long)]
-    quiet: bool,
     /// Seconds between progress lines when stderr is not a terminal (a log file, a batch
     /// job); on a terminal a progress bar is drawn instead.
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     progress_every: f64,
-    /// cls, mean (patch tokens), pooler (SigLIP: its MAP head; alias map), image_embeds
-    /// (CLIP with projection) or none (all tokens). Default: the family's natural embedding —
-    /// cls for ViT, DeiT and DINOv2, image_embeds for CLIP with projection (pooler without),
-    /// pooler (the MAP head) for SigLIP.
-    #[arg(long)]
-    pool: Option<Pool>,
+    /// How tokens become an embedding. Default: the family's natural embedding — cls for
+    /// ViT, DeiT and DINOv2, image_embeds for CLIP with projection (pooler without), pooler
+    /// (the MAP head) for SigLIP.
+    #[arg(long, value_enum)]
+    pool: Option<PoolArg>,
     /// L2-normalise each embedding (as CLIPModel and SiglipModel do before comparing).
     #[arg(long)]
     normalize: bool,
     /// Images per forward pass.
     #[arg(long, default_value_t = 8)]
     batch: usize,
-    /// Worker threads of the forward pass (default: one per core).
+    /// Worker threads of the forward pass (default: RAYON_NUM_THREADS if set, else one per
+    /// core).
     #[arg(long)]
     threads: Option<usize>,
     /// Threads decoding and preprocessing images ahead of the forward pass (default: one per
@@ -108,7 +108,7 @@ pub struct Args {
 }
 
 /// Exit code when some images were skipped but the rest were embedded and written.
-pub const SOME_SKIPPED: u8 = 2;
+pub const SOME_SKIPPED: u8 = super::SOME_SKIPPED;
 
 /// Where rows go.
 enum Out {
@@ -144,7 +144,7 @@ impl Out {
                 }
                 Ok(())
             }
-            Out::Folder(s) => s.push(entry, embedding.dims(), embedding.data()),
+            Out::Folder(s) => Ok(s.push(entry, embedding.dims(), embedding.data())?),
         }
     }
 
@@ -206,7 +206,8 @@ fn list_inputs(args: &Args) -> Result<inputs::Inputs> {
     Ok(found)
 }
 
-/// Progress: a bar on a terminal, a line every few seconds otherwise, nothing with `-q`.
+/// Progress: a bar on a terminal, a line every few seconds otherwise, nothing with `-q`
+/// (the log level below info).
 struct Progress {
     bar: Option<ProgressBar>,
     every: Option<Duration>,
@@ -250,22 +251,29 @@ impl Progress {
                 let secs = self.start.elapsed().as_secs_f64();
                 let rate = self.done as f64 / secs.max(1e-9);
                 let left = (self.total - self.done) as f64 / rate.max(1e-9);
-                say(&format!(
+                log::info!(
                     "embed: {}/{} images ({:.0}%), {rate:.2} images/s, {:.0} s elapsed, eta {}",
                     self.done,
                     self.total,
                     100.0 * self.done as f64 / self.total.max(1) as f64,
                     secs,
                     duration(left)
-                ));
+                );
             }
         }
     }
 
     fn message(&self, text: &str) {
         match &self.bar {
-            Some(bar) => bar.suspend(|| say(text)),
-            None => say(text),
+            Some(bar) => bar.suspend(|| log::info!("{text}")),
+            None => log::info!("{text}"),
+        }
+    }
+
+    fn warn(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| log::warn!("{text}")),
+            None => log::warn!("{text}"),
         }
     }
 
@@ -274,12 +282,6 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
-}
-
-/// One line on stderr; a closed or full stderr is ignored rather than a panic.
-fn say(text: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{text}");
 }
 
 fn duration(secs: f64) -> String {
@@ -297,7 +299,7 @@ fn duration(secs: f64) -> String {
 /// What a decoding worker hands the model.
 struct Decoded {
     key: Option<Key>,
-    result: Result<(Tensor, [u32; 2]), anyhow::Error>,
+    result: Result<(Tensor, [u32; 2]), vitrs::Error>,
 }
 
 /// `VITRS_TEST_SIGNAL_AFTER="K SIGNAL"` (tests only): after K images are handled, the
@@ -367,7 +369,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let mut out = match &args.output {
         None => Out::Nowhere,
         Some(o) if shard::is_folder(o, args.shard_size.is_some(), resume_or_part) => {
-            let format = args.format.unwrap_or(Format::Npy);
+            let format = args.format.map_or(Format::Npy, Into::into);
             let size = args.shard_size.unwrap_or(shard::DEFAULT_SHARD_SIZE);
             let (shards, d) = Shards::open(o, format, size, args.shard_of, args.resume)?;
             done = d;
@@ -380,7 +382,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
             }
             inputs.model(&args.model.model);
             let dest = Destination::parse(o, &inputs)?;
-            let format = Format::for_output(o, args.format)?;
+            let format = Format::for_output(o, args.format.map(Into::into))?;
             let sidecar = match (&dest, format) {
                 (Destination::File(t), Format::Npy) => {
                     let mut side = o.as_os_str().to_owned();
@@ -408,7 +410,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     }
     let resumed = before - paths.len();
 
-    let mut pipeline = Pipeline::from_args(&args.model)?;
+    let mut pipeline = args.model.pipeline()?;
     pipeline.set_limits(vitrs_image::Limits {
         max_pixels: args.max_pixels,
     });
@@ -427,8 +429,11 @@ pub fn main(args: Args) -> Result<ExitCode> {
     }
     pipeline.interpolate_pos_encoding = args.interpolate_pos_encoding;
     pipeline.normalize = args.normalize;
-    let pool = args.pool.unwrap_or_else(|| Pool::natural(pipeline.model()));
-    pool.check(pipeline.model()).map_err(anyhow::Error::msg)?;
+    let pool = args
+        .pool
+        .map_or_else(|| Pool::natural(pipeline.model()), Into::into);
+    pool.check(pipeline.model())
+        .map_err(|m| vitrs::Error::option("--pool", m))?;
     let opts = ForwardOptions {
         interpolate_pos_encoding: pipeline.interpolate_pos_encoding,
         ..Default::default()
@@ -444,8 +449,9 @@ pub fn main(args: Args) -> Result<ExitCode> {
             .context("the image processor's output does not fit the model")?;
     }
 
-    let mut progress = Progress::new(paths.len(), args.quiet, args.progress_every);
-    if resumed > 0 && !args.quiet {
+    let quiet = !log::log_enabled!(log::Level::Info);
+    let mut progress = Progress::new(paths.len(), quiet, args.progress_every);
+    if resumed > 0 {
         progress.message(&format!(
             "embed: {resumed} images already in the manifest, {} to go",
             paths.len()
@@ -467,7 +473,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
      -> Result<()> {
         *causes.entry(cause).or_default() += 1;
         if !args.skip_errors {
-            progress.message(&format!("skipped {message}"));
+            progress.warn(&format!("skipped {message}"));
         }
         skipped_paths.push(path.to_path_buf());
         out.push_error(Entry {
@@ -520,7 +526,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
                     .map(drop)
                     .map_err(|e| e.to_string())
             })
-            .map_err(anyhow::Error::from);
+            .map_err(vitrs::Error::from);
         Decoded { key, result }
     };
     let mut run_batch = |pending: &mut Vec<(usize, Decoded)>,
@@ -599,7 +605,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
         if pending.len() == batch || i + 1 == n {
             run_batch(&mut pending, &mut out, &mut progress)?;
         }
-        Ok(Flow::Continue)
+        Ok::<_, anyhow::Error>(Flow::Continue)
     })?;
     progress.finish();
     let secs = start.elapsed().as_secs_f64();
@@ -628,8 +634,8 @@ pub fn main(args: Args) -> Result<ExitCode> {
         }
     };
     let skipped = skipped_paths.len();
-    if !args.quiet {
-        say(&format!(
+    if !quiet {
+        log::info!(
             "embedded {} image{} in {secs:.2} s ({:.2} images/s, {threads} forward threads, {} \
              decoding): last_hidden_state {:?} per image, --pool {} gives {:?} each{written_to}",
             embedded,
@@ -639,20 +645,17 @@ pub fn main(args: Args) -> Result<ExitCode> {
             tokens_shape.unwrap_or_default(),
             pool,
             row,
-        ));
+        );
     }
     if skipped == 0 {
         return Ok(ExitCode::SUCCESS);
     }
     let total = n + walk_skipped.len();
     let counts: Vec<String> = causes.iter().map(|(c, k)| format!("{k} {c}")).collect();
-    say(&format!(
-        "skipped {skipped} of {total} files: {}",
-        counts.join(", ")
-    ));
+    log::warn!("skipped {skipped} of {total} files: {}", counts.join(", "));
     if !args.skip_errors {
         for p in &skipped_paths {
-            say(&format!("  {}", p.display()));
+            log::warn!("  {}", p.display());
         }
     }
     if embedded == 0 && resumed == 0 {

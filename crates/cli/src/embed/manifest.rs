@@ -21,7 +21,8 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use crate::error::IoContext;
+use crate::{Error, Result};
 
 /// Largest manifest read back by `--resume` (16 GiB: about 50 million lines).
 const MAX_MANIFEST_BYTES: u64 = 16 << 30;
@@ -132,12 +133,15 @@ pub fn read(path: &Path) -> Result<Done> {
             f.take(MAX_MANIFEST_BYTES + 1).read_to_end(&mut text)?;
             Ok(())
         })
-        .with_context(|| format!("reading {}", path.display()))?;
+        .io_err(path, || format!("reading {}", path.display()))?;
     if text.len() as u64 > MAX_MANIFEST_BYTES {
-        bail!(
-            "{}: more than {MAX_MANIFEST_BYTES} bytes; not a manifest vitrs wrote",
-            path.display()
-        );
+        return Err(Error::input(
+            path,
+            format!(
+                "{}: more than {MAX_MANIFEST_BYTES} bytes; not a manifest vitrs wrote",
+                path.display()
+            ),
+        ));
     }
     let complete = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let mut done = Done::default();
@@ -146,10 +150,13 @@ pub fn read(path: &Path) -> Result<Done> {
             continue;
         }
         let bad = |why: &str| {
-            anyhow::anyhow!(
-                "{} line {}: {why}; not a manifest vitrs wrote (move it away to start over)",
-                path.display(),
-                n + 1
+            Error::input(
+                path,
+                format!(
+                    "{} line {}: {why}; not a manifest vitrs wrote (move it away to start over)",
+                    path.display(),
+                    n + 1
+                ),
             )
         };
         let v: serde_json::Value =
@@ -200,10 +207,13 @@ impl Manifest {
     pub fn open(path: &Path) -> Result<Manifest> {
         if let Ok(m) = fs::symlink_metadata(path) {
             if !m.is_file() {
-                bail!(
-                    "{}: refusing to use it as the manifest: it is not a regular file",
-                    path.display()
-                );
+                return Err(Error::output(
+                    path,
+                    format!(
+                        "{}: refusing to use it as the manifest: it is not a regular file",
+                        path.display()
+                    ),
+                ));
             }
         }
         let mut file = OpenOptions::new()
@@ -212,16 +222,20 @@ impl Manifest {
             .create(true)
             .truncate(false)
             .open(path)
-            .with_context(|| format!("opening {}", path.display()))?;
+            .io_err(path, || format!("opening {}", path.display()))?;
         if let Err(e) =
             rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
         {
-            bail!(
-                "{}: another vitrs is writing this folder ({e})",
-                path.display()
-            );
+            return Err(Error::output(
+                path,
+                format!(
+                    "{}: another vitrs is writing this folder ({e})",
+                    path.display()
+                ),
+            ));
         }
-        let len = file.metadata()?.len();
+        let reading = || format!("reading {}", path.display());
+        let len = file.metadata().io_err(path, reading)?.len();
         if len > 0 {
             // Find the end of the last complete line.
             let mut keep = len;
@@ -229,8 +243,8 @@ impl Manifest {
             while keep > 0 {
                 let start = keep.saturating_sub(buf.len() as u64);
                 let chunk = &mut buf[..(keep - start) as usize];
-                file.seek(SeekFrom::Start(start))?;
-                file.read_exact(chunk)?;
+                file.seek(SeekFrom::Start(start)).io_err(path, reading)?;
+                file.read_exact(chunk).io_err(path, reading)?;
                 match chunk.iter().rposition(|&b| b == b'\n') {
                     Some(i) => {
                         keep = start + i as u64 + 1;
@@ -241,10 +255,10 @@ impl Manifest {
             }
             if keep != len {
                 file.set_len(keep)
-                    .with_context(|| format!("truncating {}", path.display()))?;
+                    .io_err(path, || format!("truncating {}", path.display()))?;
             }
         }
-        file.seek(SeekFrom::End(0))?;
+        file.seek(SeekFrom::End(0)).io_err(path, reading)?;
         Ok(Manifest {
             file,
             path: path.to_path_buf(),
@@ -260,23 +274,27 @@ impl Manifest {
         self.file
             .write_all(text.as_bytes())
             .and_then(|_| self.file.sync_data())
-            .with_context(|| format!("appending to {}", self.path.display()))
+            .io_err(&self.path, || {
+                format!("appending to {}", self.path.display())
+            })
     }
 }
 
 /// The short cause of an image error, for the counts at the end and the manifest's `cause`.
-pub fn cause_of(e: &anyhow::Error) -> &'static str {
+pub fn cause_of(e: &Error) -> &'static str {
     use vitrs_image::ImageError as E;
-    match e.downcast_ref::<E>() {
-        Some(E::Io { .. }) => "unreadable",
-        Some(E::Empty { .. }) => "empty file",
-        Some(E::UnknownFormat { .. }) => "not an image",
-        Some(E::TooLarge { .. } | E::OutputTooLarge { .. }) => "too large",
-        Some(E::ZeroSize { .. }) => "zero size after resize",
-        Some(E::Refused { .. }) => "refused by the model",
-        Some(E::Decode { .. }) => "decode error",
-        Some(_) => "other",
-        None => "other",
+    let Error::Image(e) = e else {
+        return "other";
+    };
+    match **e {
+        E::Io { .. } => "unreadable",
+        E::Empty { .. } => "empty file",
+        E::UnknownFormat { .. } => "not an image",
+        E::TooLarge { .. } | E::OutputTooLarge { .. } => "too large",
+        E::ZeroSize { .. } => "zero size after resize",
+        E::Refused { .. } => "refused by the model",
+        E::Decode { .. } => "decode error",
+        _ => "other",
     }
 }
 

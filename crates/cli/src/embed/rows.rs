@@ -16,10 +16,10 @@ use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
-
 use super::write::Format;
+use crate::error::IoContext;
 use crate::output::{Destination, Partial};
+use crate::{Error, Result};
 
 /// Bytes reserved for the `.npy` header (magic, version, length, dict, padding): room for a
 /// shape of 20-digit numbers.
@@ -41,7 +41,10 @@ pub fn npy_header(dims: &[usize], len: usize) -> Result<Vec<u8>> {
     let mut dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
     let used = 10 + dict.len() + 1;
     if used > len || !len.is_multiple_of(64) {
-        bail!("the npy header for shape {shape} does not fit in {len} bytes");
+        return Err(Error::output(
+            Path::new(""),
+            format!("the npy header for shape {shape} does not fit in {len} bytes"),
+        ));
     }
     dict.push_str(&" ".repeat(len - used));
     dict.push('\n');
@@ -99,7 +102,9 @@ impl RowFile {
                 Some(dir) => tempfile::tempfile_in(dir),
                 None => tempfile::tempfile(),
             }
-            .with_context(|| format!("{shown}: cannot make a temporary file for the rows"))?;
+            .io_err(Path::new(&shown), || {
+                format!("{shown}: cannot make a temporary file for the rows")
+            })?;
             Some(BufWriter::with_capacity(1 << 20, file))
         } else {
             None
@@ -115,7 +120,7 @@ impl RowFile {
         };
         if let (Format::Npy, Sink::File(p)) = (format, &mut f.sink) {
             p.write_all(&npy_header(&[0, 0], NPY_HEADER)?)
-                .with_context(|| format!("writing {}", f.shown))?;
+                .io_err(Path::new(&f.shown), || format!("writing {}", f.shown))?;
         }
         Ok(f)
     }
@@ -145,23 +150,28 @@ impl RowFile {
             match &mut self.sink {
                 Sink::File(p) => p
                     .write_all(line.as_bytes())
-                    .with_context(|| format!("writing {}", self.shown))?,
+                    .io_err(Path::new(&self.shown), || format!("writing {}", self.shown))?,
                 Sink::Stdout => crate::output::print(&line)?,
             }
             self.rows += 1;
             return Ok(());
         }
         match &self.first {
-            Some((first, first_path)) if first.as_slice() != dims => bail!(
-                "{}: its embedding has shape {:?} but the one of {} has {:?}: rows of \
-                 different shapes cannot share one {} array; use --format jsonl (one row per \
-                 line), or --size to give every image the same size",
-                path.display(),
-                dims,
-                first_path.display(),
-                first,
-                self.format
-            ),
+            Some((first, first_path)) if first.as_slice() != dims => {
+                return Err(Error::output(
+                    Path::new(&self.shown),
+                    format!(
+                        "{}: its embedding has shape {:?} but the one of {} has {:?}: rows of \
+                         different shapes cannot share one {} array; use --format jsonl (one \
+                         row per line), or --size to give every image the same size",
+                        path.display(),
+                        dims,
+                        first_path.display(),
+                        first,
+                        self.format
+                    ),
+                ))
+            }
             Some(_) => {}
             None => self.first = Some((dims.to_vec(), path.to_path_buf())),
         }
@@ -170,7 +180,7 @@ impl RowFile {
             (None, Sink::File(p)) => p,
             (None, Sink::Stdout) => unreachable!("binary rows to stdout are spooled"),
         };
-        write_f32(w, data).with_context(|| format!("writing {}", self.shown))?;
+        write_f32(w, data).io_err(Path::new(&self.shown), || format!("writing {}", self.shown))?;
         if self.format == Format::Safetensors {
             self.paths.push(path.to_string_lossy().into_owned());
         }
@@ -183,8 +193,12 @@ impl RowFile {
     pub fn finish(mut self) -> Result<usize> {
         let shown = self.shown.clone();
         if self.rows == 0 {
-            bail!("no image could be embedded, so {shown} was not written");
+            return Err(Error::output(
+                Path::new(&shown),
+                format!("no image could be embedded, so {shown} was not written"),
+            ));
         }
+        let at = Path::new(&shown);
         let ctx = || format!("writing {shown}");
         let header = match self.format {
             Format::Jsonl => None,
@@ -197,11 +211,8 @@ impl RowFile {
         };
         let spool = match self.spool.take() {
             Some(s) => {
-                let mut f = s
-                    .into_inner()
-                    .map_err(|e| e.into_error())
-                    .with_context(ctx)?;
-                f.seek(SeekFrom::Start(0)).with_context(ctx)?;
+                let mut f = s.into_inner().map_err(|e| e.into_error()).io_err(at, ctx)?;
+                f.seek(SeekFrom::Start(0)).io_err(at, ctx)?;
                 Some(f)
             }
             None => None,
@@ -210,12 +221,12 @@ impl RowFile {
             Sink::File(mut p) => {
                 match (self.format, header, spool) {
                     (Format::Npy, Some(h), None) => {
-                        p.seek(SeekFrom::Start(0)).with_context(ctx)?;
-                        p.write_all(&h).with_context(ctx)?;
+                        p.seek(SeekFrom::Start(0)).io_err(at, ctx)?;
+                        p.write_all(&h).io_err(at, ctx)?;
                     }
                     (_, Some(h), Some(mut s)) => {
-                        p.write_all(&h).with_context(ctx)?;
-                        io::copy(&mut s, &mut p).with_context(ctx)?;
+                        p.write_all(&h).io_err(at, ctx)?;
+                        io::copy(&mut s, &mut p).io_err(at, ctx)?;
                     }
                     _ => {}
                 }
@@ -224,12 +235,15 @@ impl RowFile {
             Sink::Stdout => {
                 let mut out = io::stdout().lock();
                 if let Some(h) = header {
-                    out.write_all(&h).context("writing to stdout")?;
+                    out.write_all(&h)
+                        .io_err(Path::new("-"), || "writing to stdout".into())?;
                 }
                 if let Some(mut s) = spool {
-                    io::copy(&mut s, &mut out).context("writing to stdout")?;
+                    io::copy(&mut s, &mut out)
+                        .io_err(Path::new("-"), || "writing to stdout".into())?;
                 }
-                out.flush().context("writing to stdout")?;
+                out.flush()
+                    .io_err(Path::new("-"), || "writing to stdout".into())?;
             }
         }
         Ok(self.rows)
@@ -243,9 +257,18 @@ impl RowFile {
         let bytes = dims
             .iter()
             .try_fold(4usize, |a, &d| a.checked_mul(d))
-            .context("the embeddings are too large for one file")?;
+            .ok_or_else(|| {
+                Error::output(
+                    Path::new(&self.shown),
+                    format!("{}: the embeddings are too large for one file", self.shown),
+                )
+            })?;
+        let paths = serde_json::to_string(&self.paths).map_err(|e| Error::Serialize {
+            action: format!("serialising {}", self.shown),
+            source: e.into(),
+        })?;
         let json = serde_json::json!({
-            "__metadata__": { "paths": serde_json::to_string(&self.paths)? },
+            "__metadata__": { "paths": paths },
             "embeddings": { "dtype": "F32", "shape": dims, "data_offsets": [0, bytes] },
         });
         let mut text = json.to_string();

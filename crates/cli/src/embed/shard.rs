@@ -15,12 +15,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use anyhow::{bail, Context, Result};
-
 use super::manifest::{self, Done, Entry, Manifest, Outcome};
 use super::rows::RowFile;
 use super::write::Format;
+use crate::error::IoContext;
 use crate::output::{Destination, Inputs, Target};
+use crate::{Error, Result};
 
 /// Rows per shard when `-o` is a folder and `--shard-size` is not given.
 pub const DEFAULT_SHARD_SIZE: usize = 10_000;
@@ -37,7 +37,7 @@ pub struct Part {
 impl FromStr for Part {
     type Err = String;
 
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
         let bad = || format!("--shard-of {s:?}: expected i/n with 0 <= i < n, as 0/4");
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
         let (index, count): (usize, usize) = (
@@ -120,18 +120,25 @@ impl Shards {
         resume: bool,
     ) -> Result<(Shards, Done)> {
         if size == 0 {
-            bail!("--shard-size must be at least 1");
+            return Err(Error::option(
+                "--shard-size",
+                "--shard-size must be at least 1",
+            ));
         }
         let shown = dir.display();
         let created_dir = match fs::metadata(dir) {
             Ok(m) if m.is_dir() => false,
-            Ok(_) => bail!("{shown}: not a folder; -o with --shard-size names a folder"),
+            Ok(_) => {
+                return Err(Error::output(
+                    dir,
+                    format!("{shown}: not a folder; -o with --shard-size names a folder"),
+                ))
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                fs::create_dir(dir)
-                    .with_context(|| format!("{shown}: cannot create the folder"))?;
+                fs::create_dir(dir).io_err(dir, || format!("{shown}: cannot create the folder"))?;
                 true
             }
-            Err(e) => bail!("{shown}: cannot use it: {e}"),
+            Err(e) => return Err(Error::output(dir, format!("{shown}: cannot use it: {e}"))),
         };
         let (prefix, manifest_name) = match part {
             Some(p) => (
@@ -144,15 +151,18 @@ impl Shards {
         let existed = fs::symlink_metadata(&manifest_path).is_ok();
         let existing = shard_numbers(dir, &prefix)?;
         if !resume && (existed || !existing.is_empty()) {
-            bail!(
-                "{shown}: holds the output of an earlier run ({}); pass --resume to continue \
-                 it, or give another folder",
-                if existed {
-                    manifest_name.clone()
-                } else {
-                    format!("{prefix}*")
-                }
-            );
+            return Err(Error::output(
+                dir,
+                format!(
+                    "{shown}: holds the output of an earlier run ({}); pass --resume to \
+                     continue it, or give another folder",
+                    if existed {
+                        manifest_name.clone()
+                    } else {
+                        format!("{prefix}*")
+                    }
+                ),
+            ));
         }
         let mut shards = Shards {
             dir: dir.to_path_buf(),
@@ -200,10 +210,13 @@ impl Shards {
             let name = format!("{}{:05}.{}", self.prefix, self.next, self.format);
             let path = self.dir.join(&name);
             if fs::symlink_metadata(&path).is_ok() {
-                bail!(
-                    "{}: already exists; refusing to overwrite it",
-                    path.display()
-                );
+                return Err(Error::output(
+                    &path,
+                    format!(
+                        "{}: already exists; refusing to overwrite it",
+                        path.display()
+                    ),
+                ));
             }
             let dest = Destination::File(Target::check(&path, &Inputs::new())?);
             self.current = Some((RowFile::new(&dest, self.format)?, name));
@@ -279,7 +292,13 @@ fn shard_numbers(dir: &Path, prefix: &str) -> Result<Vec<usize>> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("{}: cannot list it", dir.display())),
+        Err(e) => {
+            return Err(Error::io(
+                format!("{}: cannot list it", dir.display()),
+                dir,
+                e,
+            ))
+        }
     };
     Ok(entries
         .flatten()

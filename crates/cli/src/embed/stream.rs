@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
-use anyhow::{anyhow, Result};
+use crate::Error;
 
 /// What the consumer says after each item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,12 +57,14 @@ pub struct Ahead {
 /// to `consume(i, result)` in order `0, 1, 2, ...` on the calling thread. Workers never run
 /// more than [`Ahead::window`] items ahead of `consume`. `consume` returning [`Flow::Stop`]
 /// or an error ends the run early (workers finish the item they hold and stop); its error is
-/// returned. A panic in `work` is an error naming the item, never a hang.
-pub fn ordered<T, W, C>(n: usize, ahead: Ahead, work: W, mut consume: C) -> Result<()>
+/// returned. A panic in `work` (or a thread that cannot be started) is an [`Error::Io`]
+/// naming the item, never a hang.
+pub fn ordered<T, W, C, E>(n: usize, ahead: Ahead, work: W, mut consume: C) -> Result<(), E>
 where
     T: Send,
     W: Fn(usize) -> T + Sync,
-    C: FnMut(usize, T) -> Result<Flow>,
+    C: FnMut(usize, T) -> Result<Flow, E>,
+    E: From<Error>,
 {
     let workers = ahead.workers.clamp(1, n.max(1));
     let window = ahead.window.max(workers);
@@ -102,7 +104,7 @@ where
                     shared.lock().done.insert(i, result);
                     shared.ready.notify_one();
                 })
-                .map_err(|e| anyhow!("cannot start a decoding thread: {e}"))?;
+                .map_err(|e| Error::io("starting a decoding thread", "", e))?;
         }
         let result = (|| {
             for i in 0..n {
@@ -117,7 +119,13 @@ where
                     }
                 };
                 shared.room.notify_all();
-                let item = item.map_err(|_| anyhow!("decoding item {i} panicked"))?;
+                let item = item.map_err(|_| {
+                    Error::io(
+                        format!("decoding item {i} panicked"),
+                        "",
+                        std::io::Error::other("a decoding thread panicked"),
+                    )
+                })?;
                 if consume(i, item)? == Flow::Stop {
                     break;
                 }
@@ -143,7 +151,7 @@ mod tests {
             window: 5,
         };
         let mut got = Vec::new();
-        ordered(
+        ordered::<_, _, _, Error>(
             100,
             ahead,
             |i| {
@@ -178,7 +186,7 @@ mod tests {
             workers: 2,
             window: 4,
         };
-        ordered(
+        ordered::<_, _, _, Error>(
             1000,
             ahead,
             |i| {
@@ -191,7 +199,7 @@ mod tests {
         // Stopped at item 9: at most the window beyond it was ever started.
         assert!(started.load(Ordering::SeqCst) <= 10 + 4);
 
-        let e = ordered(
+        let e = ordered::<_, _, _, Error>(
             10,
             ahead,
             |i| {
@@ -205,13 +213,16 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().contains("item 3"), "{e}");
 
-        let e = ordered(
+        let e = ordered::<_, _, _, Error>(
             10,
             ahead,
             |i| i,
             |i, _| {
-                anyhow::ensure!(i < 5, "five");
-                Ok(Flow::Continue)
+                if i < 5 {
+                    Ok(Flow::Continue)
+                } else {
+                    Err(Error::option("--test", "five"))
+                }
             },
         )
         .unwrap_err();
