@@ -12,7 +12,16 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use vitrs::output::{Inputs, Target};
-use vitrs_convert::{prepare, DType, Format};
+use vitrs_convert::{prepare, DType};
+
+use super::values::{DTypeArg, SourceFormatArg};
+
+/// `vitrs convert --help` examples.
+pub const EXAMPLES: &str = "\
+Examples:
+  vitrs convert vit_base_patch16_224.augreg_in21k/model.safetensors vit-hf/
+  vitrs convert ViT-B_16.npz vit-hf/ --from jax
+  vitrs convert vit-hf/ vit-hf-bf16/ --dtype bf16";
 
 /// Arguments of `vitrs convert`.
 #[derive(clap::Args)]
@@ -22,12 +31,12 @@ pub struct Args {
     input: PathBuf,
     /// The folder to write (config.json, model.safetensors, preprocessor_config.json).
     out_dir: PathBuf,
-    /// The source layout: timm, jax or hf (detected when omitted).
-    #[arg(long)]
-    from: Option<Format>,
-    /// Weights dtype of the output: f32, f16 or bf16.
-    #[arg(long, default_value = "f32")]
-    dtype: DType,
+    /// The source layout (detected when omitted).
+    #[arg(long, value_enum)]
+    from: Option<SourceFormatArg>,
+    /// Weights dtype of the output.
+    #[arg(long, value_enum, default_value_t = DTypeArg::F32)]
+    dtype: DTypeArg,
 }
 
 const FILES: [&str; 3] = [
@@ -80,7 +89,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
             Target::check(&args.out_dir.join(f), &inputs)?;
         }
     }
-    let conversion = prepare(&args.input, args.from)?;
+    let conversion = prepare(&args.input, args.from.map(Into::into))?;
     if !existed {
         std::fs::create_dir_all(&args.out_dir)
             .with_context(|| format!("creating {}", args.out_dir.display()))?;
@@ -92,12 +101,12 @@ pub fn main(args: Args) -> Result<ExitCode> {
     }
     let bytes = result?;
     let report = conversion.report(bytes);
-    eprintln!(
+    log::info!(
         "converted {:?} checkpoint: {} tensors, {:.1} MB as {} → {} ({})",
         report.format,
         report.tensors,
         report.bytes as f64 / 1e6,
-        args.dtype,
+        DType::from(args.dtype),
         args.out_dir.display(),
         report.architecture
     );
@@ -108,7 +117,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
 fn write(args: &Args, conversion: &vitrs_convert::Conversion, inputs: &Inputs) -> Result<u64> {
     let [weights, config, pre] = FILES.map(|f| args.out_dir.join(f));
     let mut partial = Target::check(&weights, inputs)?.create()?;
-    let bytes = conversion.write_weights(&mut partial, &weights, args.dtype)?;
+    let bytes = conversion.write_weights(&mut partial, &weights, args.dtype.into())?;
     let mut done = vec![partial];
     let texts = [
         Some((config, conversion.config_json())),
