@@ -17,7 +17,21 @@ PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 t0=$(date +%s)
 since() { echo "$(( $(date +%s) - $1 )) s"; }
 
-[ -x "$PY" ] || "$PYTHON" -m venv "$VENV"
+if [ ! -x "$PY" ]; then
+    if ! "$PYTHON" -m venv "$VENV"; then
+        # Debian's and Ubuntu's Python keeps `venv` (ensurepip) in a package of its own.
+        rm -rf "$VENV"
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+                "python3$("$PYTHON" -c 'import sys; print(".%d" % sys.version_info[1])')-venv" >/dev/null
+            "$PYTHON" -m venv "$VENV"
+        else
+            echo "python/ci.sh: $PYTHON -m venv failed (on Debian or Ubuntu: apt install python3-venv)" >&2
+            exit 1
+        fi
+    fi
+fi
 "$PY" -m pip install -q --disable-pip-version-check -r python/requirements-ci.txt
 start=$(date +%s)
 "$PY" -m pip install -q --disable-pip-version-check ./python
@@ -42,7 +56,19 @@ if ! command -v java >/dev/null && [ -z "${JAVA_HOME:-}" ]; then
     # JRE was tried: it lacks jdk.incubator.vector, which pyspark 4 asks the JVM for.)
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null
+        # Debian 12 and Ubuntu 22.04/24.04 have 17; Debian 13 has only 21.
+        jre=
+        for p in openjdk-17-jre-headless openjdk-21-jre-headless; do
+            if [ -n "$(apt-cache policy "$p" 2>/dev/null | sed -n 's/^ *Candidate: *//p' | grep -v none)" ]; then
+                jre=$p
+                break
+            fi
+        done
+        if [ -z "$jre" ]; then
+            echo "python/ci.sh: Spark needs Java 17 or 21, and apt has neither openjdk-17 nor -21" >&2
+            exit 1
+        fi
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$jre" >/dev/null
     else
         echo "python/ci.sh: Spark needs Java 17 or 21 (java on PATH or JAVA_HOME)" >&2
         exit 1
@@ -51,9 +77,11 @@ fi
 echo "python/ci.sh: engine packages installed in $(since "$start")"
 
 # A private network namespace with only `lo` up: as root `unshare --net`, else also a user
-# namespace that maps us to root inside it (`-r`).
+# namespace that maps us to root inside it (`-r`). `lo` is brought up by a few ioctls
+# (python/tools/loopback_up.py), so iproute2 is not needed.
 if [ "$(id -u)" = 0 ]; then NETNS=(unshare --net); else NETNS=(unshare --net --map-root-user); fi
 start=$(date +%s)
-timeout 900 "${NETNS[@]}" bash -c 'ip link set lo up && exec "$0" -m pytest -q -p no:cacheprovider --durations=5 test_engines.py' "$PY"
+timeout 900 "${NETNS[@]}" bash -c '"$0" "$1" && exec "$0" -m pytest -q -p no:cacheprovider --durations=5 test_engines.py' \
+    "$PY" "$ROOT/python/tools/loopback_up.py"
 echo "python/ci.sh: Ray and Spark tests took $(since "$start")"
 echo "python/ci.sh: done in $(since "$t0")"
