@@ -244,6 +244,15 @@ fn share_dir(share: Option<&Bound<'_, PyAny>>) -> PyResult<Option<PathBuf>> {
 }
 
 /// A Vision Transformer with its image processor.
+///
+/// `Model(spec, *, dtype="f32", threads=None, seed=0, share_weights=None)`: `spec` is a model
+/// folder in the Hugging Face layout, a Hub id (`org/name[@revision]`) or `random:NAME`
+/// (seeded random weights, `seed`), as the `vitrs` command's `--model` takes it. vitrs
+/// computes in f32 (f16 and bf16 checkpoints are widened on load). `threads` sizes the
+/// process's worker pool on the first model (default: `OMP_NUM_THREADS`, else the cores).
+/// `share_weights` (True or a folder) memory-maps the packed weights from a read-only file
+/// shared by every process loading the same weights. A model pickles as its spec and loads
+/// again where it is unpickled.
 #[pyclass(module = "vitrs", frozen)]
 struct Model {
     pipe: Pipeline,
@@ -405,6 +414,13 @@ impl Model {
         PyTuple::new(py, [rebuild, args.into_pyobject(py)?.into_any()])
     }
 
+    /// One embedding per image, float32 `[N, D]` (`[N, T, D]` with `pool="none"`).
+    ///
+    /// `images`: a list of paths, a list of encoded bytes, or a uint8 `[N, H, W, 3]` array.
+    /// `pool`: "cls" (final-normed CLS token), "mean" (mean of the patch tokens), "pooler"
+    /// or "none" (every token). `normalize` scales each vector to unit L2 norm. An image that
+    /// cannot be read raises (`errors="raise"`), is left out ("skip") or gets a row of NaN
+    /// ("nan", rows stay aligned with the inputs).
     #[pyo3(signature = (images, *, pool = "cls", normalize = false, batch_size = 32, errors = "raise"))]
     fn embed<'py>(
         &self,
@@ -479,6 +495,9 @@ impl Model {
         Ok(to_numpy(py, &dims, data))
     }
 
+    /// The model on `pixel_values` `[N, 3, H, W]` float32: a dict named as transformers names
+    /// the outputs (`last_hidden_state`, `pooler_output` with a pooler, `logits` with a
+    /// classifier, `hidden_states` and `attentions` as tuples when asked).
     #[pyo3(signature = (pixel_values, *, output_hidden_states = false, output_attentions = false, interpolate_pos_encoding = false))]
     fn forward<'py>(
         &self,
@@ -531,6 +550,9 @@ impl Model {
         Ok(dict)
     }
 
+    /// Per image, the `top_k` classes, most likely first: dicts with `index`, `label`,
+    /// `probability` (softmax) and `logit`. Raises ModelError for a model without a
+    /// classifier.
     #[pyo3(signature = (images, *, top_k = 5, batch_size = 32))]
     fn classify<'py>(
         &self,

@@ -74,6 +74,13 @@ def test_model_errors_are_typed():
         vitrs.Model(SPEC, dtype="f16")
 
 
+def test_the_api_has_docstrings():
+    # help() in a notebook shows these (the .pyi stubs serve editors and type checkers).
+    for f in [vitrs.Model, vitrs.Model.embed, vitrs.Model.forward, vitrs.Model.classify,
+              vitrs.Model.preprocess, vitrs.preprocess, vitrs.pool_threads]:
+        assert f.__doc__ and len(f.__doc__.strip()) > 20, f
+
+
 def test_forward_and_preprocess_match_transformers():
     # transformers' pixel_values of chelsea.png with the Hub's default processor (its
     # default backend, torchvision's, as vitrs's).
