@@ -3,6 +3,7 @@
 //!
 //! - [`gemm`]: `y = x·Wᵀ + b` with fused epilogues ([`Linear`], [`Epilogue`]), and the
 //!   strided form attention uses ([`gemm::gemm_strided`]).
+//! - [`qgemm`]: the int8 linear layer ([`qgemm::QLinear`]) and its kernels.
 //! - [`layer_norm`]: LayerNorm over the last axis.
 //! - [`softmax`]: row-wise softmax.
 //! - [`activation`]: GELU (erf and tanh forms) and the other `ACT2FN` activations.
@@ -16,6 +17,7 @@ pub mod attention;
 pub mod gemm;
 pub mod layer_norm;
 pub mod mmap;
+pub mod qgemm;
 pub mod simd;
 pub mod softmax;
 pub mod threads;

@@ -1,0 +1,142 @@
+//! The int8 micro-kernel, written once over [`Lanes`], and the run-time choice of ISA.
+//!
+//! A tile is `MR` rows × `NR = 2·N` columns of `i32`: `c[i·NR + j] = Σ_p a·b` over `k4` groups
+//! of four reduction steps. `a` (activations, `u8`) holds per group `MR` rows × 4 bytes; `b`
+//! (weights, `i8`) holds per group `NR` columns × 4 bytes. Per group each row's four bytes are
+//! broadcast and multiplied into two vectors of columns with [`Lanes::dpbusd`].
+
+use super::lanes::{Emulated, Lanes};
+
+/// Rows of a tile (every ISA: the packed activations do not depend on the ISA).
+pub const MR: usize = 6;
+
+/// The widest tile (AVX-512: 32 columns).
+pub const NR_MAX: usize = 32;
+
+/// A tile kernel: `c[i·NR + j] = Σ_{g<k4} Σ_{t<4} a[(g·MR + i)·4 + t] · b[(g·NR + j)·4 + t]`,
+/// `a` as `u8`, `b` as `i8`, for `i < MR`, `j < NR` (the ISA's [`QIsa::nr`]).
+///
+/// # Safety
+/// `a` must hold `k4·MR·4` bytes, `b` `k4·NR·4` and `c` must be writable for `MR·NR` values;
+/// the CPU must have the kernel's features.
+pub type QKernelFn = unsafe fn(k4: usize, a: *const u8, b: *const i8, c: *mut i32);
+
+/// The kernel logic, for any lanes.
+///
+/// # Safety
+/// As [`QKernelFn`] with `NR = 2·V::N`; `V`'s features must be present.
+#[inline(always)]
+pub unsafe fn tile<V: Lanes>(k4: usize, a: *const u8, b: *const i8, c: *mut i32) {
+    // SAFETY (whole body): every offset stays inside the sizes the contract guarantees.
+    unsafe {
+        let mut acc = [[V::zero(); 2]; MR];
+        let (mut a, mut b) = (a, b);
+        for _ in 0..k4 {
+            let b0 = V::load(b);
+            let b1 = V::load(b.add(4 * V::N));
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = V::splat4(a.add(4 * i));
+                row[0] = V::dpbusd(row[0], ai, b0);
+                row[1] = V::dpbusd(row[1], ai, b1);
+            }
+            a = a.add(4 * MR);
+            b = b.add(8 * V::N);
+        }
+        for (i, row) in acc.iter().enumerate() {
+            row[0].store(c.add(i * 2 * V::N));
+            row[1].store(c.add(i * 2 * V::N + V::N));
+        }
+    }
+}
+
+/// The portable kernel: [`tile`] on eight emulated lanes (`NR = 16`).
+///
+/// # Safety
+/// As [`QKernelFn`].
+pub unsafe fn kernel_portable(k4: usize, a: *const u8, b: *const i8, c: *mut i32) {
+    // SAFETY: the caller's contract is tile's.
+    unsafe { tile::<Emulated<8>>(k4, a, b, c) }
+}
+
+/// Which int8 implementation runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QIsa {
+    /// AVX512-VNNI (`vpdpbusd` on 512 bits), with AVX-512 F and BW.
+    Avx512Vnni,
+    /// AVX-VNNI (`vpdpbusd` on 256 bits).
+    AvxVnni,
+    /// AVX2 (`vpmaddubsw` + `vpmaddwd`): 7-bit activations.
+    Avx2,
+    /// Plain Rust on emulated lanes, any CPU.
+    Portable,
+}
+
+impl QIsa {
+    /// The best implementation this CPU supports, detected once. `VITRS_PORTABLE=1` picks the
+    /// portable one (as for the f32 kernels).
+    pub fn detect() -> QIsa {
+        static CHOICE: std::sync::OnceLock<QIsa> = std::sync::OnceLock::new();
+        *CHOICE.get_or_init(|| {
+            if crate::gemm::detect() == crate::gemm::Isa::Portable {
+                return QIsa::Portable;
+            }
+            QIsa::available()
+                .into_iter()
+                .next()
+                .unwrap_or(QIsa::Portable)
+        })
+    }
+
+    /// Every implementation this CPU can run, best first (the portable one last).
+    pub fn available() -> Vec<QIsa> {
+        #[allow(unused_mut)]
+        let mut v = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512vnni")
+            {
+                v.push(QIsa::Avx512Vnni);
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("avxvnni") {
+                v.push(QIsa::AvxVnni);
+            }
+            if is_x86_feature_detected!("avx2") {
+                v.push(QIsa::Avx2);
+            }
+        }
+        v.push(QIsa::Portable);
+        v
+    }
+
+    /// Columns of a tile.
+    pub fn nr(self) -> usize {
+        match self {
+            QIsa::Avx512Vnni => 32,
+            QIsa::AvxVnni | QIsa::Avx2 | QIsa::Portable => 16,
+        }
+    }
+
+    /// The largest quantized activation: 127 where the product saturates pairs in `i16`
+    /// (AVX2's `vpmaddubsw`), 255 where it cannot (`vpdpbusd` and its emulation).
+    pub fn act_max(self) -> u8 {
+        match self {
+            QIsa::Avx2 => 127,
+            QIsa::Avx512Vnni | QIsa::AvxVnni | QIsa::Portable => 255,
+        }
+    }
+
+    /// The tile kernel.
+    pub fn kernel(self) -> QKernelFn {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            QIsa::Avx512Vnni => super::x86::kernel_avx512vnni,
+            #[cfg(target_arch = "x86_64")]
+            QIsa::AvxVnni => super::x86::kernel_avxvnni,
+            #[cfg(target_arch = "x86_64")]
+            QIsa::Avx2 => super::x86::kernel_avx2,
+            _ => kernel_portable,
+        }
+    }
+}

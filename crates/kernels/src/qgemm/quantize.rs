@@ -1,0 +1,210 @@
+//! Quantization: weights per output channel (symmetric `i8`), activations per row
+//! (asymmetric, `0..=act_max`), and the packed layouts the kernel reads.
+
+use std::ops::Range;
+
+use super::kernel::MR;
+use crate::gemm::LinearError;
+
+/// A weight `[out, in]` quantized per output channel: `w[j][k] ≈ scales[j] · values[j][k]`,
+/// `values` in `−127..=127` (symmetric: `−128` is never produced, so negating a row is exact).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantizedWeight {
+    /// Rows of `W`.
+    pub out_features: usize,
+    /// Columns of `W`.
+    pub in_features: usize,
+    /// `[out, in]`, row-major.
+    pub values: Vec<i8>,
+    /// `[out]`: `max |w[j]| / 127` (0 for an all-zero row).
+    pub scales: Vec<f32>,
+}
+
+impl QuantizedWeight {
+    /// Quantizes a PyTorch-layout `[out, in]` weight, each row with its own scale.
+    pub fn quantize(
+        weight: &[f32],
+        out_features: usize,
+        in_features: usize,
+    ) -> Result<Self, LinearError> {
+        let expected = out_features.saturating_mul(in_features);
+        if weight.len() != expected {
+            return Err(LinearError {
+                what: "weight",
+                out_features,
+                in_features,
+                expected,
+                found: weight.len(),
+            });
+        }
+        let mut values = vec![0i8; expected];
+        let mut scales = vec![0f32; out_features];
+        if in_features > 0 {
+            for ((row, q), scale) in weight
+                .chunks_exact(in_features)
+                .zip(values.chunks_exact_mut(in_features))
+                .zip(&mut scales)
+            {
+                let amax = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+                *scale = amax / 127.0;
+                let inv = if amax > 0.0 { 127.0 / amax } else { 0.0 };
+                for (q, w) in q.iter_mut().zip(row) {
+                    *q = (w * inv).round().clamp(-127.0, 127.0) as i8;
+                }
+            }
+        }
+        Ok(QuantizedWeight {
+            out_features,
+            in_features,
+            values,
+            scales,
+        })
+    }
+
+    /// Takes already quantized values and scales (as stored in an int8 checkpoint).
+    pub fn from_parts(
+        values: Vec<i8>,
+        scales: Vec<f32>,
+        out_features: usize,
+        in_features: usize,
+    ) -> Result<Self, LinearError> {
+        let err = |what, expected, found| LinearError {
+            what,
+            out_features,
+            in_features,
+            expected,
+            found,
+        };
+        let expected = out_features.saturating_mul(in_features);
+        if values.len() != expected {
+            return Err(err("weight", expected, values.len()));
+        }
+        if scales.len() != out_features {
+            return Err(err("weight_scale", out_features, scales.len()));
+        }
+        Ok(QuantizedWeight {
+            out_features,
+            in_features,
+            values,
+            scales,
+        })
+    }
+
+    /// Stacks weights with the same input size along the output axis (q, k, v → qkv). Per
+    /// channel scales make this the same as quantizing the stacked weight.
+    pub fn concat(parts: &[QuantizedWeight]) -> Result<Self, LinearError> {
+        let in_features = parts.first().map_or(0, |p| p.in_features);
+        let mut out = QuantizedWeight {
+            out_features: 0,
+            in_features,
+            values: Vec::new(),
+            scales: Vec::new(),
+        };
+        for p in parts {
+            if p.in_features != in_features {
+                return Err(LinearError {
+                    what: "weight",
+                    out_features: p.out_features,
+                    in_features,
+                    expected: p.out_features * in_features,
+                    found: p.out_features * p.in_features,
+                });
+            }
+            out.out_features += p.out_features;
+            out.values.extend_from_slice(&p.values);
+            out.scales.extend_from_slice(&p.scales);
+        }
+        Ok(out)
+    }
+
+    /// `scales[j] · values[j][k]` as `f32` `[out, in]`.
+    pub fn dequantize(&self) -> Vec<f32> {
+        let k = self.in_features.max(1);
+        self.values
+            .iter()
+            .enumerate()
+            .map(|(i, &q)| self.scales[i / k] * q as f32)
+            .collect()
+    }
+}
+
+/// How one activation row was quantized: `x ≈ lo + step · q`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RowQuant {
+    /// The row's minimum.
+    pub lo: f32,
+    /// `(max − min) / act_max` (0 for a constant row).
+    pub step: f32,
+}
+
+/// Bytes of the packed activations of `m` rows of depth `k`.
+pub fn packed_a_len(m: usize, k: usize) -> usize {
+    m.div_ceil(MR) * k.div_ceil(4) * MR * 4
+}
+
+/// Quantizes rows of `x` (`[m, k]`) to `0..=act_max` and packs them for the kernel: row panel
+/// `p`, group `g`, row `i`, step `t` at `((p·k4 + g)·MR + i)·4 + t`. Rows past `m` and steps
+/// past `k` are zero. Writes the row panels `panels`: `a` starts at panel `panels.start` and
+/// `params` at its first row (`params[r]` is row `panels.start·MR + r`).
+pub fn quantize_pack_a(
+    x: &[f32],
+    m: usize,
+    k: usize,
+    act_max: u8,
+    panels: Range<usize>,
+    a: &mut [u8],
+    params: &mut [RowQuant],
+) {
+    let k4 = k.div_ceil(4);
+    let panel_len = k4 * MR * 4;
+    assert_eq!(x.len(), m * k, "x must be [m, k]");
+    assert!(
+        a.len() >= panels.len() * panel_len,
+        "a too short for the panels"
+    );
+    let qmax = act_max as f32;
+    let mut row_q = vec![0u8; k4 * 4];
+    for (pi, p) in panels.clone().enumerate() {
+        let panel = &mut a[pi * panel_len..(pi + 1) * panel_len];
+        for i in 0..MR {
+            let r = p * MR + i;
+            if r < m {
+                let row = &x[r * k..(r + 1) * k];
+                let (lo, hi) = row
+                    .iter()
+                    .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                        (lo.min(v), hi.max(v))
+                    });
+                let (lo, hi) = if k == 0 { (0.0, 0.0) } else { (lo, hi) };
+                let step = (hi - lo) / qmax;
+                let inv = if step > 0.0 { 1.0 / step } else { 0.0 };
+                for (q, &v) in row_q.iter_mut().zip(row) {
+                    *q = ((v - lo) * inv + 0.5).min(qmax) as u8;
+                }
+                params[r - panels.start * MR] = RowQuant { lo, step };
+            } else {
+                row_q.fill(0);
+            }
+            for g in 0..k4 {
+                let at = (g * MR + i) * 4;
+                panel[at..at + 4].copy_from_slice(&row_q[g * 4..g * 4 + 4]);
+            }
+        }
+    }
+}
+
+/// Packs a quantized weight for tiles of `nr` columns: panel `jp`, group `g`, column `jj`,
+/// step `t` at `((jp·k4 + g)·nr + jj)·4 + t`; columns past `out` and steps past `in` are zero.
+pub fn pack_b(w: &QuantizedWeight, nr: usize) -> Vec<i8> {
+    let (n, k) = (w.out_features, w.in_features);
+    let k4 = k.div_ceil(4);
+    let mut packed = vec![0i8; n.div_ceil(nr) * k4 * nr * 4];
+    for j in 0..n {
+        let (jp, jj) = (j / nr, j % nr);
+        for (kk, &v) in w.values[j * k..(j + 1) * k].iter().enumerate() {
+            let (g, t) = (kk / 4, kk % 4);
+            packed[((jp * k4 + g) * nr + jj) * 4 + t] = v;
+        }
+    }
+    packed
+}
