@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use vitrs_model::{Checkpoint, LoadOptions, ViT};
+use vitrs_model::{Checkpoint, ComputeDtype, LoadOptions, ViT};
 
 use crate::hub::{self, ModelSpec, ResolveOptions};
 use crate::zoo::{self, Architecture};
@@ -74,6 +74,10 @@ pub struct ModelArgs {
     /// Load weights even if they hold NaN or infinities.
     #[arg(long)]
     pub allow_nonfinite: bool,
+    /// What the encoder's linear layers compute in: f32, or int8 (weights per output channel,
+    /// activations per row; an f32 checkpoint is quantized while loading).
+    #[arg(long, default_value = "f32")]
+    pub dtype: ComputeDtype,
 }
 
 impl ModelArgs {
@@ -81,6 +85,7 @@ impl ModelArgs {
     pub fn load(&self) -> Result<Loaded> {
         let opts = LoadOptions {
             allow_nonfinite: self.allow_nonfinite,
+            dtype: self.dtype,
         };
         load(&self.model, self.seed, &opts)
     }
@@ -104,7 +109,7 @@ pub fn load(spec: &str, seed: u64, opts: &LoadOptions) -> Result<Loaded> {
                  (seed {seed}), not the trained model",
                 arch.repo
             );
-            (arch.build(seed)?, Source::Random(arch, seed))
+            (arch.build_with(seed, opts)?, Source::Random(arch, seed))
         }
         other => {
             let dir = hub::resolve(&other, &ResolveOptions::from_env())?;

@@ -2,10 +2,11 @@
 
 use vitrs_kernels::attention::{attention_batch, AttentionShape};
 use vitrs_kernels::layer_norm::layer_norm;
+use vitrs_kernels::qgemm::{AnyLinear, QLinear, QuantizedWeight};
 use vitrs_kernels::{Activation, Epilogue, Linear};
 
 use crate::weights::Weights;
-use crate::{ModelError, ViTConfig};
+use crate::{ComputeDtype, ModelError, ViTConfig};
 
 /// A LayerNorm's parameters.
 pub struct Norm {
@@ -35,15 +36,15 @@ impl Norm {
 pub struct Layer {
     layernorm_before: Norm,
     /// `attention.attention.{query,key,value}` fused: `[3D, D]`.
-    qkv: Linear,
+    qkv: AnyLinear,
     /// `attention.output.dense`: `[D, D]`.
-    attn_out: Linear,
+    attn_out: AnyLinear,
     layernorm_after: Norm,
     /// `intermediate.dense`: `[I, D]`.
-    fc1: Linear,
+    fc1: AnyLinear,
     act: Activation,
     /// `output.dense`: `[D, I]`.
-    fc2: Linear,
+    fc2: AnyLinear,
 }
 
 /// Buffers one forward pass needs, sized for `rows = B·T` tokens.
@@ -85,27 +86,47 @@ impl Scratch {
 }
 
 impl Layer {
-    /// Loads `encoder.layer.{i}.*`.
-    pub fn load(w: &Weights, cfg: &ViTConfig) -> Result<Self, ModelError> {
+    /// Loads `encoder.layer.{i}.*`, its linears computing in `dtype`.
+    pub fn load(w: &Weights, cfg: &ViTConfig, dtype: ComputeDtype) -> Result<Self, ModelError> {
         let (d, i) = (cfg.hidden_size, cfg.intermediate_size);
         let eps = cfg.layer_norm_eps;
         let sa = w.pp("attention.attention");
-        let q = sa.linear("query", d, d, cfg.qkv_bias)?;
-        let k = sa.linear("key", d, d, cfg.qkv_bias)?;
-        let v = sa.linear("value", d, d, cfg.qkv_bias)?;
-        let qkv = Linear::concat(&[q, k, v]).map_err(|e| ModelError::Shape {
+        let fused = |e: vitrs_kernels::gemm::LinearError| ModelError::Shape {
             name: "attention.attention.{query,key,value}".into(),
             expected: vec![e.expected],
             found: vec![e.found],
-        })?;
+        };
+        let qkv = match dtype {
+            ComputeDtype::F32 => {
+                let q = sa.linear("query", d, d, cfg.qkv_bias)?;
+                let k = sa.linear("key", d, d, cfg.qkv_bias)?;
+                let v = sa.linear("value", d, d, cfg.qkv_bias)?;
+                AnyLinear::F32(Linear::concat(&[q, k, v]).map_err(fused)?)
+            }
+            ComputeDtype::Int8 => {
+                let parts = ["query", "key", "value"]
+                    .map(|n| sa.quantized(n, d, d, cfg.qkv_bias))
+                    .into_iter()
+                    .collect::<Result<Vec<_>, _>>()?;
+                let bias = cfg.qkv_bias.then(|| {
+                    parts
+                        .iter()
+                        .flat_map(|(_, b)| b.clone().unwrap_or_default())
+                        .collect()
+                });
+                let weights: Vec<QuantizedWeight> = parts.into_iter().map(|(q, _)| q).collect();
+                let q = QuantizedWeight::concat(&weights).map_err(fused)?;
+                AnyLinear::Int8(QLinear::new(q, bias).map_err(fused)?)
+            }
+        };
         Ok(Layer {
             layernorm_before: Norm::load(w, "layernorm_before", d, eps)?,
             qkv,
-            attn_out: w.linear("attention.output.dense", d, d, true)?,
+            attn_out: w.linear_as("attention.output.dense", d, d, true, dtype)?,
             layernorm_after: Norm::load(w, "layernorm_after", d, eps)?,
-            fc1: w.linear("intermediate.dense", i, d, true)?,
+            fc1: w.linear_as("intermediate.dense", i, d, true, dtype)?,
             act: cfg.hidden_act,
-            fc2: w.linear("output.dense", d, i, true)?,
+            fc2: w.linear_as("output.dense", d, i, true, dtype)?,
         })
     }
 

@@ -39,4 +39,4 @@ pub use config::{Layout, ViTConfig};
 pub use error::ModelError;
 pub use interpolate::bicubic_resize;
 pub use output::{ForwardOptions, ViTOutput};
-pub use vit::{LoadOptions, ViT, MAX_TOKENS};
+pub use vit::{ComputeDtype, LoadOptions, ViT, MAX_TOKENS};

@@ -24,6 +24,41 @@ pub struct LoadOptions {
     /// Accept weights holding NaN or infinities (refused by default: a corrupt checkpoint
     /// must not quietly produce numbers).
     pub allow_nonfinite: bool,
+    /// What the encoder's linear layers compute in.
+    pub dtype: ComputeDtype,
+}
+
+/// What the encoder's linear layers (q/k/v, attention output, fc1, fc2) compute in. The
+/// patch embedding, pooler, classifier, attention, softmax and LayerNorm stay f32.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ComputeDtype {
+    /// f32 throughout (the default; transformers' numbers to float noise).
+    #[default]
+    F32,
+    /// int8 weights (per output channel) and activations (per row), `i32` accumulation
+    /// ([`vitrs_kernels::qgemm`]). An int8 checkpoint's stored weights are used as they are;
+    /// an f32 checkpoint is quantized while loading.
+    Int8,
+}
+
+impl std::str::FromStr for ComputeDtype {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "f32" => Ok(ComputeDtype::F32),
+            "int8" => Ok(ComputeDtype::Int8),
+            other => Err(format!("unknown dtype `{other}`: expected f32 or int8")),
+        }
+    }
+}
+
+impl std::fmt::Display for ComputeDtype {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ComputeDtype::F32 => "f32",
+            ComputeDtype::Int8 => "int8",
+        })
+    }
 }
 
 /// A loaded ViT: `ViTModel` (with or without pooler) or `ViTForImageClassification`.
@@ -93,7 +128,7 @@ impl ViT {
         let embeddings = Embeddings::load(&w.pp("embeddings"), &config)?;
         let encoder = w.pp("encoder").pp("layer");
         let layers = (0..config.num_hidden_layers)
-            .map(|i| Layer::load(&encoder.pp(i), &config))
+            .map(|i| Layer::load(&encoder.pp(i), &config, opts.dtype))
             .collect::<Result<Vec<_>, _>>()?;
         let layernorm = Norm::load(w, "layernorm", d, config.layer_norm_eps)?;
         let pooler = if w.contains("pooler.dense.weight") {

@@ -4,9 +4,10 @@
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
+use vitrs_kernels::qgemm::{AnyLinear, QLinear, QuantizedWeight};
 use vitrs_kernels::Linear;
 
-use crate::{ModelError, WeightSource};
+use crate::{ComputeDtype, ModelError, WeightSource};
 
 /// Tensors that a checkpoint may carry and the forward pass never reads.
 const IGNORED: &[&str] = &["embeddings.mask_token"];
@@ -93,6 +94,7 @@ impl<'a> Weights<'a> {
     }
 
     /// A PyTorch `nn.Linear` under `name`: `weight [out, in]` and, if `bias`, `bias [out]`.
+    /// A weight stored quantized (int8 checkpoint) is dequantized.
     pub fn linear(
         &self,
         name: &str,
@@ -100,18 +102,105 @@ impl<'a> Weights<'a> {
         in_features: usize,
         bias: bool,
     ) -> Result<Linear, ModelError> {
-        let w = self.pp(name);
-        let weight = w.get("weight", &[out_features, in_features])?;
-        let bias = if bias {
-            Some(w.get("bias", &[out_features])?)
-        } else {
-            None
+        let weight = match self.stored_int8(name, out_features, in_features)? {
+            Some(q) => q.dequantize(),
+            None => self.pp(name).get("weight", &[out_features, in_features])?,
         };
-        Linear::new(weight, bias, out_features, in_features).map_err(|e| ModelError::Shape {
+        let bias = self.bias(name, out_features, bias)?;
+        Linear::new(weight, bias, out_features, in_features).map_err(|e| self.shape_error(name, e))
+    }
+
+    /// The linear under `name` computed in `dtype`: int8 from the stored quantized weight if
+    /// there is one, else quantized here from the f32 weight.
+    pub fn linear_as(
+        &self,
+        name: &str,
+        out_features: usize,
+        in_features: usize,
+        bias: bool,
+        dtype: ComputeDtype,
+    ) -> Result<AnyLinear, ModelError> {
+        match dtype {
+            ComputeDtype::F32 => Ok(AnyLinear::F32(self.linear(
+                name,
+                out_features,
+                in_features,
+                bias,
+            )?)),
+            ComputeDtype::Int8 => {
+                let (q, b) = self.quantized(name, out_features, in_features, bias)?;
+                Ok(AnyLinear::Int8(
+                    QLinear::new(q, b).map_err(|e| self.shape_error(name, e))?,
+                ))
+            }
+        }
+    }
+
+    /// The weight under `name` quantized per output channel (as stored, or quantized now),
+    /// and its bias.
+    pub fn quantized(
+        &self,
+        name: &str,
+        out_features: usize,
+        in_features: usize,
+        bias: bool,
+    ) -> Result<(QuantizedWeight, Option<Vec<f32>>), ModelError> {
+        let q = match self.stored_int8(name, out_features, in_features)? {
+            Some(q) => q,
+            None => {
+                let w = self.pp(name).get("weight", &[out_features, in_features])?;
+                QuantizedWeight::quantize(&w, out_features, in_features)
+                    .map_err(|e| self.shape_error(name, e))?
+            }
+        };
+        Ok((q, self.bias(name, out_features, bias)?))
+    }
+
+    /// `name.weight` as stored by `vitrs convert --dtype int8`: `I8 [out, in]` with
+    /// `name.weight_scale` `F32 [out]`; `None` if the weight is not stored that way.
+    fn stored_int8(
+        &self,
+        name: &str,
+        out_features: usize,
+        in_features: usize,
+    ) -> Result<Option<QuantizedWeight>, ModelError> {
+        let w = self.pp(name);
+        if !w.contains("weight_scale") {
+            return Ok(None);
+        }
+        let full = w.full("weight");
+        let found = self.source.dims(&full).unwrap_or_default();
+        if found != [out_features, in_features] {
+            return Err(ModelError::Shape {
+                name: full,
+                expected: vec![out_features, in_features],
+                found,
+            });
+        }
+        let values = self
+            .source
+            .load_i8(&full)?
+            .ok_or_else(|| ModelError::Layout {
+                checkpoint: self.source.describe(),
+                message: format!("`{full}` has a `weight_scale` beside it but is not stored as I8"),
+            })?;
+        let scales = w.get("weight_scale", &[out_features])?;
+        self.used.borrow_mut().insert(full);
+        QuantizedWeight::from_parts(values, scales, out_features, in_features)
+            .map(Some)
+            .map_err(|e| self.shape_error(name, e))
+    }
+
+    fn bias(&self, name: &str, n: usize, bias: bool) -> Result<Option<Vec<f32>>, ModelError> {
+        bias.then(|| self.pp(name).get("bias", &[n])).transpose()
+    }
+
+    fn shape_error(&self, name: &str, e: vitrs_kernels::gemm::LinearError) -> ModelError {
+        ModelError::Shape {
             name: self.full(name),
             expected: vec![e.expected],
             found: vec![e.found],
-        })
+        }
     }
 
     /// A LayerNorm under `name`: `weight [dim]` and `bias [dim]`.

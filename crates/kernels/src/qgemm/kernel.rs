@@ -65,7 +65,7 @@ pub enum QIsa {
     Avx512Vnni,
     /// AVX-VNNI (`vpdpbusd` on 256 bits).
     AvxVnni,
-    /// AVX2 (`vpmaddubsw` + `vpmaddwd`): 7-bit activations.
+    /// AVX2 (`vpmaddubsw` + `vpmaddwd` on sign-transferred operands): signed activations.
     Avx2,
     /// Plain Rust on emulated lanes, any CPU.
     Portable,
@@ -118,12 +118,21 @@ impl QIsa {
         }
     }
 
-    /// The largest quantized activation: 127 where the product saturates pairs in `i16`
-    /// (AVX2's `vpmaddubsw`), 255 where it cannot (`vpdpbusd` and its emulation).
+    /// The largest quantized activation `q` (levels `0..=act_max`): 255 for `vpdpbusd` and
+    /// its emulation; 254 on AVX2, whose signed form cannot take −128 (see `act_shift`).
     pub fn act_max(self) -> u8 {
         match self {
-            QIsa::Avx2 => 127,
+            QIsa::Avx2 => 254,
             QIsa::Avx512Vnni | QIsa::AvxVnni | QIsa::Portable => 255,
+        }
+    }
+
+    /// What is subtracted from `q` before it is stored: 0 where the kernel reads activations
+    /// as `u8`, 127 on AVX2, which reads them as `i8` (`q − 127` in −127..=127).
+    pub fn act_shift(self) -> u8 {
+        match self {
+            QIsa::Avx2 => 127,
+            QIsa::Avx512Vnni | QIsa::AvxVnni | QIsa::Portable => 0,
         }
     }
 

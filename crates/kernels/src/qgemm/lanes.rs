@@ -85,41 +85,50 @@ impl<const N: usize> Lanes for Emulated<N> {
     }
 }
 
-/// AVX2's `vpmaddubsw` + `vpmaddwd` + `vpaddd` emulated exactly, saturation of the `i16` pair
-/// sums included: it equals [`Emulated`] only while no pair `a₀b₀ + a₁b₁` leaves `i16`, which is
-/// why the AVX2 path feeds it 7-bit activations. Tests only.
+/// The AVX2 lanes' instruction sequence emulated exactly, saturation included: `a` is read
+/// as **signed** bytes, and `Σ a·b` is `vpmaddubsw(|b|, sign(a, b))` (u8×s8 pairs saturating
+/// to i16), `vpmaddwd` by ones, `vpaddd`. It equals the signed sum while `a` avoids −128
+/// (`sign` cannot negate it) — pairs then stay within 2·128·127 = 32512. Tests only.
 #[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EmulatedMaddubs<const N: usize>(pub Emulated<N>);
+pub struct EmulatedSignedMaddubs<const N: usize>(pub Emulated<N>);
 
 #[cfg(test)]
-impl<const N: usize> Lanes for EmulatedMaddubs<N> {
+impl<const N: usize> Lanes for EmulatedSignedMaddubs<N> {
     const N: usize = N;
 
     unsafe fn zero() -> Self {
-        EmulatedMaddubs(unsafe { Emulated::zero() })
+        EmulatedSignedMaddubs(unsafe { Emulated::zero() })
     }
 
     unsafe fn splat4(a: *const u8) -> Self {
-        EmulatedMaddubs(unsafe { Emulated::splat4(a) })
+        EmulatedSignedMaddubs(unsafe { Emulated::splat4(a) })
     }
 
     unsafe fn load(b: *const i8) -> Self {
-        EmulatedMaddubs(unsafe { Emulated::load(b) })
+        EmulatedSignedMaddubs(unsafe { Emulated::load(b) })
     }
 
     unsafe fn dpbusd(acc: Self, a: Self, b: Self) -> Self {
         let mut out = acc.0;
         for l in 0..N {
             let (a, b) = (a.0 .0[l], b.0 .0[l]);
-            let pair = |t: usize| {
-                let s = a[t] as i32 * b[t] as i8 as i32 + a[t + 1] as i32 * b[t + 1] as i8 as i32;
-                s.clamp(i16::MIN as i32, i16::MAX as i32)
+            let term = |t: usize| {
+                let (a, b) = (a[t] as i8, b[t] as i8);
+                let u = b.unsigned_abs() as i32; // vpabsb, read as u8
+                let s = match b.signum() {
+                    // vpsignb: negate (wrapping), keep, or zero
+                    -1 => a.wrapping_neg() as i32,
+                    0 => 0,
+                    _ => a as i32,
+                };
+                u * s
             };
+            let pair = |t: usize| (term(t) + term(t + 1)).clamp(i16::MIN as i32, i16::MAX as i32);
             let sum = i32::from_le_bytes(acc.0 .0[l]).wrapping_add(pair(0) + pair(2));
             out.0[l] = sum.to_le_bytes();
         }
-        EmulatedMaddubs(out)
+        EmulatedSignedMaddubs(out)
     }
 
     unsafe fn store(self, c: *mut i32) {

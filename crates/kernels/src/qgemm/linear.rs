@@ -130,7 +130,7 @@ impl QLinear {
             return;
         }
         let nr = self.isa.nr();
-        let act_max = self.isa.act_max();
+        let (act_max, shift) = (self.isa.act_max(), self.isa.act_shift());
         let k4 = k.div_ceil(4);
         let panel_len = k4 * MR * 4;
         let row_panels = rows.div_ceil(MR);
@@ -154,7 +154,7 @@ impl QLinear {
                         .for_each(|(t, (a, p))| {
                             let start = t * per;
                             let end = (start + per).min(row_panels);
-                            quantize_pack_a(x, rows, k, act_max, start..end, a, p);
+                            quantize_pack_a(x, rows, k, act_max, shift, start..end, a, p);
                         });
                     let (a, params) = (&*a, &*params);
                     if rows >= ROW_SPLIT {
@@ -174,7 +174,7 @@ impl QLinear {
                     }
                 });
             } else {
-                quantize_pack_a(x, rows, k, act_max, 0..row_panels, a, params);
+                quantize_pack_a(x, rows, k, act_max, shift, 0..row_panels, a, params);
                 run(a, params, 0..row_panels, 0..col_panels);
             }
         });

@@ -142,15 +142,19 @@ pub fn packed_a_len(m: usize, k: usize) -> usize {
     m.div_ceil(MR) * k.div_ceil(4) * MR * 4
 }
 
-/// Quantizes rows of `x` (`[m, k]`) to `0..=act_max` and packs them for the kernel: row panel
+/// Quantizes rows of `x` (`[m, k]`) to `q` in `0..=act_max`, stores `q − shift` (a byte read
+/// as `u8` when `shift` is 0, as `i8` when it is 127) and packs them for the kernel: row panel
 /// `p`, group `g`, row `i`, step `t` at `((p·k4 + g)·MR + i)·4 + t`. Rows past `m` and steps
 /// past `k` are zero. Writes the row panels `panels`: `a` starts at panel `panels.start` and
-/// `params` at its first row (`params[r]` is row `panels.start·MR + r`).
+/// `params` at its first row (`params[r]` is row `panels.start·MR + r`), whose `lo` is that
+/// of the stored values (`lo + shift·step`).
+#[allow(clippy::too_many_arguments)]
 pub fn quantize_pack_a(
     x: &[f32],
     m: usize,
     k: usize,
     act_max: u8,
+    shift: u8,
     panels: Range<usize>,
     a: &mut [u8],
     params: &mut [RowQuant],
@@ -179,9 +183,12 @@ pub fn quantize_pack_a(
                 let step = (hi - lo) / qmax;
                 let inv = if step > 0.0 { 1.0 / step } else { 0.0 };
                 for (q, &v) in row_q.iter_mut().zip(row) {
-                    *q = ((v - lo) * inv + 0.5).min(qmax) as u8;
+                    *q = (((v - lo) * inv + 0.5).min(qmax) as u8).wrapping_sub(shift);
                 }
-                params[r - panels.start * MR] = RowQuant { lo, step };
+                params[r - panels.start * MR] = RowQuant {
+                    lo: lo + shift as f32 * step,
+                    step,
+                };
             } else {
                 row_q.fill(0);
             }

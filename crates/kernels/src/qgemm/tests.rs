@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 
 use super::kernel::{tile, QIsa, MR};
-use super::lanes::{Emulated, EmulatedMaddubs, Lanes};
+use super::lanes::{Emulated, EmulatedSignedMaddubs, Lanes};
 use super::*;
 use crate::{Activation, Epilogue};
 
@@ -17,15 +17,23 @@ fn config(cases: u32) -> ProptestConfig {
     }
 }
 
-/// `c[i][j] = Σ a·b` straight from the packed layouts' definition.
+/// `c[i][j] = Σ a·b` straight from the packed layouts' definition (`a` as `u8`).
 fn naive_tile(k4: usize, nr: usize, a: &[u8], b: &[i8]) -> Vec<i32> {
+    naive_tile_by(k4, nr, a, b, |v| v as i32)
+}
+
+/// The same with `a` read as `i8` (the AVX2 kernel's activations).
+fn naive_tile_signed(k4: usize, nr: usize, a: &[u8], b: &[i8]) -> Vec<i32> {
+    naive_tile_by(k4, nr, a, b, |v| v as i8 as i32)
+}
+
+fn naive_tile_by(k4: usize, nr: usize, a: &[u8], b: &[i8], av: impl Fn(u8) -> i32) -> Vec<i32> {
     let mut c = vec![0i32; MR * nr];
     for i in 0..MR {
         for j in 0..nr {
             for g in 0..k4 {
                 for t in 0..4 {
-                    c[i * nr + j] +=
-                        a[(g * MR + i) * 4 + t] as i32 * b[(g * nr + j) * 4 + t] as i32;
+                    c[i * nr + j] += av(a[(g * MR + i) * 4 + t]) * b[(g * nr + j) * 4 + t] as i32;
                 }
             }
         }
@@ -62,9 +70,9 @@ fn edge_byte() -> impl Strategy<Value = u8> {
 proptest! {
     #![proptest_config(config(128))]
 
-    /// Every kernel of this CPU, and emulated 8-, 16-lane `vpdpbusd`, exact against the naive
-    /// sum; activations limited to `act_max` of the ISA (7 bits on AVX2), weights anywhere in
-    /// `i8` (−128 included).
+    /// Every kernel of this CPU, emulated 8- and 16-lane `vpdpbusd`, and AVX2's emulated
+    /// signed sequence, exact against the naive sum; activations anywhere in `u8` (in
+    /// −127..=127 read as `i8` for AVX2, as it stores them), weights anywhere in `i8`.
     #[test]
     fn kernels_are_exact(k4 in 1usize..80, seed in proptest::collection::vec(edge_byte(), 64)) {
         let pick = |i: usize| seed[(i * 7 + i / 64) % seed.len()];
@@ -77,36 +85,44 @@ proptest! {
             } else {
                 prop_assert_eq!(run_tile::<Emulated<16>>(k4, &a, &b), want.clone());
             }
-            // 7-bit activations: the saturating AVX2 product is exact.
-            let a7: Vec<u8> = a.iter().map(|v| v & 127).collect();
-            let want7 = naive_tile(k4, nr, &a7, &b);
+            // Signed activations avoiding −128: AVX2's saturating sequence is exact.
+            let s: Vec<u8> = a.iter().map(|&v| if v == 128 { 129 } else { v }).collect();
+            let want_s = naive_tile_signed(k4, nr, &s, &b);
             if nr == 16 {
-                prop_assert_eq!(run_tile::<EmulatedMaddubs<8>>(k4, &a7, &b), want7.clone());
+                prop_assert_eq!(run_tile::<EmulatedSignedMaddubs<8>>(k4, &s, &b), want_s.clone());
             } else {
-                prop_assert_eq!(run_tile::<EmulatedMaddubs<16>>(k4, &a7, &b), want7.clone());
+                prop_assert_eq!(run_tile::<EmulatedSignedMaddubs<16>>(k4, &s, &b), want_s.clone());
             }
             for isa in QIsa::available().into_iter().filter(|i| i.nr() == nr) {
-                let (a, want) = if isa.act_max() == 255 { (&a, &want) } else { (&a7, &want7) };
+                let (a, want) = if isa.act_shift() == 0 { (&a, &want) } else { (&s, &want_s) };
                 prop_assert_eq!(&run_isa(isa, k4, a, &b), want, "{:?}", isa);
             }
         }
     }
 }
 
-/// Why the AVX2 path uses 7-bit activations: with 8 bits, `vpmaddubsw` saturates a pair
-/// 255·(−128) + 255·(−128) = −65280 to −32768.
+/// Why the AVX2 path does not feed u8 activations to `vpmaddubsw` directly: a pair
+/// 255·(−128) + 255·(−128) = −65280 saturates to −32768. The signed form it uses instead stays
+/// exact at its extremes (±127 against −128 and 127).
 #[test]
-fn eight_bit_activations_saturate_maddubs() {
+fn avx2_product_saturation() {
+    let plain = |a: i32, b: i32| (2 * a * b).clamp(i16::MIN as i32, i16::MAX as i32);
+    assert_eq!(plain(255, -128), -32768);
     let k4 = 1;
-    let a = vec![255u8; k4 * MR * 4];
-    let b = vec![-128i8; k4 * 16 * 4];
-    let exact = naive_tile(k4, 16, &a, &b);
-    assert_eq!(exact[0], -130560);
-    assert_eq!(run_tile::<Emulated<8>>(k4, &a, &b), exact);
-    let saturated = run_tile::<EmulatedMaddubs<8>>(k4, &a, &b);
-    assert_eq!(saturated[0], -65536);
-    if QIsa::available().contains(&QIsa::Avx2) {
-        assert_eq!(run_isa(QIsa::Avx2, k4, &a, &b), saturated);
+    for (av, bv) in [
+        (127u8, -128i8),
+        (129, -128),
+        (127, 127),
+        (129, 127),
+        (0, -128),
+    ] {
+        let a = vec![av; k4 * MR * 4];
+        let b = vec![bv; k4 * 16 * 4];
+        let exact = naive_tile_signed(k4, 16, &a, &b);
+        assert_eq!(run_tile::<EmulatedSignedMaddubs<8>>(k4, &a, &b), exact);
+        if QIsa::available().contains(&QIsa::Avx2) {
+            assert_eq!(run_isa(QIsa::Avx2, k4, &a, &b), exact);
+        }
     }
 }
 

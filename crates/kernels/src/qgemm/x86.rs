@@ -1,9 +1,11 @@
 //! The x86-64 lanes: thin mappings of [`Lanes`] onto intrinsics, one per ISA.
 //!
-//! - [`Avx2`]: `vpmaddubsw` (u8×s8 pairs → saturating i16) + `vpmaddwd` by ones (pairs → i32),
-//!   then `vpaddd`. Exact — equal to `vpdpbusd` — as long as no pair `a₀b₀ + a₁b₁` leaves i16,
-//!   which holds when the unsigned operand is at most 127 (127·128·2 = 32512). The AVX2 path
-//!   therefore quantizes activations to 7 bits ([`super::QIsa::act_max`]).
+//! - [`Avx2`]: AVX2 has no `vpdpbusd`, and its `vpmaddubsw` (u8×s8 pairs → i16) saturates
+//!   for 8-bit activations (255·(−128)·2 = −65280). So on AVX2 the activations are stored
+//!   *signed* (`q − 127`, in −127..=127, [`super::QIsa::act_shift`]) and the product is the
+//!   s8×s8 form `vpmaddubsw(|b|, sign(a, b))`, whose pairs stay within 2·128·127 = 32512:
+//!   exact, then `vpmaddwd` by ones (pairs → i32) and `vpaddd`. (7-bit activations would
+//!   avoid the saturation with plain u8×s8, but measured below the accuracy bar.)
 //! - [`AvxVnni`]: `vpdpbusd` on 256 bits (VEX, `avxvnni`).
 //! - [`Avx512Vnni`]: `vpdpbusd` on 512 bits (EVEX, `avx512vnni`).
 //!
@@ -37,9 +39,10 @@ impl Lanes for Avx2 {
         // SAFETY: 32 readable bytes at b (caller).
         Avx2(unsafe { _mm256_loadu_si256(b.cast()) })
     }
+    /// Here `a` is read as **signed** bytes (−127..=127), see the module notes.
     #[inline(always)]
     unsafe fn dpbusd(acc: Self, a: Self, b: Self) -> Self {
-        let pairs = _mm256_maddubs_epi16(a.0, b.0);
+        let pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(b.0), _mm256_sign_epi8(a.0, b.0));
         let quads = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
         Avx2(_mm256_add_epi32(acc.0, quads))
     }
