@@ -2,6 +2,7 @@
 ViTImageProcessorPil on the same images, for `cargo xtask bench-peers`. Prints one JSON object.
 
 Usage: bench_peers.py models MODEL_DIR ONNX_PATH INPUT_OUT --batch B --threads T --runs R --warmup W
+       bench_peers.py int8 ONNX_PATH ONNX_INT8_PATH INPUT --batch B --threads T --runs R --warmup W
        bench_peers.py preprocess IMAGE... --runs R
 """
 
@@ -76,6 +77,35 @@ def models(args):
     }))
 
 
+def cosines(a, b):
+    """Cosine similarity of each image's slice of two [B, ...] arrays."""
+    a = a.reshape(a.shape[0], -1).astype(np.float64)
+    b = b.reshape(b.shape[0], -1).astype(np.float64)
+    return [float(x) for x in (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))]
+
+
+def int8(args):
+    """ONNX Runtime dynamic int8 (quantize_dynamic, s8 weights) on the f32 export, timed on the
+    input `models` wrote, with the per-image cosine of last_hidden_state against PyTorch f32."""
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from safetensors.numpy import load_file
+
+    if not os.path.exists(args.onnx_int8):
+        quantize_dynamic(args.onnx, args.onnx_int8, weight_type=QuantType.QInt8)
+    data = load_file(args.input)
+    x, ref = data["pixel_values"], data["last_hidden_state"]
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = args.threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(args.onnx_int8, so, providers=["CPUExecutionProvider"])
+    out = sess.run(["last_hidden_state"], {"pixel_values": x})[0]
+    t = timed(lambda: sess.run(["last_hidden_state"], {"pixel_values": x}), args.runs, args.warmup)
+    print(json.dumps({"ort_int8": t, "ort_int8_cosines": cosines(out, ref)}))
+
+
 def preprocess(args):
     from PIL import Image
     from transformers.models.vit.image_processing_pil_vit import ViTImageProcessorPil
@@ -100,11 +130,19 @@ def main():
     m.add_argument("--threads", type=int, default=1)
     m.add_argument("--runs", type=int, default=10)
     m.add_argument("--warmup", type=int, default=2)
+    q = sub.add_parser("int8")
+    q.add_argument("onnx")
+    q.add_argument("onnx_int8")
+    q.add_argument("input")
+    q.add_argument("--batch", type=int, default=1)
+    q.add_argument("--threads", type=int, default=1)
+    q.add_argument("--runs", type=int, default=10)
+    q.add_argument("--warmup", type=int, default=2)
     p = sub.add_parser("preprocess")
     p.add_argument("images", nargs="+")
     p.add_argument("--runs", type=int, default=20)
     args = ap.parse_args()
-    {"models": models, "preprocess": preprocess}[args.what](args)
+    {"models": models, "int8": int8, "preprocess": preprocess}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -126,6 +126,29 @@ pub fn convert(
     from: Option<Format>,
     dtype: DType,
 ) -> Result<Report, ConvertError> {
+    convert_as(input, out_dir, from, Some(dtype))
+}
+
+/// [`convert`] to an int8 checkpoint: the encoder's linear weights (see
+/// [`write::is_quantized_linear`]) quantized per output channel to `I8` `name.weight` with an
+/// `F32` `name.weight_scale` `[out]` beside it (`weight ≈ weight_scale[:, None] · weight`),
+/// every other tensor `F32`; the header's metadata says `"vitrs_quantization": "int8"`.
+/// `vitrs --dtype int8` loads it without quantizing again.
+pub fn convert_int8(
+    input: &Path,
+    out_dir: &Path,
+    from: Option<Format>,
+) -> Result<Report, ConvertError> {
+    convert_as(input, out_dir, from, None)
+}
+
+/// `dtype` `None` is int8.
+fn convert_as(
+    input: &Path,
+    out_dir: &Path,
+    from: Option<Format>,
+    dtype: Option<DType>,
+) -> Result<Report, ConvertError> {
     let (file, format) = locate(input, from)?;
     let source: Box<dyn TensorSource> = match format {
         Format::Jax => Box::new(Npz::open(&file)?),
@@ -138,12 +161,11 @@ pub fn convert(
         Format::Hf => hf::plan(source.as_ref(), &folder.join("config.json"))?,
     };
     std::fs::create_dir_all(out_dir).map_err(|e| ConvertError::io(out_dir, e))?;
-    let bytes = write::write_plan(
-        &plan,
-        source.as_ref(),
-        &out_dir.join("model.safetensors"),
-        dtype,
-    )?;
+    let out = out_dir.join("model.safetensors");
+    let bytes = match dtype {
+        Some(dtype) => write::write_plan(&plan, source.as_ref(), &out, dtype)?,
+        None => write::write_plan_int8(&plan, source.as_ref(), &out)?,
+    };
     let config = serde_json::to_string_pretty(&plan.config).expect("JSON values serialise");
     std::fs::write(out_dir.join("config.json"), config + "\n")
         .map_err(|e| ConvertError::io(out_dir, e))?;

@@ -112,6 +112,13 @@ pub fn main(args: Args) -> Result<ExitCode> {
                 "file size         {bytes} bytes ({:.1} MB)",
                 bytes as f64 / 1e6
             );
+            if dtypes.iter().any(|d| d == "I8") {
+                println!(
+                    "quantized         int8 (vitrs convert --dtype int8): encoder linear weights \
+                     I8 per output channel with F32 `weight_scale`; run with --dtype int8 to \
+                     compute in int8 (f32 dequantizes them)"
+                );
+            }
         }
         (_, Source::Random(arch, seed)) => {
             println!(
