@@ -174,17 +174,7 @@ pub fn quantize_pack_a(
             let r = p * MR + i;
             if r < m {
                 let row = &x[r * k..(r + 1) * k];
-                let (lo, hi) = row
-                    .iter()
-                    .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-                        (lo.min(v), hi.max(v))
-                    });
-                let (lo, hi) = if k == 0 { (0.0, 0.0) } else { (lo, hi) };
-                let step = (hi - lo) / qmax;
-                let inv = if step > 0.0 { 1.0 / step } else { 0.0 };
-                for (q, &v) in row_q.iter_mut().zip(row) {
-                    *q = (((v - lo) * inv + 0.5).min(qmax) as u8).wrapping_sub(shift);
-                }
+                let (lo, step) = quantize_row(row, qmax, shift, &mut row_q[..k]);
                 params[r - panels.start * MR] = RowQuant {
                     lo: lo + shift as f32 * step,
                     step,
@@ -192,12 +182,131 @@ pub fn quantize_pack_a(
             } else {
                 row_q.fill(0);
             }
-            for g in 0..k4 {
-                let at = (g * MR + i) * 4;
-                panel[at..at + 4].copy_from_slice(&row_q[g * 4..g * 4 + 4]);
+            for (group, q) in panel.chunks_exact_mut(MR * 4).zip(row_q.chunks_exact(4)) {
+                group[i * 4..i * 4 + 4].copy_from_slice(q);
             }
         }
     }
+}
+
+/// Quantizes one row into `out` (`q − shift` per value) and returns its `(lo, step)`; with
+/// AVX2 where the CPU has it (the generic x86-64 build converts floats one at a time).
+pub(super) fn quantize_row(row: &[f32], qmax: f32, shift: u8, out: &mut [u8]) -> (f32, f32) {
+    assert!(out.len() >= row.len());
+    #[cfg(target_arch = "x86_64")]
+    if crate::gemm::detect() == crate::gemm::Isa::Avx2Fma {
+        // SAFETY: detect() confirmed AVX2 and FMA on this CPU.
+        return unsafe { quantize_row_avx2(row, qmax, shift, out) };
+    }
+    quantize_row_any(row, qmax, shift, out)
+}
+
+/// [`quantize_row_any`] eight values at a time: `(v − lo)·inv + ½` clamped to `[0, qmax]`
+/// (a NaN becomes 0), truncated, shifted, and the low byte of each lane stored.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn quantize_row_avx2(row: &[f32], qmax: f32, shift: u8, out: &mut [u8]) -> (f32, f32) {
+    use std::arch::x86_64::*;
+    let n8 = row.len() / 8 * 8;
+    let (lo, hi) = if n8 == 0 {
+        if row.is_empty() {
+            (0.0, 0.0)
+        } else {
+            min_max(row)
+        }
+    } else {
+        // SAFETY: the loads stay below n8 <= row.len().
+        unsafe {
+            let mut vlo = _mm256_loadu_ps(row.as_ptr());
+            let mut vhi = vlo;
+            for i in (8..n8).step_by(8) {
+                let v = _mm256_loadu_ps(row.as_ptr().add(i));
+                vlo = _mm256_min_ps(v, vlo); // a NaN v keeps vlo, as min_max does
+                vhi = _mm256_max_ps(v, vhi);
+            }
+            let (mut l, mut h) = ([0f32; 8], [0f32; 8]);
+            _mm256_storeu_ps(l.as_mut_ptr(), vlo);
+            _mm256_storeu_ps(h.as_mut_ptr(), vhi);
+            let mut lo = l.iter().copied().fold(f32::INFINITY, f32::min);
+            let mut hi = h.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            for &v in &row[n8..] {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+            (lo, hi)
+        }
+    };
+    let step = (hi - lo) / qmax;
+    let inv = if step > 0.0 { 1.0 / step } else { 0.0 };
+    let (vlo, vinv, half) = (_mm256_set1_ps(lo), _mm256_set1_ps(inv), _mm256_set1_ps(0.5));
+    let (vmax, zero, vshift) = (
+        _mm256_set1_ps(qmax),
+        _mm256_setzero_ps(),
+        _mm256_set1_epi32(shift as i32),
+    );
+    // Byte 0 of each 32-bit lane to the bottom of its 128-bit half, then both halves together.
+    let pick = _mm256_setr_epi8(
+        0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8, 12, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1,
+    );
+    let join = _mm256_setr_epi32(0, 4, 1, 1, 1, 1, 1, 1);
+    for i in (0..n8).step_by(8) {
+        // SAFETY: i + 8 <= row.len() and out.len() >= row.len() (asserted by the caller).
+        unsafe {
+            let v = _mm256_loadu_ps(row.as_ptr().add(i));
+            let t = _mm256_add_ps(_mm256_mul_ps(_mm256_sub_ps(v, vlo), vinv), half);
+            let t = _mm256_max_ps(_mm256_min_ps(t, vmax), zero);
+            let q = _mm256_sub_epi32(_mm256_cvttps_epi32(t), vshift);
+            let bytes = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(q, pick), join);
+            _mm_storel_epi64(
+                out.as_mut_ptr().add(i).cast(),
+                _mm256_castsi256_si128(bytes),
+            );
+        }
+    }
+    for (q, &v) in out[n8..].iter_mut().zip(&row[n8..]) {
+        *q = (((v - lo) * inv + 0.5).min(qmax) as i32 as u8).wrapping_sub(shift);
+    }
+    (lo, step)
+}
+
+#[inline(always)]
+pub(super) fn quantize_row_any(row: &[f32], qmax: f32, shift: u8, out: &mut [u8]) -> (f32, f32) {
+    let (lo, hi) = if row.is_empty() {
+        (0.0, 0.0)
+    } else {
+        min_max(row)
+    };
+    let step = (hi - lo) / qmax;
+    let inv = if step > 0.0 { 1.0 / step } else { 0.0 };
+    // Through i32 (one vector conversion; the value is in 0..=qmax here).
+    for (q, &v) in out.iter_mut().zip(row) {
+        *q = (((v - lo) * inv + 0.5).min(qmax) as i32 as u8).wrapping_sub(shift);
+    }
+    (lo, step)
+}
+
+/// The least and greatest value of a non-empty row, eight independent lanes at a time (so
+/// that the compiler vectorizes it; a single running min is a serial chain).
+#[inline(always)]
+fn min_max(row: &[f32]) -> (f32, f32) {
+    let mut lo = [row[0]; 8];
+    let mut hi = [row[0]; 8];
+    let chunks = row.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for l in 0..8 {
+            lo[l] = if c[l] < lo[l] { c[l] } else { lo[l] };
+            hi[l] = if c[l] > hi[l] { c[l] } else { hi[l] };
+        }
+    }
+    let mut lo = lo.iter().copied().fold(f32::INFINITY, f32::min);
+    let mut hi = hi.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    for &v in tail {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    (lo, hi)
 }
 
 /// Packs a quantized weight for tiles of `nr` columns: panel `jp`, group `g`, column `jj`,
