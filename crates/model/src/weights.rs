@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
-use vitrs_kernels::qgemm::{AnyLinear, QLinear, QuantizedWeight};
+use vitrs_kernels::qgemm::{AnyLinear, QIsa, QLinear, QuantizedWeight};
 use vitrs_kernels::Linear;
 
 use crate::{ComputeDtype, ModelError, WeightSource};
@@ -111,7 +111,9 @@ impl<'a> Weights<'a> {
     }
 
     /// The linear under `name` computed in `dtype`: int8 from the stored quantized weight if
-    /// there is one, else quantized here from the f32 weight.
+    /// there is one, else quantized here from the f32 weight. In int8 it runs the fastest
+    /// kernel for inputs that tolerate 7-bit activations ([`QIsa::detect_coarse`]): the
+    /// attention output, fc1 and fc2 (q/k/v, which does not, is built apart).
     pub fn linear_as(
         &self,
         name: &str,
@@ -130,7 +132,8 @@ impl<'a> Weights<'a> {
             ComputeDtype::Int8 => {
                 let (q, b) = self.quantized(name, out_features, in_features, bias)?;
                 Ok(AnyLinear::Int8(
-                    QLinear::new(q, b).map_err(|e| self.shape_error(name, e))?,
+                    QLinear::with_isa(q, b, QIsa::detect_coarse())
+                        .map_err(|e| self.shape_error(name, e))?,
                 ))
             }
         }

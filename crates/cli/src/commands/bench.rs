@@ -112,6 +112,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let gflop_per_image = 2.0 * loaded.vit.macs_per_image([h, w]) as f64 / 1e9;
     let json = serde_json::json!({
         "model": args.model.model,
+        "dtype": args.model.dtype.to_string(),
         "batch": args.batch,
         "threads": threads,
         "runs": ms.len(),

@@ -67,6 +67,9 @@ pub enum QIsa {
     AvxVnni,
     /// AVX2 (`vpmaddubsw` + `vpmaddwd` on sign-transferred operands): signed activations.
     Avx2,
+    /// AVX2 with 7-bit activations (plain `vpmaddubsw`, no saturation below 128): faster,
+    /// coarser; for the layers whose inputs tolerate it.
+    Avx2U7,
     /// Plain Rust on emulated lanes, any CPU.
     Portable,
 }
@@ -87,6 +90,16 @@ impl QIsa {
         })
     }
 
+    /// The fastest kernel for layers whose inputs tolerate 7-bit activations: [`QIsa::Avx2U7`]
+    /// where [`QIsa::detect`] picks AVX2 (whose 8-bit form costs about twice as much on
+    /// Zen 3), the same as `detect` elsewhere.
+    pub fn detect_coarse() -> QIsa {
+        match QIsa::detect() {
+            QIsa::Avx2 => QIsa::Avx2U7,
+            other => other,
+        }
+    }
+
     /// Every implementation this CPU can run, best first (the portable one last).
     pub fn available() -> Vec<QIsa> {
         #[allow(unused_mut)]
@@ -104,6 +117,7 @@ impl QIsa {
             }
             if is_x86_feature_detected!("avx2") {
                 v.push(QIsa::Avx2);
+                v.push(QIsa::Avx2U7);
             }
         }
         v.push(QIsa::Portable);
@@ -114,15 +128,17 @@ impl QIsa {
     pub fn nr(self) -> usize {
         match self {
             QIsa::Avx512Vnni => 32,
-            QIsa::AvxVnni | QIsa::Avx2 | QIsa::Portable => 16,
+            QIsa::AvxVnni | QIsa::Avx2 | QIsa::Avx2U7 | QIsa::Portable => 16,
         }
     }
 
     /// The largest quantized activation `q` (levels `0..=act_max`): 255 for `vpdpbusd` and
-    /// its emulation; 254 on AVX2, whose signed form cannot take −128 (see `act_shift`).
+    /// its emulation; 254 on AVX2, whose signed form cannot take −128 (see `act_shift`); 127
+    /// for AVX2's 7-bit kernel.
     pub fn act_max(self) -> u8 {
         match self {
             QIsa::Avx2 => 254,
+            QIsa::Avx2U7 => 127,
             QIsa::Avx512Vnni | QIsa::AvxVnni | QIsa::Portable => 255,
         }
     }
@@ -132,7 +148,7 @@ impl QIsa {
     pub fn act_shift(self) -> u8 {
         match self {
             QIsa::Avx2 => 127,
-            QIsa::Avx512Vnni | QIsa::AvxVnni | QIsa::Portable => 0,
+            QIsa::Avx2U7 | QIsa::Avx512Vnni | QIsa::AvxVnni | QIsa::Portable => 0,
         }
     }
 
@@ -145,6 +161,8 @@ impl QIsa {
             QIsa::AvxVnni => super::x86::kernel_avxvnni,
             #[cfg(target_arch = "x86_64")]
             QIsa::Avx2 => super::x86::kernel_avx2,
+            #[cfg(target_arch = "x86_64")]
+            QIsa::Avx2U7 => super::x86::kernel_avx2_u7,
             _ => kernel_portable,
         }
     }

@@ -53,6 +53,45 @@ impl Lanes for Avx2 {
     }
 }
 
+/// Eight lanes of AVX2 for 7-bit activations: plain `vpmaddubsw(a, b)` (u8×s8), exact while
+/// `a ≤ 127` (pairs within 2·127·128 = 32512). One instruction fewer than [`Avx2`]'s signed
+/// form, and about twice its speed on Zen 3 (where `vpsignb`/`vpabsb` compete with the
+/// multiplies), at 7 bits of activation precision.
+#[derive(Clone, Copy)]
+pub struct Avx2U7(__m256i);
+
+impl Lanes for Avx2U7 {
+    const N: usize = 8;
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        Avx2U7(_mm256_setzero_si256())
+    }
+    #[inline(always)]
+    unsafe fn splat4(a: *const u8) -> Self {
+        // SAFETY: four readable bytes at a (caller).
+        Avx2U7(_mm256_set1_epi32(unsafe {
+            a.cast::<i32>().read_unaligned()
+        }))
+    }
+    #[inline(always)]
+    unsafe fn load(b: *const i8) -> Self {
+        // SAFETY: 32 readable bytes at b (caller).
+        Avx2U7(unsafe { _mm256_loadu_si256(b.cast()) })
+    }
+    /// Here `a` must be at most 127 (see the type's notes).
+    #[inline(always)]
+    unsafe fn dpbusd(acc: Self, a: Self, b: Self) -> Self {
+        let pairs = _mm256_maddubs_epi16(a.0, b.0);
+        let quads = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+        Avx2U7(_mm256_add_epi32(acc.0, quads))
+    }
+    #[inline(always)]
+    unsafe fn store(self, c: *mut i32) {
+        // SAFETY: 8 writable i32 at c (caller).
+        unsafe { _mm256_storeu_si256(c.cast(), self.0) }
+    }
+}
+
 /// Eight lanes of AVX-VNNI.
 #[derive(Clone, Copy)]
 pub struct AvxVnni(__m256i);
@@ -127,6 +166,16 @@ impl Lanes for Avx512Vnni {
 pub unsafe fn kernel_avx2(k4: usize, a: *const u8, b: *const i8, c: *mut i32) {
     // SAFETY: the caller's contract is tile's.
     unsafe { tile::<Avx2>(k4, a, b, c) }
+}
+
+/// The tile kernel on AVX2 for 7-bit activations.
+///
+/// # Safety
+/// As [`super::kernel::QKernelFn`] with every byte of `a` at most 127; the CPU must have AVX2.
+#[target_feature(enable = "avx2")]
+pub unsafe fn kernel_avx2_u7(k4: usize, a: *const u8, b: *const i8, c: *mut i32) {
+    // SAFETY: the caller's contract is tile's.
+    unsafe { tile::<Avx2U7>(k4, a, b, c) }
 }
 
 /// The tile kernel on AVX-VNNI.
