@@ -4,10 +4,12 @@
 //!   and writes `fixtures/` (and, with `--full`, `fixtures/full/`) with a sha256 manifest.
 //! - `verify [--full]`: checks the manifest and runs every fixture case, printing a table.
 //! - `bench-peers [--quick]`: vitrs against ONNX Runtime, PyTorch and Pillow in one run.
+//! - `msrv`: checks that the stated `rust-version` is the one the lockfile needs.
 
 mod bench_peers;
 mod fixtures;
 mod manifest;
+mod msrv;
 mod paths;
 mod venv;
 mod verify;
@@ -42,6 +44,8 @@ enum Command {
         #[arg(long)]
         quick: bool,
     },
+    /// Check that the workspace's rust-version is the newest one its locked dependencies state.
+    Msrv,
     /// Rewrite fixtures/manifest.json from the files present (after a merge, say).
     Manifest,
     /// Check the manifest and run every fixture case against its reference outputs.
@@ -57,6 +61,7 @@ fn main() -> anyhow::Result<()> {
         Command::Fixtures { full, only } => fixtures::run(full, only.as_deref()),
         Command::Verify { full } => verify::run(full),
         Command::BenchPeers { quick } => bench_peers::run(quick),
+        Command::Msrv => msrv::run(),
         Command::Manifest => {
             let n = manifest::write(&paths::fixtures())?;
             println!("fixtures/manifest.json lists {n} files");

@@ -8,12 +8,16 @@
 //! - [`pipeline`]: a model with its image processor: embed and classify files.
 //! - [`load`]: a `--model` argument to a loaded model.
 //! - [`io`]: safetensors in and out, written atomically.
+//! - [`output`]: output paths checked before any work, atomic writes, cleanup on signals.
+//! - [`limits`]: command-line numbers checked against the machine (threads, batch memory).
 //! - [`zoo`]: `random:NAME`, the Hub's architectures with seeded random weights.
 //! - [`hub`]: finding a model folder from a Hub id in the Hugging Face cache, or downloading it.
 
 pub mod embed;
 pub mod hub;
 pub mod io;
+pub mod limits;
 pub mod load;
+pub mod output;
 pub mod pipeline;
 pub mod zoo;

@@ -63,7 +63,7 @@ impl Loaded {
 /// The model arguments every command shares.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ModelArgs {
-    /// A model folder in the Hugging Face layout, a Hub id (org/name[@revision], from the
+    /// A model folder in the Hugging Face layout, a Hub id (`org/name[@revision]`, from the
     /// Hugging Face cache or downloaded into it), or random:NAME (an architecture with seeded
     /// random weights).
     #[arg(long)]
@@ -71,7 +71,8 @@ pub struct ModelArgs {
     /// Seed of random: weights.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Load weights even if they hold NaN or infinities.
+    /// Load weights even if they hold NaN or infinities, and write (embed) or print
+    /// (classify) results that are NaN or infinite instead of skipping their image.
     #[arg(long)]
     pub allow_nonfinite: bool,
     /// What the encoder's linear layers compute in: f32, or int8 (weights per output channel,

@@ -3,6 +3,7 @@
 
 mod commands;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -34,12 +35,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Ctrl-C: outputs are renamed into place only when complete, so it is enough to remove
-    // the partial temporary files and leave with the conventional 128 + SIGINT.
-    let _ = ctrlc::set_handler(|| {
-        vitrs::io::remove_partial_files();
-        std::process::exit(130);
-    });
+    // SIGINT, SIGTERM, SIGHUP: outputs are renamed into place only when complete, so it is
+    // enough to remove the partial temporary files and die of the signal.
+    if let Err(e) = vitrs::output::install_signal_cleanup() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "vitrs: cannot catch signals ({e}); an interrupted run may leave a {}XXXXXX file",
+            vitrs::output::PARTIAL_PREFIX
+        );
+    }
     let result = match cli.command {
         Command::Run(args) => commands::run::main(args),
         Command::Preprocess(args) => commands::preprocess::main(args),
@@ -52,7 +56,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {}", one_line(&err));
+            // Not eprintln!: a full or broken stderr must not turn an error into a panic.
+            let _ = writeln!(std::io::stderr(), "error: {}", one_line(&err));
             ExitCode::FAILURE
         }
     }

@@ -38,7 +38,7 @@ pub fn plan(src: &dyn TensorSource) -> Result<Plan, ConvertError> {
     let pos = dims(src, "Transformer/posembed_input/pos_embedding")?;
     let n = pos.get(1).copied().unwrap_or(1).saturating_sub(1);
     let g = (n as f64).sqrt().round() as usize;
-    if g * g != n {
+    if g.checked_mul(g) != Some(n) {
         return Err(ConvertError::Tensor {
             name: "Transformer/posembed_input/pos_embedding".into(),
             expected: "a square patch grid".into(),
@@ -199,10 +199,10 @@ pub fn plan(src: &dyn TensorSource) -> Result<Plan, ConvertError> {
     let mut config = json!({
         "model_type": "vit", "hidden_size": d, "num_hidden_layers": depth, "num_attention_heads": heads,
         "intermediate_size": inter, "hidden_act": "gelu", "layer_norm_eps": 1e-6,
-        "image_size": g * ph, "patch_size": ph, "num_channels": c, "qkv_bias": qkv_bias,
+        "image_size": g.saturating_mul(ph), "patch_size": ph, "num_channels": c, "qkv_bias": qkv_bias,
     });
     if let Some(hk) = head {
-        let labels = hk.get(1).copied().unwrap_or(0);
+        let labels = crate::plan::check_labels("head/kernel", &hk, hk.get(1).copied())?;
         add(
             "classifier.weight".into(),
             vec![labels, d],

@@ -14,7 +14,7 @@
 //!
 //! - [`source`]: reading tensors from safetensors and `.npz` files ([`npy`] parses members).
 //! - [`timm`], [`jax`], [`hf`]: the three mappings.
-//! - [`write`]: the streaming safetensors writer.
+//! - [`write`](mod@write): the streaming safetensors writer.
 //! - [`convert`]: the whole job.
 
 mod error;
@@ -119,36 +119,17 @@ fn locate(
     Ok((file, format))
 }
 
-/// Converts `input` into an HF-layout folder `out_dir` with weights stored as `dtype`.
-pub fn convert(
-    input: &Path,
-    out_dir: &Path,
-    from: Option<Format>,
-    dtype: DType,
-) -> Result<Report, ConvertError> {
-    convert_as(input, out_dir, from, Some(dtype))
+/// A conversion ready to write: the source opened and the plan made, nothing written.
+pub struct Conversion {
+    format: Format,
+    file: std::path::PathBuf,
+    source: Box<dyn TensorSource>,
+    plan: Plan,
 }
 
-/// [`convert`] to an int8 checkpoint: the encoder's linear weights (see
-/// [`write::is_quantized_linear`]) quantized per output channel to `I8` `name.weight` with an
-/// `F32` `name.weight_scale` `[out]` beside it (`weight ≈ weight_scale[:, None] · weight`),
-/// every other tensor `F32`; the header's metadata says `"vitrs_quantization": "int8"`.
-/// `vitrs --dtype int8` loads it without quantizing again.
-pub fn convert_int8(
-    input: &Path,
-    out_dir: &Path,
-    from: Option<Format>,
-) -> Result<Report, ConvertError> {
-    convert_as(input, out_dir, from, None)
-}
-
-/// `dtype` `None` is int8.
-fn convert_as(
-    input: &Path,
-    out_dir: &Path,
-    from: Option<Format>,
-    dtype: Option<DType>,
-) -> Result<Report, ConvertError> {
+/// Opens `input` (a file, or a folder holding `model.safetensors` / `*.npz`) and plans its
+/// conversion. Reads headers and configs only.
+pub fn prepare(input: &Path, from: Option<Format>) -> Result<Conversion, ConvertError> {
     let (file, format) = locate(input, from)?;
     let source: Box<dyn TensorSource> = match format {
         Format::Jax => Box::new(Npz::open(&file)?),
@@ -160,27 +141,124 @@ fn convert_as(
         Format::Jax => jax::plan(source.as_ref())?,
         Format::Hf => hf::plan(source.as_ref(), &folder.join("config.json"))?,
     };
-    std::fs::create_dir_all(out_dir).map_err(|e| ConvertError::io(out_dir, e))?;
-    let out = out_dir.join("model.safetensors");
-    let bytes = match dtype {
-        Some(dtype) => write::write_plan(&plan, source.as_ref(), &out, dtype)?,
-        None => write::write_plan_int8(&plan, source.as_ref(), &out)?,
-    };
-    let config = serde_json::to_string_pretty(&plan.config).expect("JSON values serialise");
-    std::fs::write(out_dir.join("config.json"), config + "\n")
-        .map_err(|e| ConvertError::io(out_dir, e))?;
-    if let Some(pp) = &plan.preprocessor {
-        let text = serde_json::to_string_pretty(pp).expect("JSON values serialise");
-        std::fs::write(out_dir.join("preprocessor_config.json"), text + "\n")
-            .map_err(|e| ConvertError::io(out_dir, e))?;
-    }
-    Ok(Report {
+    Ok(Conversion {
         format,
-        tensors: plan.tensors.len(),
-        bytes,
-        architecture: plan.config["architectures"][0]
-            .as_str()
-            .unwrap_or("ViTModel")
-            .to_string(),
+        file,
+        source,
+        plan,
     })
+}
+
+impl Conversion {
+    /// The layout read.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The weights file read.
+    pub fn weights_file(&self) -> &Path {
+        &self.file
+    }
+
+    /// The plan.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Writes `model.safetensors` to `w` as `dtype` (`out` names it in errors); returns its
+    /// size in bytes.
+    pub fn write_weights(
+        &self,
+        w: &mut dyn std::io::Write,
+        out: &Path,
+        dtype: DType,
+    ) -> Result<u64, ConvertError> {
+        write::write_plan_to(&self.plan, self.source.as_ref(), w, out, dtype)
+    }
+
+    /// Writes `model.safetensors` to `w` as an int8 checkpoint: the encoder's linear weights
+    /// (see [`write::is_quantized_linear`]) quantized per output channel to `I8` `X.weight`
+    /// with an `F32` `X.weight_scale` `[out]` beside it (`weight ≈ weight_scale[:, None] ·
+    /// weight`), every other tensor `F32`; the header's metadata says
+    /// `"vitrs_quantization": "int8"`. `--dtype int8` loads it without quantizing again.
+    pub fn write_weights_int8(
+        &self,
+        w: &mut dyn std::io::Write,
+        out: &Path,
+    ) -> Result<u64, ConvertError> {
+        write::write_plan_int8_to(&self.plan, self.source.as_ref(), w, out)
+    }
+
+    /// The text of `config.json`.
+    pub fn config_json(&self) -> String {
+        serde_json::to_string_pretty(&self.plan.config).expect("JSON values serialise") + "\n"
+    }
+
+    /// The text of `preprocessor_config.json`, when the source says how it was trained.
+    pub fn preprocessor_json(&self) -> Option<String> {
+        self.plan
+            .preprocessor
+            .as_ref()
+            .map(|pp| serde_json::to_string_pretty(pp).expect("JSON values serialise") + "\n")
+    }
+
+    /// What was done, once `bytes` of weights were written.
+    pub fn report(&self, bytes: u64) -> Report {
+        Report {
+            format: self.format,
+            tensors: self.plan.tensors.len(),
+            bytes,
+            architecture: self.plan.config["architectures"][0]
+                .as_str()
+                .unwrap_or("ViTModel")
+                .to_string(),
+        }
+    }
+}
+
+/// Converts `input` into an HF-layout folder `out_dir` with weights stored as `dtype`.
+///
+/// Every file is written to a temporary file in `out_dir` first, and all are renamed into
+/// place only once all are complete: on any error (a full disk included) nothing is left but
+/// what was there before.
+pub fn convert(
+    input: &Path,
+    out_dir: &Path,
+    from: Option<Format>,
+    dtype: DType,
+) -> Result<Report, ConvertError> {
+    let conversion = prepare(input, from)?;
+    std::fs::create_dir_all(out_dir).map_err(|e| ConvertError::io(out_dir, e))?;
+    let weights = out_dir.join("model.safetensors");
+    let mut tmp = write::temp_beside(&weights)?;
+    let bytes = {
+        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+        let bytes = conversion.write_weights(&mut w, &weights, dtype)?;
+        std::io::Write::flush(&mut w).map_err(|e| ConvertError::io(&weights, e))?;
+        bytes
+    };
+    let mut files = vec![(tmp, weights)];
+    let texts = [
+        Some(("config.json", conversion.config_json())),
+        conversion
+            .preprocessor_json()
+            .map(|t| ("preprocessor_config.json", t)),
+    ];
+    for (name, text) in texts.into_iter().flatten() {
+        let path = out_dir.join(name);
+        let mut tmp = write::temp_beside(&path)?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes())
+            .map_err(|e| ConvertError::io(&path, e))?;
+        files.push((tmp, path));
+    }
+    for (tmp, path) in &files {
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| ConvertError::io(path, e))?;
+    }
+    for (tmp, path) in files {
+        tmp.persist(&path)
+            .map_err(|e| ConvertError::io(&path, e.error))?;
+    }
+    Ok(conversion.report(bytes))
 }

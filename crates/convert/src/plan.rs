@@ -39,9 +39,36 @@ pub enum Transform {
 }
 
 impl Transform {
-    /// Applies the transform to the source values.
-    pub fn apply(&self, src: &[f32]) -> Vec<f32> {
+    /// Values the source must hold for this transform (at least, for [`Transform::Rows`]);
+    /// `None` when the product overflows.
+    fn source_len(&self) -> Option<usize> {
         match *self {
+            Transform::Copy => Some(0),
+            Transform::Rows { end, row_len, .. } => end.checked_mul(row_len),
+            Transform::Transpose { rows, cols } => rows.checked_mul(cols),
+            Transform::HwioToOihw { h, w, i, o } => {
+                h.checked_mul(w)?.checked_mul(i)?.checked_mul(o)
+            }
+        }
+    }
+
+    /// Applies the transform to the source values. A source of the wrong size (a scalar or
+    /// empty tensor where a matrix was planned) is an error saying what was expected.
+    pub fn apply(&self, src: &[f32]) -> Result<Vec<f32>, String> {
+        let fits = match (self, self.source_len()) {
+            (_, None) => false,
+            (Transform::Copy, _) => true,
+            (Transform::Rows { start, end, .. }, Some(n)) => start <= end && src.len() >= n,
+            (_, Some(n)) => src.len() == n,
+        };
+        if !fits {
+            return Err(format!(
+                "{} values for {self:?}",
+                self.source_len()
+                    .map_or_else(|| "an overflowing number of".into(), |n| n.to_string())
+            ));
+        }
+        Ok(match *self {
             Transform::Copy => src.to_vec(),
             Transform::Rows {
                 start,
@@ -71,7 +98,7 @@ impl Transform {
                 }
                 out
             }
-        }
+        })
     }
 }
 
@@ -97,4 +124,26 @@ pub struct Plan {
     pub config: Value,
     /// `preprocessor_config.json`, when the source says how it was trained.
     pub preprocessor: Option<Value>,
+}
+
+/// Most classes a classifier head may have (as the model crate's limit on config sizes): the
+/// converter writes one `id2label` entry per class, so a zero-sized head claiming 10¹² classes
+/// must be refused before that.
+pub const MAX_LABELS: usize = 1 << 20;
+
+/// The number of classes of head `name` (shape `dims`), if it is a matrix within
+/// [`MAX_LABELS`].
+pub(crate) fn check_labels(
+    name: &str,
+    dims: &[usize],
+    labels: Option<usize>,
+) -> Result<usize, crate::ConvertError> {
+    match labels {
+        Some(n) if dims.len() == 2 && (1..=MAX_LABELS).contains(&n) => Ok(n),
+        _ => Err(crate::ConvertError::Tensor {
+            name: name.into(),
+            expected: format!("a matrix with 1 to {MAX_LABELS} classes"),
+            found: format!("{dims:?}"),
+        }),
+    }
 }

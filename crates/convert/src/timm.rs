@@ -29,6 +29,18 @@ fn dims(src: &dyn TensorSource, name: &str) -> Result<Vec<usize>, ConvertError> 
     })
 }
 
+/// The first dimension of `name`, which must be a matrix (not a scalar).
+fn first_dim(src: &dyn TensorSource, name: &str) -> Result<usize, ConvertError> {
+    match dims(src, name)?[..] {
+        [rows, _] => Ok(rows),
+        ref other => Err(ConvertError::Tensor {
+            name: name.into(),
+            expected: "a matrix [rows, cols]".into(),
+            found: format!("{other:?}"),
+        }),
+    }
+}
+
 fn expect(src: &dyn TensorSource, name: &str, shape: &[usize]) -> Result<(), ConvertError> {
     let found = dims(src, name)?;
     if found != shape {
@@ -135,19 +147,28 @@ pub fn plan(src: &dyn TensorSource, config_path: &Path) -> Result<Plan, ConvertE
     let tokens = pos.get(1).copied().unwrap_or(0);
     let grid = match cfg["pretrained_cfg"]["input_size"].as_array() {
         Some(a) if a.len() == 3 => [
-            a[1].as_u64().unwrap_or(0) as usize / ph,
-            a[2].as_u64().unwrap_or(0) as usize / pw,
+            (a[1].as_u64().unwrap_or(0) as usize)
+                .checked_div(ph)
+                .unwrap_or(0),
+            (a[2].as_u64().unwrap_or(0) as usize)
+                .checked_div(pw)
+                .unwrap_or(0),
         ],
         _ => {
             let g = ((tokens.saturating_sub(1)) as f64).sqrt().round() as usize;
             [g, g]
         }
     };
-    expect(src, "pos_embed", &[1, 1 + grid[0] * grid[1], d])?;
+    // Saturating: a config's input_size is untrusted; an absurd one fails this check.
+    expect(
+        src,
+        "pos_embed",
+        &[1, grid[0].saturating_mul(grid[1]).saturating_add(1), d],
+    )?;
     let depth = (0..)
         .take_while(|i| src.dims(&format!("blocks.{i}.norm1.weight")).is_some())
         .count();
-    let inter = dims(src, "blocks.0.mlp.fc1.weight")?[0];
+    let inter = first_dim(src, "blocks.0.mlp.fc1.weight")?;
     let qkv_bias = src.dims("blocks.0.attn.qkv.bias").is_some();
     let arch = cfg["architecture"].as_str().unwrap_or("");
     let heads = cfg["model_args"]["num_heads"]
@@ -201,11 +222,15 @@ pub fn plan(src: &dyn TensorSource, config_path: &Path) -> Result<Plan, ConvertE
     for i in 0..depth {
         let b = format!("blocks.{i}.");
         let h = p(&format!("encoder.layer.{i}."));
-        expect(src, &format!("{b}attn.qkv.weight"), &[3 * d, d])?;
+        expect(
+            src,
+            &format!("{b}attn.qkv.weight"),
+            &[d.saturating_mul(3), d],
+        )?;
         for (j, part) in ["query", "key", "value"].iter().enumerate() {
             let rows = Transform::Rows {
-                start: j * d,
-                end: (j + 1) * d,
+                start: j.saturating_mul(d),
+                end: (j + 1).saturating_mul(d),
                 row_len: d,
             };
             add(
@@ -216,8 +241,8 @@ pub fn plan(src: &dyn TensorSource, config_path: &Path) -> Result<Plan, ConvertE
             );
             if qkv_bias {
                 let rows = Transform::Rows {
-                    start: j * d,
-                    end: (j + 1) * d,
+                    start: j.saturating_mul(d),
+                    end: (j + 1).saturating_mul(d),
                     row_len: 1,
                 };
                 add(
@@ -273,7 +298,7 @@ pub fn plan(src: &dyn TensorSource, config_path: &Path) -> Result<Plan, ConvertE
         "intermediate_size": inter,
         "hidden_act": "gelu",
         "layer_norm_eps": 1e-6,
-        "image_size": [grid[0] * ph, grid[1] * pw],
+        "image_size": [grid[0].saturating_mul(ph), grid[1].saturating_mul(pw)],
         "patch_size": [ph, pw],
         "num_channels": c,
         "qkv_bias": qkv_bias,
@@ -281,7 +306,7 @@ pub fn plan(src: &dyn TensorSource, config_path: &Path) -> Result<Plan, ConvertE
         "attention_probs_dropout_prob": 0.0,
     });
     if let Some(hw) = head {
-        let labels = hw[0];
+        let labels = crate::plan::check_labels("head.weight", &hw, hw.first().copied())?;
         add(
             "classifier.weight".into(),
             vec![labels, d],
@@ -320,6 +345,7 @@ pub fn plan(src: &dyn TensorSource, config_path: &Path) -> Result<Plan, ConvertE
         config["architectures"] = json!(["ViTModel"]);
     }
     if let Some(pl) = pre_logits {
+        let out = first_dim(src, "pre_logits.fc.weight")?;
         add(
             p("pooler.dense.weight"),
             pl.clone(),
@@ -328,14 +354,17 @@ pub fn plan(src: &dyn TensorSource, config_path: &Path) -> Result<Plan, ConvertE
         );
         add(
             p("pooler.dense.bias"),
-            vec![pl[0]],
+            vec![out],
             "pre_logits.fc.bias",
             Transform::Copy,
         );
-        config["pooler_output_size"] = json!(pl[0]);
+        config["pooler_output_size"] = json!(out);
         config["pooler_act"] = json!("tanh");
     }
-    let preprocessor = preprocessor(&cfg["pretrained_cfg"], [grid[0] * ph, grid[1] * pw]);
+    let preprocessor = preprocessor(
+        &cfg["pretrained_cfg"],
+        [grid[0].saturating_mul(ph), grid[1].saturating_mul(pw)],
+    );
     Ok(Plan {
         tensors: t,
         config,

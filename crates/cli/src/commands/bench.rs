@@ -36,6 +36,9 @@ pub struct Args {
     warmup: usize,
 }
 
+/// Most timed runs (`--runs`): their times are kept to sort them.
+const MAX_RUNS: usize = 1_000_000;
+
 /// Peak resident memory of this process in MB (Linux `VmHWM`), if known.
 pub fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -83,22 +86,24 @@ fn bench_preprocess(args: &Args) -> Result<ExitCode> {
             serde_json::json!({"min_ms": ms[0], "median_ms": median(&ms), "runs": ms.len()}),
         );
     }
-    println!("{}", serde_json::json!({ "preprocess": out }));
+    vitrs::output::print(&format!("{}\n", serde_json::json!({ "preprocess": out })))?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Runs the subcommand.
 pub fn main(args: Args) -> Result<ExitCode> {
-    let threads = vitrs_kernels::threads::init(
-        args.threads
-            .unwrap_or_else(vitrs_kernels::threads::available),
-    );
+    if args.runs > MAX_RUNS {
+        anyhow::bail!("--runs {}: at most {MAX_RUNS} timed runs", args.runs);
+    }
+    let threads = vitrs::limits::init_threads(args.threads);
     if !args.preprocess.is_empty() {
         return bench_preprocess(&args);
     }
     let loaded = args.model.load()?;
     let cfg = loaded.vit.config();
     let [h, w] = cfg.image_size;
+    vitrs::limits::check_batch(args.batch, cfg, [h, w])?;
+    // Bounded by check_batch: the pixels are part of the memory it counts.
     let n = args.batch * cfg.num_channels * h * w;
     // A fixed, non-trivial input: the timing does not depend on the values.
     let data = (0..n).map(|i| ((i % 255) as f32 / 127.5) - 1.0).collect();
@@ -127,6 +132,6 @@ pub fn main(args: Args) -> Result<ExitCode> {
         "peak_rss_mb": peak_rss_mb(),
         "all_ms": ms,
     });
-    println!("{json}");
+    vitrs::output::print(&format!("{json}\n"))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -28,10 +28,7 @@ pub struct Args {
 
 /// Runs the subcommand.
 pub fn main(args: Args) -> Result<ExitCode> {
-    vitrs_kernels::threads::init(
-        args.threads
-            .unwrap_or_else(vitrs_kernels::threads::available),
-    );
+    vitrs::limits::init_threads(args.threads);
     let paths = inputs::expand(&args.paths)?;
     let pipeline = Pipeline::from_args(&args.model)?;
     if pipeline.model().labels().is_none() {
@@ -43,25 +40,42 @@ pub fn main(args: Args) -> Result<ExitCode> {
     }
     let mut skipped = 0;
     for path in &paths {
-        match pipeline.classify(path, args.top_k) {
+        let result = pipeline.classify(path, args.top_k).and_then(|top| {
+            match top.iter().find(|p| !p.logit.is_finite()) {
+                Some(p) if !args.model.allow_nonfinite => anyhow::bail!(
+                    "{}: logit {} of `{}` is not finite; no prediction printed (pass \
+                     --allow-nonfinite to print it)",
+                    path.display(),
+                    p.logit,
+                    p.label
+                ),
+                _ => Ok(top),
+            }
+        });
+        match result {
             Ok(top) => {
+                let mut text = String::new();
                 if args.json {
                     let labels: Vec<_> = top
                         .iter()
                         .map(|p| serde_json::json!({"label": p.label, "index": p.index, "probability": p.probability}))
                         .collect();
-                    println!("{}", serde_json::json!({"path": path, "labels": labels}));
+                    let mut row = vitrs::output::json_path(path);
+                    row.insert("labels".into(), labels.into());
+                    text = serde_json::Value::Object(row).to_string();
+                    text.push('\n');
                 } else {
-                    println!("{}", path.display());
+                    text.push_str(&format!("{}\n", path.display()));
                     for p in &top {
-                        println!(
-                            "  {:>6.2}%  {:>5}  {}",
+                        text.push_str(&format!(
+                            "  {:>6.2}%  {:>5}  {}\n",
                             100.0 * p.probability,
                             p.index,
                             p.label
-                        );
+                        ));
                     }
                 }
+                vitrs::output::print(&text)?;
             }
             Err(e) => {
                 eprintln!("skipped {e:#}");

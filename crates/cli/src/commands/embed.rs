@@ -6,8 +6,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use vitrs::embed::{self, inputs, write::Format, Pool};
+use vitrs::embed::write::{Format, Writer};
+use vitrs::embed::{inputs, Pool};
 use vitrs::load::ModelArgs;
+use vitrs::output::{Destination, Inputs};
 use vitrs::pipeline::Pipeline;
 
 /// Arguments of `vitrs embed`.
@@ -18,8 +20,10 @@ pub struct Args {
     paths: Vec<String>,
     #[command(flatten)]
     model: ModelArgs,
-    /// Output file; its extension picks the format unless --format is given. Without it the
-    /// embeddings are computed and summarised but not written.
+    /// Output file; its extension (.npy, .safetensors, .jsonl) picks the format unless
+    /// --format is given. `-` is stdout (jsonl streamed as images are done; npy and
+    /// safetensors written whole at the end). Without it the embeddings are computed and
+    /// summarised but not written.
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// npy, safetensors or jsonl.
@@ -48,19 +52,34 @@ pub const SOME_SKIPPED: u8 = 2;
 
 /// Runs the subcommand.
 pub fn main(args: Args) -> Result<ExitCode> {
-    vitrs_kernels::threads::init(
-        args.threads
-            .unwrap_or_else(vitrs_kernels::threads::available),
-    );
+    vitrs::limits::init_threads(args.threads);
     let paths = inputs::expand(&args.paths)?;
-    let format = match (args.format, &args.output) {
-        (Some(f), _) => f,
-        (None, Some(out)) => Format::from_path(out).unwrap_or(Format::Npy),
-        (None, None) => Format::Npy,
+    // The destination and its format are checked, and its temporary file made, before the
+    // model is loaded: a typo or an unwritable folder costs nothing.
+    let mut writer = match &args.output {
+        Some(out) => {
+            let mut inputs = Inputs::new();
+            for p in &paths {
+                inputs.file(p, "an image being embedded");
+            }
+            inputs.model(&args.model.model);
+            let dest = Destination::parse(out, &inputs)?;
+            let format = Format::for_output(out, args.format)?;
+            Some(Writer::new(dest, format)?)
+        }
+        None => None,
     };
     let mut pipeline = Pipeline::from_args(&args.model)?;
-    if let Some(size) = args.size {
-        pipeline.set_size([size, size]);
+    let cfg = pipeline.model().config();
+    let mut size = cfg.image_size;
+    if let Some(s) = args.size {
+        vitrs::limits::check_size(s, cfg)?;
+        size = [s, s];
+    }
+    // A batch larger than the images given is only as large as they are.
+    vitrs::limits::check_batch(args.batch.clamp(1, paths.len().max(1)), cfg, size)?;
+    if let Some(s) = args.size {
+        pipeline.set_size([s, s]);
     }
     pipeline.interpolate_pos_encoding = args.interpolate_pos_encoding;
     if args.pool == Pool::Pooler && !pipeline.model().has_pooler() {
@@ -73,18 +92,35 @@ pub fn main(args: Args) -> Result<ExitCode> {
             .expect("valid template"),
     );
     let start = Instant::now();
-    let mut done_paths = Vec::new();
-    let mut embeddings = Vec::new();
+    let mut embedded = 0usize;
+    let mut row = Vec::new();
     let mut skipped = Vec::new();
     let mut tokens_shape = None;
     for chunk in paths.chunks(args.batch.max(1)) {
         let batch = pipeline.embed_paths(chunk, args.pool)?;
         for (path, result) in chunk.iter().zip(batch) {
+            let result = result.map_err(|e| e.to_string()).and_then(|done| {
+                match done.embedding.data().iter().position(|v| !v.is_finite()) {
+                    Some(i) if !args.model.allow_nonfinite => Err(format!(
+                        "{}: the embedding holds {} at index {i}; not written (pass \
+                         --allow-nonfinite to write non-finite values)",
+                        path.display(),
+                        done.embedding.data()[i]
+                    )),
+                    _ => Ok(done),
+                }
+            });
             match result {
                 Ok(done) => {
                     tokens_shape.get_or_insert(done.tokens);
-                    done_paths.push(path.clone());
-                    embeddings.push(done.embedding);
+                    if row.is_empty() {
+                        row = done.embedding.dims().to_vec();
+                    }
+                    if let Some(w) = &mut writer {
+                        w.push(path, done.embedding)
+                            .with_context(|| format!("writing {}", w.shown()))?;
+                    }
+                    embedded += 1;
                 }
                 Err(e) => {
                     bar.suspend(|| eprintln!("skipped {e}"));
@@ -97,27 +133,24 @@ pub fn main(args: Args) -> Result<ExitCode> {
     bar.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
 
-    if let Some(out) = &args.output {
-        embed::write::write(out, format, &done_paths, &embeddings)
-            .with_context(|| format!("writing {}", out.display()))?;
+    let mut written_to = None;
+    if let Some(w) = writer {
+        let shown = w.shown();
+        let format = w.format();
+        w.finish().with_context(|| format!("writing {shown}"))?;
+        written_to = Some(format!(" → {shown} ({format})"));
     }
-    let row = embeddings
-        .first()
-        .map(|e| e.dims().to_vec())
-        .unwrap_or_default();
     let mut summary = format!(
         "embedded {} image{} in {secs:.2} s ({:.1} images/s): last_hidden_state {:?} per image, \
          --pool {} gives {:?} each",
-        embeddings.len(),
-        if embeddings.len() == 1 { "" } else { "s" },
-        embeddings.len() as f64 / secs.max(1e-9),
+        embedded,
+        if embedded == 1 { "" } else { "s" },
+        embedded as f64 / secs.max(1e-9),
         tokens_shape.unwrap_or_default(),
         args.pool,
         row,
     );
-    if let Some(out) = &args.output {
-        summary.push_str(&format!(" → {} ({format})", out.display()));
-    }
+    summary.push_str(written_to.as_deref().unwrap_or(""));
     eprintln!("{summary}");
     if skipped.is_empty() {
         return Ok(ExitCode::SUCCESS);
@@ -126,7 +159,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     for p in &skipped {
         eprintln!("  {}", p.display());
     }
-    if embeddings.is_empty() {
+    if embedded == 0 {
         anyhow::bail!("no image could be embedded");
     }
     Ok(ExitCode::from(SOME_SKIPPED))

@@ -96,19 +96,26 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let c = vit.config();
     let pooler = vit.has_pooler().then_some(c.pooler_output_size);
     let labels = vit.labels().map(|l| l.len());
-    print!("{}", tree(c, vit.layout(), pooler, labels));
+    // Built whole, then written once: a closed stdout is one error, not a panic.
+    let mut out = tree(c, vit.layout(), pooler, labels);
     let params = vit.parameter_count();
     let gflop = 2.0 * vit.macs_per_image(c.image_size) as f64 / 1e9;
-    println!();
-    println!("parameters        {params} ({:.1} M)", params as f64 / 1e6);
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "parameters        {params} ({:.1} M)",
+        params as f64 / 1e6
+    );
     match (loaded.files(), &loaded.source) {
         (Some((dtypes, bytes)), Source::Dir(dir)) => {
-            println!(
+            let _ = writeln!(
+                out,
                 "weights           {} in {}",
                 dtypes.join(", "),
                 dir.display()
             );
-            println!(
+            let _ = writeln!(
+                out,
                 "file size         {bytes} bytes ({:.1} MB)",
                 bytes as f64 / 1e6
             );
@@ -121,7 +128,8 @@ pub fn main(args: Args) -> Result<ExitCode> {
             }
         }
         (_, Source::Random(arch, seed)) => {
-            println!(
+            let _ = writeln!(
+                out,
                 "weights           F32, random (seed {seed}), in memory — architecture of {}",
                 arch.repo
             );
@@ -129,21 +137,25 @@ pub fn main(args: Args) -> Result<ExitCode> {
         _ => {}
     }
     let [h, w] = c.image_size;
-    println!(
+    let _ = writeln!(
+        out,
         "input             {} x {h} x {w}, patch {} x {}",
         c.num_channels, c.patch_size[0], c.patch_size[1]
     );
-    println!(
+    let _ = writeln!(
+        out,
         "tokens per image  {} (1 CLS + {} patches)",
         c.tokens(),
         c.tokens() - 1
     );
-    println!(
+    let _ = writeln!(
+        out,
         "GFLOP per image   {gflop:.2} ({:.2} G multiply-adds)",
         gflop / 2.0
     );
     if let Some(labels) = vit.labels() {
-        println!(
+        let _ = writeln!(
+            out,
             "labels            {} ({}, ...)",
             labels.len(),
             labels
@@ -154,5 +166,6 @@ pub fn main(args: Args) -> Result<ExitCode> {
                 .join(", ")
         );
     }
+    vitrs::output::print(&out)?;
     Ok(ExitCode::SUCCESS)
 }

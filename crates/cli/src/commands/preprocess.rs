@@ -11,7 +11,8 @@ use anyhow::{bail, Result};
 use vitrs_image::{ImageProcessor, Limits};
 use vitrs_tensor::Tensor;
 
-use vitrs::io::write_tensors;
+use vitrs::io::write_tensors_to;
+use vitrs::output::{Destination, Inputs};
 
 /// Arguments of `vitrs preprocess`.
 #[derive(clap::Args)]
@@ -23,7 +24,7 @@ pub struct Args {
     /// has none).
     #[arg(long)]
     model: PathBuf,
-    /// Where to write `pixel_values` (safetensors).
+    /// Where to write `pixel_values` (safetensors; `-` for stdout).
     #[arg(long, short)]
     output: PathBuf,
     /// Largest image accepted, in pixels (width × height), checked before decoding.
@@ -34,6 +35,13 @@ pub struct Args {
 /// Runs the subcommand. Every image must succeed: rows are positional, so a missing one
 /// would shift the rest.
 pub fn main(args: Args) -> Result<ExitCode> {
+    let mut inputs = Inputs::new();
+    for path in &args.images {
+        inputs.file(path, "an image being preprocessed");
+    }
+    inputs.folder(&args.model, "a file of the model");
+    let dest = Destination::parse(&args.output, &inputs)?;
+    dest.check_binary("safetensors")?;
     let mut processor = ImageProcessor::from_dir(&args.model)?;
     processor.set_limits(Limits {
         max_pixels: args.max_pixels,
@@ -62,6 +70,10 @@ pub fn main(args: Args) -> Result<ExitCode> {
     shape.extend(&dims);
     let data = rows.iter().flat_map(|r| r.data().iter().copied()).collect();
     let pixels = Tensor::new(&shape, data)?;
-    write_tensors(&args.output, &[("pixel_values".to_string(), &pixels)])?;
+    write_tensors_to(
+        &dest,
+        &[("pixel_values".to_string(), &pixels)],
+        Default::default(),
+    )?;
     Ok(ExitCode::SUCCESS)
 }

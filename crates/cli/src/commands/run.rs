@@ -10,8 +10,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use vitrs_model::ForwardOptions;
 
-use vitrs::io::{read_tensor, write_tensors};
+use vitrs::io::{read_tensor, write_tensors_to};
 use vitrs::load::ModelArgs;
+use vitrs::output::{Destination, Inputs};
 
 /// Arguments of `vitrs run`.
 #[derive(clap::Args)]
@@ -21,7 +22,7 @@ pub struct Args {
     /// Safetensors file holding `pixel_values` f32 [B, C, H, W].
     #[arg(long)]
     input: PathBuf,
-    /// Where to write the outputs (safetensors).
+    /// Where to write the outputs (safetensors; `-` for stdout).
     #[arg(long)]
     output: PathBuf,
     /// Accept inputs of any size by resizing the position table, as transformers does.
@@ -40,12 +41,14 @@ pub struct Args {
 
 /// Runs the subcommand.
 pub fn main(args: Args) -> Result<ExitCode> {
-    vitrs_kernels::threads::init(
-        args.threads
-            .unwrap_or_else(vitrs_kernels::threads::available),
-    );
-    let vit = args.model.load()?.vit;
+    vitrs::limits::init_threads(args.threads);
+    let mut inputs = Inputs::new();
+    inputs.file(&args.input, "the --input file");
+    inputs.model(&args.model.model);
+    let dest = Destination::parse(&args.output, &inputs)?;
+    dest.check_binary("safetensors")?;
     let pixels = read_tensor(&args.input, "pixel_values")?;
+    let vit = args.model.load()?.vit;
     let opts = ForwardOptions {
         interpolate_pos_encoding: args.interpolate_pos_encoding,
         output_hidden_states: args.output_hidden_states,
@@ -67,6 +70,6 @@ pub fn main(args: Args) -> Result<ExitCode> {
     for (i, a) in out.attentions.iter().enumerate() {
         tensors.push((format!("attentions.{i}"), a));
     }
-    write_tensors(&args.output, &tensors)?;
+    write_tensors_to(&dest, &tensors, Default::default())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -5,10 +5,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use anyhow::{bail, Result};
+use std::io::Write;
+
+use anyhow::{bail, Context, Result};
 use vitrs_tensor::Tensor;
 
-use crate::io::write_atomic;
+use crate::output::{Destination, Partial};
 
 /// Output formats of `vitrs embed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,9 +49,40 @@ impl fmt::Display for Format {
 }
 
 impl Format {
-    /// The format a file name implies, if its extension names one.
+    /// The format a file name implies, if its extension names one (any case).
     pub fn from_path(path: &Path) -> Option<Format> {
-        path.extension()?.to_str()?.parse().ok()
+        path.extension()?
+            .to_str()?
+            .to_ascii_lowercase()
+            .parse()
+            .ok()
+    }
+
+    /// The format of `-o path`: `--format` if given, else the extension; `-` (stdout) is
+    /// jsonl. A missing or unknown extension is an error, not a guess.
+    pub fn for_output(path: &Path, explicit: Option<Format>) -> Result<Format> {
+        if let Some(f) = explicit {
+            return Ok(f);
+        }
+        if path == Path::new("-") {
+            return Ok(Format::Jsonl);
+        }
+        if let Some(f) = Format::from_path(path) {
+            return Ok(f);
+        }
+        match path.extension() {
+            Some(ext) => bail!(
+                "{}: unknown extension `.{}`; name the file .npy, .safetensors or .jsonl, or \
+                 pass --format",
+                path.display(),
+                ext.to_string_lossy()
+            ),
+            None => bail!(
+                "{}: no extension to choose the format by; name the file .npy, .safetensors or \
+                 .jsonl, or pass --format",
+                path.display()
+            ),
+        }
     }
 }
 
@@ -78,51 +111,158 @@ pub fn npy_bytes(dims: &[usize], data: &[f32]) -> Vec<u8> {
     out
 }
 
-/// Writes the embeddings of `paths` (same order, same shapes) to `out` in `format`.
-pub fn write(out: &Path, format: Format, paths: &[PathBuf], embeddings: &[Tensor]) -> Result<()> {
-    let Some(first) = embeddings.first() else {
-        bail!(
-            "no image could be embedded, so {} was not written",
-            out.display()
-        );
-    };
-    let row = first.dims().to_vec();
-    let mut dims = vec![embeddings.len()];
-    dims.extend_from_slice(&row);
-    let data: Vec<f32> = embeddings
-        .iter()
-        .flat_map(|e| e.data().iter().copied())
-        .collect();
-    let names: Vec<String> = paths
-        .iter()
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
-    match format {
-        Format::Npy => write_atomic(out, &npy_bytes(&dims, &data)),
-        Format::Safetensors => {
-            let tensor = Tensor::new(&dims, data)?;
-            let metadata = [("paths".to_string(), serde_json::to_string(&names)?)];
-            crate::io::write_tensors_with_metadata(
-                out,
-                &[("embeddings".to_string(), &tensor)],
-                metadata.into_iter().collect(),
-            )
+/// Writes embeddings one image at a time to a checked [`Destination`]: jsonl is streamed
+/// (to stdout as rows come, or to the temporary file); npy and safetensors rows are kept
+/// and written at [`Writer::finish`]. The temporary file is made at [`Writer::new`], so an
+/// unwritable folder is found before any work; it is removed unless `finish` succeeds.
+pub struct Writer {
+    format: Format,
+    dest: Destination,
+    partial: Option<Partial>,
+    rows: Vec<(PathBuf, Tensor)>,
+    written: usize,
+}
+
+impl Writer {
+    /// Starts writing `format` to `dest`.
+    pub fn new(dest: Destination, format: Format) -> Result<Writer> {
+        if format != Format::Jsonl {
+            dest.check_binary(&format!("{format}"))?;
         }
-        Format::Jsonl => {
-            let mut text = String::new();
-            for (name, e) in names.iter().zip(embeddings) {
-                let embedding = match e.dims() {
-                    [_, d] => serde_json::json!(e.data().chunks(*d).collect::<Vec<_>>()),
-                    _ => serde_json::json!(e.data()),
-                };
-                text.push_str(
-                    &serde_json::json!({"path": name, "embedding": embedding}).to_string(),
-                );
-                text.push('\n');
+        let partial = match &dest {
+            Destination::File(t) => Some(t.create()?),
+            Destination::Stdout => None,
+        };
+        Ok(Writer {
+            format,
+            dest,
+            partial,
+            rows: Vec::new(),
+            written: 0,
+        })
+    }
+
+    /// The format written.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Where the rows go, for messages.
+    pub fn shown(&self) -> String {
+        self.dest.shown()
+    }
+
+    /// Adds the embedding of `path`. In npy and safetensors every row must have the first
+    /// row's shape: a different one is an error naming both images, before anything is
+    /// written.
+    pub fn push(&mut self, path: &Path, embedding: Tensor) -> Result<()> {
+        if self.format == Format::Jsonl {
+            let mut row = crate::output::json_path(path);
+            let e = &embedding;
+            let value = match e.dims() {
+                [_, d] => serde_json::json!(e.data().chunks((*d).max(1)).collect::<Vec<_>>()),
+                _ => serde_json::json!(e.data()),
+            };
+            row.insert("embedding".into(), value);
+            let mut line = serde_json::Value::Object(row).to_string();
+            line.push('\n');
+            match &mut self.partial {
+                Some(p) => p
+                    .write_all(line.as_bytes())
+                    .with_context(|| format!("writing {}", self.dest.shown()))?,
+                None => crate::output::print(&line)?,
             }
-            write_atomic(out, text.as_bytes())
+            self.written += 1;
+            return Ok(());
+        }
+        if let Some((first, t)) = self.rows.first() {
+            if t.dims() != embedding.dims() {
+                bail!(
+                    "{}: its embedding has shape {:?} but the one of {} has {:?}: rows of \
+                     different shapes cannot share one {} array (nothing written); use \
+                     --format jsonl (one row per line), or --size to give every image the same \
+                     size",
+                    path.display(),
+                    embedding.dims(),
+                    first.display(),
+                    t.dims(),
+                    self.format
+                );
+            }
+        }
+        self.rows.push((path.to_path_buf(), embedding));
+        Ok(())
+    }
+
+    /// Writes what is kept and renames the file into place. With no row at all nothing is
+    /// written and this is an error.
+    pub fn finish(mut self) -> Result<()> {
+        if self.written == 0 && self.rows.is_empty() {
+            bail!(
+                "no image could be embedded, so {} was not written",
+                self.dest.shown()
+            );
+        }
+        let bytes = match self.format {
+            Format::Jsonl => None,
+            Format::Npy => {
+                let row = self.rows[0].1.dims().to_vec();
+                let mut dims = vec![self.rows.len()];
+                dims.extend_from_slice(&row);
+                let data: Vec<f32> = self
+                    .rows
+                    .iter()
+                    .flat_map(|(_, e)| e.data().iter().copied())
+                    .collect();
+                Some(npy_bytes(&dims, &data))
+            }
+            Format::Safetensors => {
+                let row = self.rows[0].1.dims().to_vec();
+                let mut dims = vec![self.rows.len()];
+                dims.extend_from_slice(&row);
+                let data: Vec<f32> = self
+                    .rows
+                    .iter()
+                    .flat_map(|(_, e)| e.data().iter().copied())
+                    .collect();
+                let names: Vec<String> = self
+                    .rows
+                    .iter()
+                    .map(|(p, _)| p.to_string_lossy().into_owned())
+                    .collect();
+                let tensor = Tensor::new(&dims, data)?;
+                let metadata: std::collections::HashMap<_, _> =
+                    [("paths".to_string(), serde_json::to_string(&names)?)].into();
+                let views = [("embeddings".to_string(), crate::io::f32_view(&tensor))];
+                Some(
+                    safetensors::tensor::serialize(views, &Some(metadata))
+                        .with_context(|| format!("serialising {}", self.dest.shown()))?,
+                )
+            }
+        };
+        match (self.partial.take(), bytes) {
+            (Some(mut p), bytes) => {
+                if let Some(b) = bytes {
+                    p.write_all(&b)
+                        .with_context(|| format!("writing {}", self.dest.shown()))?;
+                }
+                p.commit()
+            }
+            (None, Some(b)) => self.dest.write_all(&b),
+            (None, None) => Ok(()),
         }
     }
+}
+
+/// Writes the embeddings of `paths` (same order, same shapes) to `out` in `format`, after
+/// the checks of [`crate::output::Target::check`].
+pub fn write(out: &Path, format: Format, paths: &[PathBuf], embeddings: &[Tensor]) -> Result<()> {
+    let dest = Destination::parse(out, &crate::output::Inputs::new())?;
+    let mut w = Writer::new(dest, format)?;
+    for (p, e) in paths.iter().zip(embeddings) {
+        w.push(p, e.clone())?;
+    }
+    w.finish()
 }
 
 #[cfg(test)]
