@@ -1,4 +1,5 @@
-//! GEMM at ViT-B/16 shapes, in GFLOP/s: our packed kernels (AVX2+FMA and portable) against
+//! GEMM at ViT-B/16 shapes, in GFLOP/s: our packed kernels (every ISA this CPU has but the
+//! slow emulated one: AVX-512, AVX2+FMA, portable) against
 //! `matrixmultiply`, the micro-kernel alone with its panels in L1, and the machine's FMA peak
 //! measured by independent FMA chains.
 
@@ -15,6 +16,16 @@ const SHAPES: &[(usize, usize, usize)] = &[
     (1576, 768, 3072),
 ];
 
+/// The ISAs to measure: all this CPU runs, but the emulated one (a test device, slow).
+fn isas() -> Vec<Isa> {
+    let mut v: Vec<Isa> = Isa::available()
+        .into_iter()
+        .filter(|i| *i != Isa::Emulated16)
+        .collect();
+    v.reverse();
+    v
+}
+
 fn gemm(c: &mut Criterion) {
     vitrs_kernels::threads::init(1);
     let mut g = c.benchmark_group("gemm_1_thread");
@@ -25,11 +36,8 @@ fn gemm(c: &mut Criterion) {
         let mut y = vec![0.0f32; m * n];
         g.throughput(Throughput::Elements((2 * m * n * k) as u64));
         let id = format!("{m}x{k}x{n}");
-        let mut isas = vec![Isa::Portable];
-        if detect() != Isa::Portable {
-            isas.push(detect());
-        }
-        for isa in isas {
+        for isa in isas() {
+            let lin = lin.repacked_for(isa);
             g.bench_with_input(
                 BenchmarkId::new(format!("vitrs_{isa:?}"), &id),
                 &(),
@@ -61,33 +69,30 @@ fn gemm(c: &mut Criterion) {
     g.finish();
 }
 
-/// The micro-kernel alone on one `MR × NR` tile with its panels in L1 (`KC` deep): the
-/// ceiling the cache-blocked GEMM above approaches.
+/// The micro-kernel alone on one `MR × nr` tile with its panels in L1 (`kc` deep, the ISA's
+/// layout): the ceiling the cache-blocked GEMM above approaches.
 fn micro_kernel(c: &mut Criterion) {
     use std::ptr::null;
-    use vitrs_kernels::gemm::{kernel, KC, MR, NR};
+    use vitrs_kernels::gemm::{kernel, Layout, MR};
     let mut g = c.benchmark_group("micro_kernel_in_l1");
-    let a = vec![0.001f32; KC * MR];
-    let b = vec![0.002f32; KC * NR];
-    let mut t = vec![0.0f32; MR * NR];
-    let mut isas = vec![Isa::Portable];
-    if detect() != Isa::Portable {
-        isas.push(detect());
-    }
-    g.throughput(Throughput::Elements((2 * KC * MR * NR * 100) as u64));
-    for isa in isas {
+    for isa in isas() {
+        let Layout { nr, kc } = isa.layout();
+        let a = vec![0.001f32; kc * MR];
+        let b = vec![0.002f32; kc * nr];
+        let mut t = vec![0.0f32; MR * nr];
+        g.throughput(Throughput::Elements((2 * kc * MR * nr * 100) as u64));
         let k = kernel(isa);
-        g.bench_function(format!("{isa:?}_{MR}x{NR}x{KC}_x100"), |bench| {
+        g.bench_function(format!("{isa:?}_{MR}x{nr}x{kc}_x100"), |bench| {
             bench.iter(|| {
                 for _ in 0..100 {
-                    // SAFETY: a holds KC·MR values, b KC·NR, t an MR×NR tile at stride NR.
+                    // SAFETY: a holds kc·MR values, b kc·nr, t an MR×nr tile at stride nr.
                     unsafe {
                         k(
-                            KC,
+                            kc,
                             a.as_ptr(),
                             b.as_ptr(),
                             t.as_mut_ptr(),
-                            NR,
+                            nr,
                             true,
                             null(),
                             null(),

@@ -1,4 +1,5 @@
-"""Times ONNX Runtime and PyTorch eager on the same ViT checkpoint, and Pillow + transformers'
+"""Times ONNX Runtime, OpenVINO (f32: INFERENCE_PRECISION_HINT=f32) and PyTorch eager on the
+same ViT checkpoint, and Pillow + transformers'
 ViTImageProcessorPil on the same images, for `cargo xtask bench-peers`. Prints one JSON object.
 
 Usage: bench_peers.py models MODEL_DIR ONNX_PATH INPUT_OUT --batch B --threads T --runs R --warmup W
@@ -69,11 +70,14 @@ def models(args):
         torch_t = timed(lambda: model(pixel_values=xt), args.runs, args.warmup)
     ort_out = sess.run(["last_hidden_state"], {"pixel_values": x})[0]
     ort_t = timed(lambda: sess.run(["last_hidden_state"], {"pixel_values": x}), args.runs, args.warmup)
+    ov_t, ov_out = openvino_run(args, x)
     save_file({"pixel_values": x, "last_hidden_state": ref}, args.input_out)
     print(json.dumps({
         "torch": torch_t,
         "ort": ort_t,
+        "openvino": ov_t,
         "ort_vs_torch_max_abs_diff": float(np.abs(ort_out - ref).max()),
+        "openvino_vs_torch_max_abs_diff": float(np.abs(ov_out - ref).max()),
     }))
 
 
@@ -104,6 +108,31 @@ def int8(args):
     out = sess.run(["last_hidden_state"], {"pixel_values": x})[0]
     t = timed(lambda: sess.run(["last_hidden_state"], {"pixel_values": x}), args.runs, args.warmup)
     print(json.dumps({"ort_int8": t, "ort_int8_cosines": cosines(out, ref)}))
+
+
+def openvino_run(args, x):
+    """OpenVINO's CPU plugin on the same ONNX file, in f32 (no bf16/f16 inference even where
+    the CPU has it), static batch, one stream, the requested threads."""
+    import openvino as ov
+
+    core = ov.Core()
+    model = core.read_model(args.onnx)
+    model.reshape({"pixel_values": list(x.shape)})
+    compiled = core.compile_model(model, "CPU", {
+        "INFERENCE_PRECISION_HINT": "f32",
+        "INFERENCE_NUM_THREADS": args.threads,
+        "NUM_STREAMS": 1,
+        "PERFORMANCE_HINT": "LATENCY",
+    })
+    request = compiled.create_infer_request()
+    out = compiled.output("last_hidden_state")
+
+    def run():
+        request.infer({"pixel_values": x})
+
+    run()
+    result = np.array(request.get_tensor(out).data)
+    return timed(run, args.runs, args.warmup), result
 
 
 def preprocess(args):

@@ -1,7 +1,9 @@
-//! `cargo xtask bench-peers`: vitrs, ONNX Runtime and PyTorch eager on the same ViT-B/16
-//! weights, in one run, interleaved per configuration so that background load hits all three
-//! alike; and decode + preprocess against Pillow. Only ratios from one run mean anything on a
-//! shared machine.
+//! `cargo xtask bench-peers`: vitrs, ONNX Runtime, OpenVINO (f32) and PyTorch eager on the
+//! same ViT-B/16 weights, in one run, interleaved per configuration so that background load
+//! hits all of them alike; and decode + preprocess against Pillow. Only ratios from one run
+//! mean anything on a shared machine. The table names the CPU, its vector ISA flags, the
+//! kernels vitrs ran and their FMA peak. `--baseline BIN` adds another vitrs binary (say,
+//! main's) to the same rounds.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -49,8 +51,28 @@ fn load(path: &Path, name: &str) -> Result<Vec<f32>> {
     Ok(f.load(name)?)
 }
 
-/// Runs the comparison; `quick` uses fewer runs.
-pub fn run(quick: bool) -> Result<()> {
+/// The CPU's vector-ISA flags from /proc/cpuinfo (AVX*, FMA, AMX, F16C), space-separated.
+fn isa_flags() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let flags = info
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .and_then(|l| l.split(':').nth(1))
+        .unwrap_or_default();
+    let keep: Vec<_> = flags
+        .split_whitespace()
+        .filter(|f| f.starts_with("avx") || f.starts_with("amx") || *f == "fma" || *f == "f16c")
+        .collect();
+    if keep.is_empty() {
+        "none found".into()
+    } else {
+        keep.join(" ")
+    }
+}
+
+/// Runs the comparison; `quick` uses fewer runs; `baseline`, another vitrs binary timed in
+/// the same rounds.
+pub fn run(quick: bool, baseline: Option<&Path>) -> Result<()> {
     let model = paths::full_fixtures().join("models").join("vit_b16_224");
     if !model.join("model.safetensors").exists() {
         eprintln!("xtask: generating the full-size ViT-B/16 fixture first");
@@ -86,8 +108,9 @@ pub fn run(quick: bool) -> Result<()> {
         let warmup = if batch == 1 { "2" } else { "1" };
         eprintln!("xtask: batch {batch}, {threads} thread(s), {rounds} rounds of {runs} runs each");
         let input = work.join(format!("input-b{batch}.safetensors"));
-        let mut pooled: [Vec<f64>; 3] = Default::default();
+        let mut pooled: [Vec<f64>; 5] = Default::default();
         let (mut peers, mut peak_rss_mb) = (Value::Null, 0.0f64);
+        let (mut isa, mut peak) = (Value::Null, 0.0f64);
         for _ in 0..rounds {
             peers = run_json(
                 Command::new(&python)
@@ -99,24 +122,36 @@ pub fn run(quick: bool) -> Result<()> {
                     .args(["--threads", &threads.to_string()])
                     .args(["--runs", &runs.to_string(), "--warmup", warmup]),
             )?;
-            let ours = run_json(Command::new(&vitrs).args([
-                "bench",
-                "--model",
-                &model_s,
-                "--batch",
-                &batch.to_string(),
-                "--threads",
-                &threads.to_string(),
-                "--runs",
-                &runs.to_string(),
-                "--warmup",
-                warmup,
-            ]))?;
+            let bench = |bin: &Path| {
+                run_json(Command::new(bin).args([
+                    "bench",
+                    "--model",
+                    &model_s,
+                    "--batch",
+                    &batch.to_string(),
+                    "--threads",
+                    &threads.to_string(),
+                    "--runs",
+                    &runs.to_string(),
+                    "--warmup",
+                    warmup,
+                ]))
+            };
+            let ours = bench(&vitrs)?;
+            let base = match baseline {
+                Some(bin) => bench(bin)?,
+                None => Value::Null,
+            };
             peak_rss_mb = peak_rss_mb.max(ours["peak_rss_mb"].as_f64().unwrap_or(0.0));
-            for (pool, v) in pooled
-                .iter_mut()
-                .zip([&ours, &peers["ort"], &peers["torch"]])
-            {
+            isa = ours["isa"].clone();
+            peak = peak.max(ours["peak_gflops"].as_f64().unwrap_or(0.0));
+            for (pool, v) in pooled.iter_mut().zip([
+                &ours,
+                &peers["ort"],
+                &peers["torch"],
+                &peers["openvino"],
+                &base,
+            ]) {
                 pool.extend(
                     v["all_ms"]
                         .as_array()
@@ -126,13 +161,15 @@ pub fn run(quick: bool) -> Result<()> {
                 );
             }
         }
-        let [v_ms, o_ms, t_ms] = pooled.map(|mut ms| {
+        let [v_ms, o_ms, t_ms, ov_ms, b_ms] = pooled.map(|mut ms| {
             ms.sort_by(f64::total_cmp);
             ms
         });
         let summary = |ms: &[f64]| json!({"median_ms": median(ms), "min_ms": ms.first(), "runs": ms.len(), "all_ms": ms});
         let mut ours = summary(&v_ms);
         ours["peak_rss_mb"] = json!(peak_rss_mb);
+        ours["isa"] = isa;
+        ours["peak_gflops"] = json!(peak);
         // Same input, same weights: vitrs against PyTorch's last_hidden_state.
         let out = work.join(format!("vitrs-b{batch}.safetensors"));
         venv::run(
@@ -156,8 +193,11 @@ pub fn run(quick: bool) -> Result<()> {
         rows.push(json!({
             "batch": batch, "threads": threads, "rounds": rounds,
             "vitrs": ours, "ort": summary(&o_ms), "torch": summary(&t_ms),
+            "openvino": summary(&ov_ms),
+            "baseline": if b_ms.is_empty() { Value::Null } else { summary(&b_ms) },
             "vitrs_vs_torch_max_abs_diff": diff,
             "ort_vs_torch_max_abs_diff": peers["ort_vs_torch_max_abs_diff"],
+            "openvino_vs_torch_max_abs_diff": peers["openvino_vs_torch_max_abs_diff"],
         }));
     }
 
@@ -228,9 +268,10 @@ fn ms(v: &Value) -> f64 {
 
 fn render(rows: &[Value], pillow: &Value, ours: &Value) -> String {
     let mut s = format!(
-        "ViT-B/16 at 224, f32, same weights and input; medians of the runs pooled from rounds that alternate the tools; {} ({} cores visible), {}.\n\n",
+        "ViT-B/16 at 224, f32, same weights and input; medians of the runs pooled from rounds that alternate the tools; {} ({} cores visible; ISA flags: {}), {}.\n\n",
         cpu_model(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
+        isa_flags(),
         std::process::Command::new("date")
             .arg("-u")
             .arg("+%Y-%m-%d")
@@ -238,19 +279,47 @@ fn render(rows: &[Value], pillow: &Value, ours: &Value) -> String {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_default()
     );
-    s.push_str("| batch | threads | vitrs ms | ONNX Runtime ms | PyTorch ms | vitrs / ORT | vitrs / PyTorch | vitrs img/s | ORT img/s | vitrs peak RSS MB | max diff vs PyTorch (vitrs, ORT) |\n");
-    s.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    let with_base = rows.iter().any(|r| !r["baseline"].is_null());
+    s.push_str("| batch | threads | vitrs ISA | vitrs ms |");
+    if with_base {
+        s.push_str(" baseline ms | vitrs / baseline |");
+    }
+    s.push_str(" ONNX Runtime ms | OpenVINO ms | PyTorch ms | vitrs / ORT | vitrs / OpenVINO | vitrs / PyTorch | vitrs img/s | vitrs GFLOP/s / FMA peak | vitrs peak RSS MB | max diff vs PyTorch (vitrs, ORT, OpenVINO) |\n");
+    s.push_str("|---:|---:|---|---:|");
+    if with_base {
+        s.push_str("---:|---:|");
+    }
+    s.push_str("---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for r in rows {
         let b = r["batch"].as_f64().unwrap_or(1.0);
-        let (v, o, t) = (ms(&r["vitrs"]), ms(&r["ort"]), ms(&r["torch"]));
+        let (v, o, t, ov) = (
+            ms(&r["vitrs"]),
+            ms(&r["ort"]),
+            ms(&r["torch"]),
+            ms(&r["openvino"]),
+        );
+        let peak = r["vitrs"]["peak_gflops"].as_f64().unwrap_or(f64::NAN);
+        let gflops = 35.13 * b / (v / 1e3);
         s.push_str(&format!(
-            "| {} | {} | {v:.1} | {o:.1} | {t:.1} | {:.2} | {:.2} | {:.1} | {:.1} | {:.0} | {:.1e}, {:.1e} |\n",
-            r["batch"], r["threads"], v / o, v / t, b * 1e3 / v, b * 1e3 / o,
+            "| {} | {} | {} | {v:.1} |",
+            r["batch"],
+            r["threads"],
+            r["vitrs"]["isa"].as_str().unwrap_or("?"),
+        ));
+        if with_base {
+            let base = ms(&r["baseline"]);
+            s.push_str(&format!(" {base:.1} | {:.3} |", v / base));
+        }
+        s.push_str(&format!(
+            " {o:.1} | {ov:.1} | {t:.1} | {:.2} | {:.2} | {:.2} | {:.1} | {gflops:.0} / {peak:.0} = {:.0}% | {:.0} | {:.1e}, {:.1e}, {:.1e} |\n",
+            v / o, v / ov, v / t, b * 1e3 / v, 100.0 * gflops / peak,
             r["vitrs"]["peak_rss_mb"].as_f64().unwrap_or(f64::NAN),
             r["vitrs_vs_torch_max_abs_diff"].as_f64().unwrap_or(f64::NAN),
             r["ort_vs_torch_max_abs_diff"].as_f64().unwrap_or(f64::NAN),
+            r["openvino_vs_torch_max_abs_diff"].as_f64().unwrap_or(f64::NAN),
         ));
     }
+    s.push_str("\nGFLOP/s counts 35.13 GFLOP per image; the FMA peak is vitrs's own FMA loop of the ISA it ran, on the same threads, in the same process.\n");
     s.push_str(
         "\nDecode + preprocess to [3, 224, 224] (ViTImageProcessor defaults), one thread:\n\n",
     );

@@ -2,9 +2,12 @@
 //!
 //! - `fixtures [--full]`: builds the pinned Python venv, runs the generators in `xtask/python/`
 //!   and writes `fixtures/` (and, with `--full`, `fixtures/full/`) with a sha256 manifest.
-//! - `verify [--full]`: checks the manifest and runs every fixture case, printing a table.
-//! - `bench-peers [--quick]`: vitrs against ONNX Runtime, PyTorch and Pillow in one run.
-//! - `msrv`: checks that the stated `rust-version` is the one the lockfile needs.
+//! - `verify [--full] [--all-isas]`: checks the manifest and runs every fixture case, printing
+//!   a table (with `--all-isas`, once per ISA the CPU has, each in its own process).
+//! - `bench-peers [--quick] [--baseline BIN]`: vitrs against ONNX Runtime, OpenVINO, PyTorch
+//!   and Pillow in one run.
+//! - `msrv`: checks that the stated `rust-version` is the one the lockfile and vitrs's own
+//!   code need.
 
 mod bench_peers;
 mod fixtures;
@@ -43,6 +46,9 @@ enum Command {
         /// Fewer runs per configuration.
         #[arg(long)]
         quick: bool,
+        /// Another vitrs binary (e.g. main's, built elsewhere) timed in the same rounds.
+        #[arg(long)]
+        baseline: Option<std::path::PathBuf>,
     },
     /// Check that the workspace's rust-version is the newest one its locked dependencies state.
     Msrv,
@@ -53,14 +59,25 @@ enum Command {
         /// Also run the generated full-size cases in fixtures/full/.
         #[arg(long)]
         full: bool,
+        /// Run it once under each ISA this CPU has (`VITRS_ISA` = avx512, avx2, emu16,
+        /// portable), each in its own process.
+        #[arg(long)]
+        all_isas: bool,
     },
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Fixtures { full, only } => fixtures::run(full, only.as_deref()),
-        Command::Verify { full } => verify::run(full),
-        Command::BenchPeers { quick } => bench_peers::run(quick),
+        Command::Verify {
+            full,
+            all_isas: false,
+        } => verify::run(full),
+        Command::Verify {
+            full,
+            all_isas: true,
+        } => verify::run_all_isas(full),
+        Command::BenchPeers { quick, baseline } => bench_peers::run(quick, baseline.as_deref()),
         Command::Msrv => msrv::run(),
         Command::Manifest => {
             let n = manifest::write(&paths::fixtures())?;

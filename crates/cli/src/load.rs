@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
+use vitrs_image::ImageProcessor;
 use vitrs_model::{Checkpoint, ComputeDtype, LoadOptions, ViT};
 
 use crate::hub::{self, ModelSpec, ResolveOptions};
@@ -29,18 +30,13 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// The `preprocessor_config.json` text that belongs with the model and where it came
-    /// from, if there is one.
-    pub fn preprocessor_config(&self) -> Option<(String, PathBuf)> {
+    /// The image processor that belongs with the model: its `preprocessor_config.json`,
+    /// transformers' defaults when it has none. A file that exists but cannot be read or
+    /// parsed is an error, never a silent fall-back to defaults.
+    pub fn image_processor(&self) -> Result<ImageProcessor> {
         match &self.source {
-            Source::Dir(dir) => {
-                let path = dir.join("preprocessor_config.json");
-                std::fs::read_to_string(&path).ok().map(|t| (t, path))
-            }
-            Source::Random(arch, _) => Some((
-                arch.preprocessor.to_string(),
-                PathBuf::from(format!("random:{}/preprocessor_config.json", arch.name)),
-            )),
+            Source::Dir(dir) => Ok(ImageProcessor::from_dir(dir)?),
+            Source::Random(arch, _) => random_processor(arch),
         }
     }
 
@@ -92,6 +88,39 @@ impl ModelArgs {
     }
 }
 
+fn random_processor(arch: &Architecture) -> Result<ImageProcessor> {
+    let origin = PathBuf::from(format!("random:{}/preprocessor_config.json", arch.name));
+    Ok(ImageProcessor::from_json_str(arch.preprocessor, &origin)?)
+}
+
+fn find_architecture(name: &str) -> Result<&'static Architecture> {
+    zoo::find(name).with_context(|| {
+        format!(
+            "unknown architecture `random:{name}`; choose one of: {}",
+            zoo::names()
+        )
+    })
+}
+
+/// The image processor of the model `spec` names (as `--model` takes it: a folder, a Hub id,
+/// `random:NAME`) without loading its weights. A folder needs only its
+/// `preprocessor_config.json` (transformers' defaults when it has none) but must exist; a
+/// Hub id is resolved (from the cache, or downloaded) as for `embed`.
+pub fn image_processor(spec: &str) -> Result<ImageProcessor> {
+    match spec.parse::<ModelSpec>()? {
+        ModelSpec::Random { name } => random_processor(find_architecture(&name)?),
+        ModelSpec::Dir(dir) => match std::fs::metadata(&dir) {
+            Ok(m) if m.is_dir() => Ok(ImageProcessor::from_dir(&dir)?),
+            Ok(_) => bail!("{}: not a folder", dir.display()),
+            Err(e) => bail!("{}: {e}", dir.display()),
+        },
+        hub_spec => {
+            let dir = hub::resolve(&hub_spec, &ResolveOptions::from_env())?;
+            Ok(ImageProcessor::from_dir(&dir)?)
+        }
+    }
+}
+
 /// Loads `spec`: `random:NAME` (built in memory from `seed`, announced on stderr), a model
 /// folder, or a Hub id (`org/name[@revision]`) found in the Hugging Face cache or downloaded
 /// into it (see [`crate::hub`]).
@@ -99,12 +128,7 @@ pub fn load(spec: &str, seed: u64, opts: &LoadOptions) -> Result<Loaded> {
     let start = Instant::now();
     let (vit, source) = match spec.parse::<ModelSpec>()? {
         ModelSpec::Random { name } => {
-            let arch = zoo::find(&name).with_context(|| {
-                format!(
-                    "unknown architecture `random:{name}`; choose one of: {}",
-                    zoo::names()
-                )
-            })?;
+            let arch = find_architecture(&name)?;
             eprintln!(
                 "vitrs: using random:{name} — the {} architecture with random weights \
                  (seed {seed}), not the trained model",

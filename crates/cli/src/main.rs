@@ -44,6 +44,12 @@ fn main() -> ExitCode {
             vitrs::output::PARTIAL_PREFIX
         );
     }
+    // VITRS_ISA asking for kernels this CPU lacks (or naming none) is an error here, before
+    // anything would run on them.
+    if let Err(err) = vitrs_kernels::gemm::select() {
+        let _ = writeln!(std::io::stderr(), "error: {err}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Run(args) => commands::run::main(args),
         Command::Preprocess(args) => commands::preprocess::main(args),

@@ -84,8 +84,9 @@ impl Inputs {
             Ok(ModelSpec::Hub { repo, revision }) => {
                 let opts = ResolveOptions::from_env();
                 match crate::hub::lookup_cached(&repo, revision.as_deref(), &opts) {
-                    CacheState::Complete(dir) | CacheState::NoPreprocessorInfo(dir) => dir,
-                    CacheState::Missing => return,
+                    Ok(CacheState::Complete(dir) | CacheState::NoPreprocessorInfo(dir)) => dir,
+                    // A revision that is not a plain name is refused when the model loads.
+                    Ok(CacheState::Missing) | Err(_) => return,
                 }
             }
             _ => return,

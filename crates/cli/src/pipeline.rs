@@ -18,8 +18,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
-use vitrs_image::ImageProcessor;
-use vitrs_model::{ForwardOptions, LoadOptions, ViT};
+use vitrs_image::{ImageProcessor, Limits, RgbImage};
+use vitrs_model::{ForwardOptions, LoadOptions, ViT, ViTOutput};
 use vitrs_tensor::Tensor;
 
 use crate::embed::{pool, Pool};
@@ -45,6 +45,8 @@ pub struct Pipeline {
     /// Run at the processor's size even if it differs from the model's (see
     /// [`Pipeline::set_size`]).
     pub interpolate_pos_encoding: bool,
+    /// Divide each embedding by its L2 norm (for cosine-similarity retrieval).
+    pub normalize: bool,
 }
 
 /// One image's embedding.
@@ -84,14 +86,12 @@ impl Pipeline {
     }
 
     fn from_loaded(loaded: Loaded) -> Result<Self> {
-        let processor = match loaded.preprocessor_config() {
-            Some((text, origin)) => ImageProcessor::from_json_str(&text, &origin)?,
-            None => ImageProcessor::default(),
-        };
+        let processor = loaded.image_processor()?;
         Ok(Pipeline {
             loaded,
             processor,
             interpolate_pos_encoding: false,
+            normalize: false,
         })
     }
 
@@ -105,15 +105,38 @@ impl Pipeline {
         &self.processor
     }
 
+    /// The image processor, to change (its backend, say).
+    pub fn processor_mut(&mut self) -> &mut ImageProcessor {
+        &mut self.processor
+    }
+
     /// Resizes (and crops) images to `[height, width]` instead of the processor's size. Unless
     /// it is the model's own size, set [`Pipeline::interpolate_pos_encoding`] too.
     pub fn set_size(&mut self, size: [usize; 2]) {
         self.processor.set_output_size(size);
     }
 
-    /// Preprocesses one file into `pixel_values` `[3, H, W]`.
+    /// Replaces the decoding limits (`--max-pixels`).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.processor.set_limits(limits);
+    }
+
+    /// Preprocesses one file into `pixel_values` `[3, H, W]`. The size it will have is known
+    /// from the file header and checked against what the model takes before anything is
+    /// decoded, so an image the model would refuse costs a header read.
     pub fn preprocess(&self, path: &Path) -> Result<Tensor> {
-        Ok(self.processor.preprocess_path(path)?)
+        let opts = ForwardOptions {
+            interpolate_pos_encoding: self.interpolate_pos_encoding,
+            ..Default::default()
+        };
+        let channels = self.loaded.vit.config().num_channels;
+        Ok(self.processor.preprocess_path_checked(path, |[h, w]| {
+            self.loaded
+                .vit
+                .check_input(&[1, channels, h, w], &opts)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })?)
     }
 
     /// Embeds a batch of files in one forward pass. Each file gets its own result, so one bad
@@ -124,7 +147,7 @@ impl Pipeline {
         paths: &[PathBuf],
         how: Pool,
     ) -> Result<Vec<Result<Embedded, Skipped>>> {
-        let mut results: Vec<Result<Tensor, Skipped>> = paths
+        let pixels = paths
             .iter()
             .map(|p| {
                 self.preprocess(p).map_err(|error| Skipped {
@@ -133,21 +156,50 @@ impl Pipeline {
                 })
             })
             .collect();
-        let good: Vec<&Tensor> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        self.embed_preprocessed(pixels, how)
+    }
+
+    /// Decodes encoded image bytes (PNG, JPEG, ...; `name` is what errors call them) and
+    /// preprocesses them into `pixel_values` `[3, H, W]`.
+    pub fn preprocess_bytes(&self, bytes: &[u8], name: &Path) -> Result<Tensor> {
+        let image = vitrs_image::decode::decode_bytes(bytes, name, vitrs_image::Limits::default())?;
+        self.preprocess_image(&image, name)
+    }
+
+    /// Preprocesses a decoded RGB image (`name` is what errors call it) into `pixel_values`
+    /// `[3, H, W]`.
+    pub fn preprocess_image(&self, image: &RgbImage, name: &Path) -> Result<Tensor> {
+        self.processor.preprocess(image).map_err(|[height, width]| {
+            vitrs_image::ImageError::OutputTooLarge {
+                path: name.to_path_buf(),
+                height,
+                width,
+                limit: vitrs_image::DEFAULT_MAX_PIXELS,
+            }
+            .into()
+        })
+    }
+
+    /// Embeds already preprocessed images (`[3, H, W]` each, all one size) in one forward
+    /// pass; an `Err` entry (an image that could not be read) passes through as it is, so the
+    /// results line up with the inputs.
+    pub fn embed_preprocessed(
+        &self,
+        mut pixels: Vec<Result<Tensor, Skipped>>,
+        how: Pool,
+    ) -> Result<Vec<Result<Embedded, Skipped>>> {
+        let good: Vec<&Tensor> = pixels.iter().filter_map(|r| r.as_ref().ok()).collect();
         let (mut pooled, shape) = if good.is_empty() {
             (Vec::new().into_iter(), Vec::new())
         } else {
-            let opts = ForwardOptions {
-                interpolate_pos_encoding: self.interpolate_pos_encoding,
-                ..Default::default()
-            };
-            let out = self.loaded.vit.forward(&stack(&good)?, &opts)?;
+            let out = self.forward(&stack(&good)?, &ForwardOptions::default())?;
             let mut shape = out.last_hidden_state.dims().to_vec();
             shape[0] = 1;
-            let pooled = pool::pool(&out, how).map_err(|e| anyhow!(e))?;
+            let prefix = self.loaded.vit.variant().tokens.prefix();
+            let pooled = pool::pool(&out, how, prefix, self.normalize).map_err(|e| anyhow!(e))?;
             (pooled.into_iter(), shape)
         };
-        Ok(results
+        Ok(pixels
             .drain(..)
             .map(|r| {
                 r.map(|_| Embedded {
@@ -156,6 +208,22 @@ impl Pipeline {
                 })
             })
             .collect())
+    }
+
+    /// The model on a `pixel_values` batch `[N, 3, H, W]`, with
+    /// [`Pipeline::interpolate_pos_encoding`] added to `opts`.
+    pub fn forward(&self, pixels: &Tensor, opts: &ForwardOptions) -> Result<ViTOutput> {
+        let opts = ForwardOptions {
+            interpolate_pos_encoding: opts.interpolate_pos_encoding
+                || self.interpolate_pos_encoding,
+            ..*opts
+        };
+        Ok(self.loaded.vit.forward(pixels, &opts)?)
+    }
+
+    /// Where the model came from (a folder, or `random:` with its seed).
+    pub fn source(&self) -> &load::Source {
+        &self.loaded.source
     }
 
     /// Embeds one file.

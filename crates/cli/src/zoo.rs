@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use vitrs_model::family::{Cls, MlpKind, Pooling};
 use vitrs_model::{LoadOptions, ModelError, ViT, ViTConfig, WeightSource};
 
 /// One of the Hub's ViT-family architectures.
@@ -20,6 +21,10 @@ pub struct Architecture {
     pub pooler: bool,
     /// Classifier outputs (0: none).
     pub labels: usize,
+    /// DeiT's teacher pair of classifiers instead of one.
+    pub teacher: bool,
+    /// Width of CLIP's `visual_projection` (0: none).
+    pub projection: usize,
 }
 
 const INCEPTION: &str = r#"{"do_normalize": true, "do_resize": true, "image_mean": [0.5, 0.5, 0.5],
@@ -31,6 +36,22 @@ const IMAGENET: &str = r#"{"do_normalize": true, "do_resize": true,
  "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225], "resample": 3,
  "size": {"height": 224, "width": 224}}"#;
 
+const BIT_DINOV2: &str = r#"{"image_processor_type": "BitImageProcessor", "do_center_crop": true,
+ "crop_size": {"height": 224, "width": 224}, "do_normalize": true, "do_resize": true,
+ "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225], "resample": 3,
+ "size": {"shortest_edge": 256}}"#;
+const CLIP: &str = r#"{"image_processor_type": "CLIPImageProcessor", "crop_size": 224,
+ "do_center_crop": true, "do_normalize": true, "do_resize": true,
+ "image_mean": [0.48145466, 0.4578275, 0.40821073],
+ "image_std": [0.26862954, 0.26130258, 0.27577711], "resample": 3, "size": 224}"#;
+const SIGLIP: &str = r#"{"image_processor_type": "SiglipImageProcessor", "do_normalize": true,
+ "do_resize": true, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5],
+ "resample": 3, "size": {"height": 224, "width": 224}}"#;
+const DEIT: &str = r#"{"image_processor_type": "DeiTImageProcessor", "do_center_crop": true,
+ "crop_size": {"height": 224, "width": 224}, "do_normalize": true, "do_resize": true,
+ "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225], "resample": 3,
+ "size": {"height": 256, "width": 256}}"#;
+
 /// The architectures `random:` knows.
 pub const ARCHITECTURES: &[Architecture] = &[
     Architecture {
@@ -41,6 +62,8 @@ pub const ARCHITECTURES: &[Architecture] = &[
         preprocessor: INCEPTION,
         pooler: true,
         labels: 0,
+        teacher: false,
+        projection: 0,
     },
     Architecture {
         name: "vit-base-patch16-224",
@@ -50,6 +73,8 @@ pub const ARCHITECTURES: &[Architecture] = &[
         preprocessor: INCEPTION,
         pooler: false,
         labels: 1000,
+        teacher: false,
+        projection: 0,
     },
     Architecture {
         name: "vit-large-patch16-224",
@@ -59,6 +84,8 @@ pub const ARCHITECTURES: &[Architecture] = &[
         preprocessor: INCEPTION,
         pooler: false,
         labels: 1000,
+        teacher: false,
+        projection: 0,
     },
     Architecture {
         name: "vit-huge-patch14-224-in21k",
@@ -68,6 +95,8 @@ pub const ARCHITECTURES: &[Architecture] = &[
         preprocessor: INCEPTION,
         pooler: true,
         labels: 0,
+        teacher: false,
+        projection: 0,
     },
     Architecture {
         name: "deit-tiny-patch16-224",
@@ -77,6 +106,8 @@ pub const ARCHITECTURES: &[Architecture] = &[
         preprocessor: IMAGENET_CROP,
         pooler: false,
         labels: 1000,
+        teacher: false,
+        projection: 0,
     },
     Architecture {
         name: "dino-vitb16",
@@ -87,6 +118,77 @@ pub const ARCHITECTURES: &[Architecture] = &[
         preprocessor: IMAGENET,
         pooler: false,
         labels: 0,
+        teacher: false,
+        projection: 0,
+    },
+    Architecture {
+        name: "dinov2-small",
+        repo: "facebook/dinov2-small",
+        config: r#"{"model_type": "dinov2", "hidden_size": 384, "num_hidden_layers": 12,
+            "num_attention_heads": 6, "mlp_ratio": 4, "image_size": 518, "patch_size": 14}"#,
+        preprocessor: BIT_DINOV2,
+        pooler: false,
+        labels: 0,
+        teacher: false,
+        projection: 0,
+    },
+    Architecture {
+        name: "dinov2-base",
+        repo: "facebook/dinov2-base",
+        config: r#"{"model_type": "dinov2", "hidden_size": 768, "num_hidden_layers": 12,
+            "num_attention_heads": 12, "mlp_ratio": 4, "image_size": 518, "patch_size": 14}"#,
+        preprocessor: BIT_DINOV2,
+        pooler: false,
+        labels: 0,
+        teacher: false,
+        projection: 0,
+    },
+    Architecture {
+        name: "clip-vit-base-patch32",
+        repo: "openai/clip-vit-base-patch32",
+        config: r#"{"model_type": "clip", "projection_dim": 512, "vision_config": {
+            "hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12,
+            "num_attention_heads": 12, "image_size": 224, "patch_size": 32}}"#,
+        preprocessor: CLIP,
+        pooler: false,
+        labels: 0,
+        teacher: false,
+        projection: 512,
+    },
+    Architecture {
+        name: "clip-vit-base-patch16",
+        repo: "openai/clip-vit-base-patch16",
+        config: r#"{"model_type": "clip", "projection_dim": 512, "vision_config": {
+            "hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12,
+            "num_attention_heads": 12, "image_size": 224, "patch_size": 16}}"#,
+        preprocessor: CLIP,
+        pooler: false,
+        labels: 0,
+        teacher: false,
+        projection: 512,
+    },
+    Architecture {
+        name: "siglip-base-patch16-224",
+        repo: "google/siglip-base-patch16-224",
+        config: r#"{"model_type": "siglip", "vision_config": {"hidden_size": 768,
+            "intermediate_size": 3072, "num_hidden_layers": 12, "num_attention_heads": 12,
+            "image_size": 224, "patch_size": 16}}"#,
+        preprocessor: SIGLIP,
+        pooler: false,
+        labels: 0,
+        teacher: false,
+        projection: 0,
+    },
+    Architecture {
+        name: "deit-base-distilled-patch16-224",
+        repo: "facebook/deit-base-distilled-patch16-224",
+        config: r#"{"model_type": "deit", "hidden_size": 768, "num_hidden_layers": 12,
+            "num_attention_heads": 12, "intermediate_size": 3072, "patch_size": 16}"#,
+        preprocessor: DEIT,
+        pooler: false,
+        labels: 1000,
+        teacher: true,
+        projection: 0,
     },
 ];
 
@@ -134,52 +236,108 @@ struct RandomWeights {
 }
 
 impl RandomWeights {
+    /// The tensors a checkpoint of `arch` holds, named and shaped as the family's files name
+    /// them ([`vitrs_model::family::Names`]).
     fn new(arch: &Architecture, c: &ViTConfig, seed: u64) -> Self {
         let (d, i) = (c.hidden_size, c.intermediate_size);
-        let prefix = if arch.labels > 0 { "vit." } else { "" };
-        let mut names = vec![
-            ("embeddings.cls_token".to_string(), vec![1, 1, d]),
-            (
-                "embeddings.position_embeddings".to_string(),
-                vec![1, c.tokens(), d],
-            ),
-            (
-                "embeddings.patch_embeddings.projection.weight".to_string(),
-                vec![d, c.num_channels, c.patch_size[0], c.patch_size[1]],
-            ),
-            (
-                "embeddings.patch_embeddings.projection.bias".to_string(),
-                vec![d],
-            ),
-        ];
-        let linear = |names: &mut Vec<(String, Vec<usize>)>, n: String, out: usize, inp: usize| {
-            names.push((format!("{n}.weight"), vec![out, inp]));
-            names.push((format!("{n}.bias"), vec![out]));
+        let v = c.variant;
+        let n = v.family.names();
+        let heads_outside = arch.labels > 0 || arch.projection > 0;
+        let prefix = if heads_outside { n.prefixes[0] } else { "" };
+        let mut names: Vec<(String, Vec<usize>)> = Vec::new();
+        let mut add = |name: String, dims: Vec<usize>| names.push((name, dims));
+        let linear = |add: &mut dyn FnMut(String, Vec<usize>), n: &str, out: usize, inp: usize| {
+            add(format!("{n}.weight"), vec![out, inp]);
+            add(format!("{n}.bias"), vec![out]);
         };
+        let norm = |add: &mut dyn FnMut(String, Vec<usize>), n: &str| {
+            add(format!("{n}.weight"), vec![d]);
+            add(format!("{n}.bias"), vec![d]);
+        };
+        match v.tokens.cls {
+            Cls::None => {}
+            Cls::Token => add(n.cls.into(), vec![1, 1, d]),
+            Cls::Vector => add(n.cls.into(), vec![d]),
+        }
+        if v.tokens.distillation {
+            add(n.distillation.into(), vec![1, 1, d]);
+        }
+        if v.tokens.registers > 0 {
+            add(n.registers.into(), vec![1, v.tokens.registers, d]);
+        }
+        let rows = v.tokens.positioned() + c.grid()[0] * c.grid()[1];
+        match v.positions.leading_one {
+            true => add(n.positions.into(), vec![1, rows, d]),
+            false => add(n.positions.into(), vec![rows, d]),
+        }
+        let [ph, pw] = c.patch_size;
+        add(
+            format!("{}.weight", n.patch),
+            vec![d, c.num_channels, ph, pw],
+        );
+        if v.patch_bias {
+            add(format!("{}.bias", n.patch), vec![d]);
+        }
+        if v.pre_norm {
+            norm(&mut add, n.pre_norm);
+        }
         for l in 0..c.num_hidden_layers {
-            let p = format!("encoder.layer.{l}.");
-            for qkv in ["query", "key", "value"] {
-                linear(&mut names, format!("{p}attention.attention.{qkv}"), d, d);
+            let p = |name: &str| format!("{}.{l}.{name}", n.layers);
+            for qkv in n.qkv {
+                add(format!("{}.weight", p(qkv)), vec![d, d]);
+                if c.qkv_bias {
+                    add(format!("{}.bias", p(qkv)), vec![d]);
+                }
             }
-            linear(&mut names, format!("{p}attention.output.dense"), d, d);
-            linear(&mut names, format!("{p}intermediate.dense"), i, d);
-            linear(&mut names, format!("{p}output.dense"), d, i);
-            for norm in ["layernorm_before", "layernorm_after"] {
-                names.push((format!("{p}{norm}.weight"), vec![d]));
-                names.push((format!("{p}{norm}.bias"), vec![d]));
+            linear(&mut add, &p(n.attn_out), d, d);
+            norm(&mut add, &p(n.norm1));
+            norm(&mut add, &p(n.norm2));
+            match v.mlp {
+                MlpKind::Plain => {
+                    linear(&mut add, &p(n.mlp[0]), i, d);
+                    linear(&mut add, &p(n.mlp[1]), d, i);
+                }
+                MlpKind::SwiGlu => {
+                    linear(&mut add, &p(n.swiglu[0]), 2 * i, d);
+                    linear(&mut add, &p(n.swiglu[1]), d, i);
+                }
+            }
+            if v.layer_scale {
+                add(p(n.layer_scale1), vec![d]);
+                add(p(n.layer_scale2), vec![d]);
             }
         }
-        names.push(("layernorm.weight".into(), vec![d]));
-        names.push(("layernorm.bias".into(), vec![d]));
-        if arch.pooler {
-            linear(&mut names, "pooler.dense".into(), c.pooler_output_size, d);
+        norm(&mut add, n.final_norm);
+        match v.pooling {
+            Pooling::Dense if arch.pooler => {
+                linear(&mut add, n.pooler, c.pooler_output_size, d);
+            }
+            Pooling::AttentionProbe => {
+                let h = |name: &str| format!("{}.{name}", n.pooler);
+                add(h("probe"), vec![1, 1, d]);
+                add(h("attention.in_proj_weight"), vec![3 * d, d]);
+                add(h("attention.in_proj_bias"), vec![3 * d]);
+                linear(&mut add, &h("attention.out_proj"), d, d);
+                norm(&mut add, &h("layernorm"));
+                linear(&mut add, &h("mlp.fc1"), i, d);
+                linear(&mut add, &h("mlp.fc2"), d, i);
+            }
+            _ => {}
         }
         let mut names: Vec<(String, Vec<usize>)> = names
             .into_iter()
             .map(|(n, s)| (format!("{prefix}{n}"), s))
             .collect();
-        if arch.labels > 0 {
-            linear(&mut names, "classifier".into(), arch.labels, d);
+        let mut add = |name: String, dims: Vec<usize>| names.push((name, dims));
+        if arch.projection > 0 {
+            add(format!("{}.weight", n.projection), vec![arch.projection, d]);
+        }
+        if arch.labels > 0 && arch.teacher {
+            for head in n.teacher {
+                linear(&mut add, head, arch.labels, d);
+            }
+        } else if arch.labels > 0 {
+            linear(&mut add, n.classifier, arch.labels, d);
         }
         RandomWeights {
             names,
@@ -232,17 +390,19 @@ impl WeightSource for RandomWeights {
             return Ok(None);
         };
         let n: usize = dims.iter().product();
-        let values = if name.contains("layernorm") && name.ends_with("weight") {
-            vec![1.0; n]
-        } else if name.ends_with("bias") {
-            vec![0.0; n]
-        } else {
-            let mut state = self.seed;
-            for b in name.bytes() {
-                state = splitmix(&mut state) ^ u64::from(b);
-            }
-            normals(n, 0.02, state)
-        };
+        // LayerNorm scales and LayerScale start at 1, as transformers initialises them.
+        let values =
+            if (name.contains("norm") && name.ends_with("weight")) || name.ends_with("lambda1") {
+                vec![1.0; n]
+            } else if name.ends_with("bias") {
+                vec![0.0; n]
+            } else {
+                let mut state = self.seed;
+                for b in name.bytes() {
+                    state = splitmix(&mut state) ^ u64::from(b);
+                }
+                normals(n, 0.02, state)
+            };
         Ok(Some(values))
     }
 
@@ -263,24 +423,57 @@ mod tests {
         assert!(!vit.has_pooler());
         for a in ARCHITECTURES {
             let c = a.config();
+            if c.variant.family == vitrs_model::Family::Vit {
+                let w = RandomWeights::new(a, &c, 0);
+                assert_eq!(
+                    w.dims(&format!(
+                        "{}embeddings.position_embeddings",
+                        if a.labels > 0 { "vit." } else { "" }
+                    )),
+                    Some(vec![1, c.tokens(), c.hidden_size]),
+                    "{}",
+                    a.name
+                );
+            }
+        }
+        // The other families' random checkpoints hold the parameters transformers counts for
+        // their Hub configs (`num_parameters()`, DINOv2's unused mask_token excluded), and
+        // load (every tensor named as their files name it, none left over) — checked on a
+        // narrow copy, which is quick in a debug build.
+        let shapes = [
+            ("dinov2-small", 22_056_192, 257),
+            ("clip-vit-base-patch32", 87_849_216, 50),
+            ("siglip-base-patch16-224", 92_884_224, 196),
+            ("deit-base-distilled-patch16-224", 87_338_192, 198),
+        ];
+        for (name, params, tokens) in shapes {
+            let a = find(name).unwrap();
+            let c = a.config();
             let w = RandomWeights::new(a, &c, 0);
+            let count: usize = w
+                .names
+                .iter()
+                .map(|(_, d)| d.iter().product::<usize>())
+                .sum();
+            assert_eq!(count, params, "{name}");
+            let grid = 224 / c.patch_size[0];
+            assert_eq!(c.variant.tokens.prefix() + grid * grid, tokens, "{name}");
+            let mut narrow = c.clone();
+            narrow.hidden_size = 32;
+            narrow.num_attention_heads = 2;
+            narrow.intermediate_size = 48;
+            narrow.num_hidden_layers = 2;
+            let w = RandomWeights::new(a, &narrow, 0);
+            let vit = ViT::from_source(narrow, &w).unwrap();
             assert_eq!(
-                w.dims(&format!(
-                    "{}embeddings.position_embeddings",
-                    if a.labels > 0 { "vit." } else { "" }
-                )),
-                Some(vec![1, c.tokens(), c.hidden_size]),
-                "{}",
-                a.name
+                vit.labels().map(|l| !l.is_empty()),
+                (a.labels > 0).then_some(true)
+            );
+            assert_eq!(
+                vit.projection_dim(),
+                (a.projection > 0).then_some(a.projection)
             );
         }
-        assert_eq!(
-            find("vit-huge-patch14-224-in21k")
-                .unwrap()
-                .config()
-                .tokens(),
-            257
-        );
     }
 
     #[test]

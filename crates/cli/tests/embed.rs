@@ -40,14 +40,22 @@ fn load(path: &Path, name: &str) -> (Vec<usize>, Vec<f32>) {
     (f.dims(name).unwrap(), f.load(name).unwrap())
 }
 
+/// `--backend pil` against ViTImageProcessorPil's output; the default (torchvision) against
+/// ViTImageProcessor's.
 #[test]
 fn preprocess_matches_transformers() {
-    let case = root().join("fixtures/preprocess/int_size_crop");
+    preprocess_matches("int_size_crop", &["--backend", "pil"]);
+    preprocess_matches("tv_int_size_crop", &[]);
+    preprocess_matches("tv_int_size_crop", &["--backend", "torchvision"]);
+}
+
+fn preprocess_matches(case: &str, flags: &[&str]) {
+    let case = root().join("fixtures/preprocess").join(case);
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("px.safetensors");
     let chelsea = root().join("fixtures/images/chelsea.png");
     let coins = root().join("fixtures/images/coins.png");
-    let o = vitrs(&[
+    let mut argv = vec![
         "preprocess",
         s(&chelsea),
         s(&coins),
@@ -55,7 +63,9 @@ fn preprocess_matches_transformers() {
         s(&case),
         "-o",
         s(&out),
-    ]);
+    ];
+    argv.extend_from_slice(flags);
+    let o = vitrs(&argv);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (dims, got) = load(&out, "pixel_values");
     let (want_dims, want) = load(&case.join("expected.safetensors"), "pixel_values");
@@ -315,4 +325,62 @@ fn an_interrupted_embed_leaves_no_output_and_no_partial_file() {
     assert!(!out.exists(), "no output file after an interrupt");
     let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(leftovers.is_empty(), "no partial files: {leftovers:?}");
+}
+
+/// A family fixture model with a preprocessor config of the family's class for 16x16 inputs.
+fn family_dir(tmp: &Path, case: &str, processor: &str) -> PathBuf {
+    let dir = tmp.join(case);
+    std::fs::create_dir(&dir).unwrap();
+    for f in ["config.json", "model.safetensors"] {
+        std::fs::copy(
+            root().join("fixtures/models").join(case).join(f),
+            dir.join(f),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join("preprocessor_config.json"), processor).unwrap();
+    dir
+}
+
+#[test]
+fn embed_pools_as_each_family_naturally_does_and_normalizes_on_request() {
+    let tmp = tempfile::tempdir().unwrap();
+    let siglip = family_dir(
+        tmp.path(),
+        "siglip_vision",
+        r#"{"image_processor_type": "SiglipImageProcessor", "size": {"height": 16, "width": 16}}"#,
+    );
+    let clip = family_dir(
+        tmp.path(),
+        "clip_full",
+        r#"{"image_processor_type": "CLIPImageProcessor", "size": 16, "crop_size": 16}"#,
+    );
+    let image = root().join("fixtures/images/chelsea.png");
+    let embed = |model: &Path, name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut args = vec!["embed", s(&image), "--model", s(model), "-o", s(&out)];
+        args.extend_from_slice(extra);
+        let o = vitrs(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        load(&out, "embeddings")
+    };
+    // SigLIP: the MAP head's pooler_output by default.
+    let natural = embed(&siglip, "a.safetensors", &[]);
+    assert_eq!(
+        natural,
+        embed(&siglip, "b.safetensors", &["--pool", "pooler"])
+    );
+    let (dims, unit) = embed(&siglip, "c.safetensors", &["--normalize"]);
+    assert_eq!(dims, natural.0);
+    let norm: f32 = natural.1.iter().map(|v| v * v).sum::<f32>().sqrt();
+    for (u, v) in unit.iter().zip(&natural.1) {
+        assert!((u - v / norm).abs() < 1e-6);
+    }
+    let o = vitrs(&["embed", s(&image), "--model", s(&siglip), "--pool", "cls"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no CLS token"), "{err}");
+    // CLIP with projection: image_embeds (projection_dim 12) by default.
+    let (dims, _) = embed(&clip, "d.safetensors", &[]);
+    assert_eq!(dims, vec![1, 12]);
 }

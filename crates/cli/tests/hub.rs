@@ -87,6 +87,15 @@ fn start_hub() -> FakeHub {
             weak_etags: false,
         },
     );
+    repos.insert(
+        "org/swin".to_string(),
+        repo_of(
+            "pooler",
+            COMMIT,
+            &[("config.json", br#"{"model_type": "swin"}"#)],
+            None,
+        ),
+    );
     let mut weak = repo_of("pooler", COMMIT, &[], None);
     weak.weak_etags = true;
     repos.insert("org/weak-etags".to_string(), weak);
@@ -192,7 +201,7 @@ fn downloads_through_the_cdn_redirect_then_serves_from_the_cache() {
     // the preprocessor config and nothing else.
     std::fs::remove_file(dir.join("preprocessor_config.json")).unwrap();
     assert!(matches!(
-        lookup_cached("org/pooler", None, &opts),
+        lookup_cached("org/pooler", None, &opts).unwrap(),
         CacheState::NoPreprocessorInfo(_)
     ));
     assert_eq!(resolve(&spec("org/pooler"), &offline).unwrap(), dir);
@@ -234,7 +243,7 @@ fn sharded_model_every_shard_and_no_preprocessor() {
         .join("preprocessor_config.json")
         .exists());
     assert_eq!(
-        lookup_cached("org/sharded", None, &opts),
+        lookup_cached("org/sharded", None, &opts).unwrap(),
         CacheState::Complete(dir.clone())
     );
     let before = hub.seen().len();
@@ -321,6 +330,30 @@ fn renamed_repo_follows_the_relative_redirect() {
 }
 
 #[test]
+fn an_unsupported_model_type_is_refused_before_the_weights() {
+    let hub = start_hub();
+    let tmp = tempfile::tempdir().unwrap();
+    let err = resolve(&spec("org/swin"), &options(tmp.path(), &hub)).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, HubError::Unsupported { .. }), "{msg}");
+    for part in [
+        "org/swin",
+        "\"swin\"",
+        "\"dinov2\"",
+        "\"clip\"",
+        "not downloaded",
+    ] {
+        assert!(msg.contains(part), "{msg:?} should contain {part:?}");
+    }
+    assert!(
+        !hub.seen()
+            .iter()
+            .any(|r| r.path.contains("model.safetensors")),
+        "the weights were asked for"
+    );
+}
+
+#[test]
 fn a_repo_without_safetensors_says_so() {
     let hub = start_hub();
     let tmp = tempfile::tempdir().unwrap();
@@ -360,7 +393,7 @@ fn bad_transfer_then_recovery(mode: Mode) -> (FakeHub, tempfile::TempDir, HubErr
     assert!(std::fs::symlink_metadata(snapshot.join("model.safetensors")).is_err());
     assert!(!repo.join("blobs").join(&sha).exists());
     assert_eq!(
-        lookup_cached("org/pooler", None, &opts),
+        lookup_cached("org/pooler", None, &opts).unwrap(),
         CacheState::Missing
     );
     let offline = ResolveOptions {
@@ -438,7 +471,7 @@ fn weak_etags_are_accepted() {
         .join("blobs/W")
         .is_dir());
     assert_eq!(
-        lookup_cached("org/weak-etags", None, &opts),
+        lookup_cached("org/weak-etags", None, &opts).unwrap(),
         CacheState::Complete(dir)
     );
 }
@@ -468,4 +501,83 @@ fn unreachable_endpoint_says_what_to_check() {
     drop(hub);
     std::fs::remove_file(dir.join("preprocessor_config.json")).unwrap();
     assert_eq!(resolve(&spec("org/pooler"), &opts).unwrap(), dir);
+}
+
+#[test]
+fn a_server_that_accepts_and_stays_silent_gives_an_error_within_the_timeout() {
+    let hub = start_hub();
+    hub.set_mode(Mode::Silent);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = options(tmp.path(), &hub);
+    opts.metadata_timeout = std::time::Duration::from_millis(300);
+    let err = resolve(&spec("org/pooler"), &opts).unwrap_err().to_string();
+    assert!(
+        err.contains("config.json")
+            && err.contains("no answer")
+            && err.contains("HF_HUB_ETAG_TIMEOUT"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_download_that_stalls_gives_an_error_then_completes_later() {
+    let hub = start_hub();
+    hub.set_mode(Mode::Stall);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = options(tmp.path(), &hub);
+    opts.download_timeout = std::time::Duration::from_millis(300);
+    let err = resolve(&spec("org/pooler"), &opts).unwrap_err().to_string();
+    assert!(
+        err.contains("model.safetensors")
+            && err.contains("nothing received")
+            && err.contains("HF_HUB_DOWNLOAD_TIMEOUT"),
+        "{err}"
+    );
+    // The abandoned transfer holds hf-hub's lock on the blob until its connection ends (in
+    // the CLI, until the process exits); once the server closes it, the next run completes.
+    drop(hub);
+    let hub = start_hub();
+    let opts = options(tmp.path(), &hub);
+    let dir = resolve(&spec("org/pooler"), &opts).unwrap();
+    runs_like_the_oracle(&dir, "pooler");
+}
+
+#[test]
+fn revisions_that_are_paths_are_refused_online_and_offline() {
+    let hub = start_hub();
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = options(tmp.path(), &hub);
+    for bad in [
+        "../../../../etc",
+        "main/../../x",
+        "/etc/passwd",
+        "a\\b",
+        "a\0b",
+    ] {
+        // Through the spec parser and through a spec built directly.
+        // (A backslash makes it a folder path instead: never a Hub id either way.)
+        assert!(
+            !matches!(
+                format!("org/pooler@{bad}").parse::<ModelSpec>(),
+                Ok(ModelSpec::Hub { .. })
+            ),
+            "{bad:?}"
+        );
+        let direct = ModelSpec::Hub {
+            repo: "org/pooler".into(),
+            revision: Some(bad.into()),
+        };
+        for offline in [false, true] {
+            let o = ResolveOptions {
+                offline,
+                ..opts.clone()
+            };
+            match resolve(&direct, &o) {
+                Err(HubError::BadRevision { .. }) => {}
+                other => panic!("{bad:?} offline={offline}: {other:?}"),
+            }
+        }
+    }
+    // No request reached the server.
+    assert!(hub.seen().is_empty(), "{:?}", hub.seen());
 }

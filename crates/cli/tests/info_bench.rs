@@ -75,6 +75,52 @@ fn bench_prints_one_json_object_with_the_contract_keys() {
     }
     assert_eq!(v["batch"], 2);
     assert_eq!(v["threads"], 1);
+    assert!(v["peak_gflops"].as_f64().is_some_and(|p| p > 0.0), "{v}");
+    let isa = v["isa"].as_str().unwrap_or_default();
+    assert!(
+        ["avx512", "avx2", "portable"].contains(&isa),
+        "isa {isa:?} in {v}"
+    );
+}
+
+fn vitrs_with_isa(isa: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_vitrs"))
+        .args(args)
+        .env("VITRS_ISA", isa)
+        .output()
+        .unwrap()
+}
+
+/// `VITRS_ISA` picks the kernels `info` and `bench` name; a name that is not an ISA, or an
+/// ISA this CPU lacks, is one line of error and a failing exit code, not a panic.
+#[test]
+fn vitrs_isa_is_named_and_bad_requests_are_errors() {
+    let o = vitrs_with_isa("portable", &["info", "--model", &fixture("classifier")]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("kernels           portable"), "{out}");
+    let o = vitrs_with_isa("emu16", &["info", "--model", &fixture("classifier")]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("kernels           emu16 (16 f32 lanes)"));
+
+    let o = vitrs_with_isa("avx513", &["info", "--model", &fixture("classifier")]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.starts_with("error: VITRS_ISA=\"avx513\" is not an ISA"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+
+    for isa in vitrs_kernels::gemm::Isa::ALL {
+        if isa.supported() {
+            continue;
+        }
+        let o = vitrs_with_isa(isa.name(), &["info", "--model", &fixture("classifier")]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success());
+        assert!(err.contains("this CPU lacks"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        eprintln!("VITRS_ISA={isa} refused as expected: {}", err.trim());
+    }
 }
 
 #[test]

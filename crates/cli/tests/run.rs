@@ -68,6 +68,26 @@ fn writes_exactly_the_outputs_the_checkpoint_has_within_tolerance() {
             &["last_hidden_state", "pooler_output"][..],
             &["--interpolate-pos-encoding"][..],
         ),
+        (
+            "clip_full",
+            &["last_hidden_state", "pooler_output", "image_embeds"][..],
+            &[][..],
+        ),
+        (
+            "siglip_vision",
+            &["last_hidden_state", "pooler_output"][..],
+            &[][..],
+        ),
+        (
+            "dinov2_registers_down",
+            &["last_hidden_state", "pooler_output"][..],
+            &[][..],
+        ),
+        (
+            "deit_teacher",
+            &["last_hidden_state", "logits"][..],
+            &[][..],
+        ),
     ] {
         let (_tmp, got) = run_case(case, extra);
         let want = SafetensorsFile::open(&fixture(case).join("expected.safetensors")).unwrap();

@@ -1,5 +1,6 @@
-//! `preprocessor_config.json`, in every form the Hub has it, with transformers' defaults for
-//! `ViTImageProcessor` where keys are missing.
+//! `preprocessor_config.json`, in every form the Hub has it, with the defaults of the class its
+//! `image_processor_type` names (`ViTImageProcessor`, `CLIPImageProcessor`,
+//! `BitImageProcessor`, `SiglipImageProcessor`, `DeiTImageProcessor`) where keys are missing.
 
 use std::path::Path;
 
@@ -25,6 +26,100 @@ pub enum Size {
         /// Cap on the longer side.
         longest_edge: Option<usize>,
     },
+}
+
+/// The image processor classes vitrs reproduces (their PIL backend), by the name
+/// `image_processor_type` (or the older `feature_extractor_type`) gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessorClass {
+    /// `ViTImageProcessor` (the default when the file names none).
+    Vit,
+    /// `CLIPImageProcessor`.
+    Clip,
+    /// `BitImageProcessor` (DINOv2's); its class defaults are CLIP's.
+    Bit,
+    /// `SiglipImageProcessor`.
+    Siglip,
+    /// `DeiTImageProcessor`.
+    Deit,
+}
+
+/// Class names accepted in `image_processor_type`, for errors.
+pub const PROCESSOR_CLASSES: &[&str] = &[
+    "ViTImageProcessor",
+    "CLIPImageProcessor",
+    "BitImageProcessor",
+    "SiglipImageProcessor",
+    "DeiTImageProcessor",
+];
+
+// As transformers writes them (parsed like the JSON values, decimal to f32).
+#[allow(clippy::excessive_precision)]
+const OPENAI_CLIP_MEAN: [f32; 3] = [0.481_454_66, 0.457_827_5, 0.408_210_73];
+#[allow(clippy::excessive_precision)]
+const OPENAI_CLIP_STD: [f32; 3] = [0.268_629_54, 0.261_302_58, 0.275_777_1];
+
+impl ProcessorClass {
+    /// The class of `name`, with or without a `Fast`/`Pil` backend suffix, or the old
+    /// `FeatureExtractor` spelling.
+    pub fn from_name(name: &str) -> Option<Self> {
+        let base = [
+            "ImageProcessorFast",
+            "ImageProcessorPil",
+            "ImageProcessor",
+            "FeatureExtractor",
+        ]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))?;
+        Some(match base {
+            "ViT" => ProcessorClass::Vit,
+            "CLIP" => ProcessorClass::Clip,
+            "Bit" => ProcessorClass::Bit,
+            "Siglip" => ProcessorClass::Siglip,
+            "DeiT" => ProcessorClass::Deit,
+            _ => return None,
+        })
+    }
+
+    /// Whether a bare integer `size` means a square (`true`) or the shortest edge.
+    fn default_to_square(self) -> bool {
+        matches!(self, ProcessorClass::Vit | ProcessorClass::Deit)
+    }
+
+    /// The class's defaults for the keys a file leaves out.
+    pub fn defaults(self) -> ProcessorConfig {
+        let base = ProcessorConfig::default();
+        let square = |n| Size::Exact {
+            height: n,
+            width: n,
+        };
+        match self {
+            ProcessorClass::Vit => base,
+            ProcessorClass::Clip | ProcessorClass::Bit => ProcessorConfig {
+                size: Size::ShortestEdge {
+                    shortest_edge: 224,
+                    longest_edge: None,
+                },
+                resample: Filter::Bicubic,
+                do_center_crop: true,
+                crop_size: Some([224, 224]),
+                image_mean: OPENAI_CLIP_MEAN,
+                image_std: OPENAI_CLIP_STD,
+                ..base
+            },
+            ProcessorClass::Siglip => ProcessorConfig {
+                resample: Filter::Bicubic,
+                ..base
+            },
+            ProcessorClass::Deit => ProcessorConfig {
+                size: square(256),
+                resample: Filter::Bicubic,
+                do_center_crop: true,
+                crop_size: Some([224, 224]),
+                ..base
+            },
+        }
+    }
 }
 
 /// The preprocessing steps and their parameters.
@@ -123,10 +218,16 @@ impl Fields<'_> {
         }
     }
 
-    fn size(&self) -> Result<Size, ImageError> {
+    fn size(&self, class: ProcessorClass) -> Result<Size, ImageError> {
         let Some(v) = self.get("size") else {
-            return Ok(ProcessorConfig::default().size);
+            return Ok(class.defaults().size);
         };
+        if let (Some(n), false) = (v.as_u64(), class.default_to_square()) {
+            return Ok(Size::ShortestEdge {
+                shortest_edge: self.dim("size", &Value::from(n))?,
+                longest_edge: None,
+            });
+        }
         if let Some(o) = v.as_object() {
             if let Some(s) = o.get("shortest_edge") {
                 let longest_edge = match o.get("longest_edge").filter(|l| !l.is_null()) {
@@ -182,7 +283,27 @@ impl ProcessorConfig {
             message: "expected a JSON object".into(),
         })?;
         let f = Fields { path, map };
-        let d = ProcessorConfig::default();
+        let class = match f
+            .get("image_processor_type")
+            .or_else(|| f.get("feature_extractor_type"))
+        {
+            None => ProcessorClass::Vit,
+            Some(v) => v
+                .as_str()
+                .and_then(ProcessorClass::from_name)
+                .ok_or_else(|| {
+                    let field = match f.get("image_processor_type") {
+                        Some(_) => "image_processor_type",
+                        None => "feature_extractor_type",
+                    };
+                    f.err(
+                        field,
+                        &format!("one of {}", PROCESSOR_CLASSES.join(", ")),
+                        v,
+                    )
+                })?,
+        };
+        let d = class.defaults();
         let resample = match f.get("resample") {
             None => d.resample,
             Some(v) => v
@@ -200,7 +321,7 @@ impl ProcessorConfig {
         let do_center_crop = f.boolean("do_center_crop", d.do_center_crop)?;
         let crop_size = match f.get("crop_size") {
             Some(v) => Some(f.hw("crop_size", v)?),
-            None => None,
+            None => d.crop_size,
         };
         if do_center_crop && crop_size.is_none() {
             return Err(f.err(
@@ -215,7 +336,7 @@ impl ProcessorConfig {
         }
         Ok(ProcessorConfig {
             do_resize: f.boolean("do_resize", d.do_resize)?,
-            size: f.size()?,
+            size: f.size(class)?,
             resample,
             do_center_crop,
             crop_size,
@@ -329,5 +450,45 @@ mod tests {
         assert!(e.contains("`crop_size`"), "{e}");
         let e = parse("[1]").unwrap_err().to_string();
         assert!(e.contains("expected a JSON object"), "{e}");
+    }
+
+    #[test]
+    fn processor_class_picks_the_defaults_and_the_meaning_of_an_int_size() {
+        let c = parse(r#"{"image_processor_type": "CLIPImageProcessor", "size": 224}"#).unwrap();
+        assert_eq!(
+            c.size,
+            Size::ShortestEdge {
+                shortest_edge: 224,
+                longest_edge: None
+            }
+        );
+        assert_eq!(
+            (c.resample, c.crop_size),
+            (Filter::Bicubic, Some([224, 224]))
+        );
+        let c = parse(r#"{"image_processor_type": "DeiTImageProcessorFast"}"#).unwrap();
+        assert_eq!(
+            c.size,
+            Size::Exact {
+                height: 256,
+                width: 256
+            }
+        );
+        assert!(c.do_center_crop);
+        let c = parse(r#"{"feature_extractor_type": "ViTFeatureExtractor", "size": 32}"#).unwrap();
+        assert_eq!(
+            c.size,
+            Size::Exact {
+                height: 32,
+                width: 32
+            }
+        );
+        let e = parse(r#"{"image_processor_type": "ConvNextImageProcessor"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("image_processor_type") && e.contains("BitImageProcessor"),
+            "{e}"
+        );
     }
 }

@@ -32,13 +32,63 @@ impl Default for Limits {
     }
 }
 
-/// Decodes the file at `path` into 8-bit RGB.
-pub fn decode_file(path: &Path, limits: Limits) -> Result<RgbImage, ImageError> {
-    let bytes = std::fs::read(path).map_err(|source| ImageError::Io {
+impl Limits {
+    /// The largest image file read: 8 bytes per allowed pixel (16-bit RGBA stored raw, the
+    /// largest any supported format needs) plus 1 MiB for headers and metadata.
+    pub fn max_file_bytes(&self) -> u64 {
+        self.max_pixels.saturating_mul(8).saturating_add(1 << 20)
+    }
+}
+
+/// The bytes of the image file at `path`: a regular file (a FIFO, device or socket is refused
+/// without being opened for a blocking read) no longer than [`Limits::max_file_bytes`].
+pub fn read_file(path: &Path, limits: Limits) -> Result<Vec<u8>, ImageError> {
+    vitrs_tensor::file::read_capped(
+        path,
+        limits.max_file_bytes(),
+        "an image at this pixel limit",
+    )
+    .map_err(|source| ImageError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    })
+}
+
+/// Decodes the file at `path` into 8-bit RGB.
+pub fn decode_file(path: &Path, limits: Limits) -> Result<RgbImage, ImageError> {
+    let bytes = read_file(path, limits)?;
     decode_bytes(&bytes, path, limits)
+}
+
+/// The `(width, height)` declared in the header of the image in `bytes` (named `path` in
+/// errors), refused if it exceeds `limits`. No pixel memory is allocated.
+pub fn dimensions(bytes: &[u8], path: &Path, limits: Limits) -> Result<(u32, u32), ImageError> {
+    let path_buf = || path.to_path_buf();
+    if bytes.is_empty() {
+        return Err(ImageError::Empty { path: path_buf() });
+    }
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|source| ImageError::Io {
+            path: path_buf(),
+            source,
+        })?;
+    if reader.format().is_none() {
+        return Err(ImageError::UnknownFormat { path: path_buf() });
+    }
+    let (width, height) = reader.into_dimensions().map_err(|e| ImageError::Decode {
+        path: path_buf(),
+        message: e.to_string(),
+    })?;
+    if u64::from(width) * u64::from(height) > limits.max_pixels {
+        return Err(ImageError::TooLarge {
+            path: path_buf(),
+            width,
+            height,
+            limit: limits.max_pixels,
+        });
+    }
+    Ok((width, height))
 }
 
 /// Decodes `bytes` (named `path` in errors) into 8-bit RGB.
@@ -113,6 +163,29 @@ fn composite(rgba: impl Iterator<Item = [u8; 4]>, w: u32, h: u32) -> Option<RgbI
     RgbImage::new(w as usize, h as usize, data)
 }
 
+/// `k`-byte pixels to 3-byte RGB inside `data` itself, so converting never holds a second
+/// copy of the image: pixel `i` moves from `k·i` to `3·i`. Growing (`k` < 3) works from the
+/// last pixel down and shrinking from the first up, so no pixel is overwritten before it is
+/// read.
+fn to_rgb_in_place(mut data: Vec<u8>, k: usize, rgb: impl Fn(&[u8]) -> [u8; 3]) -> Vec<u8> {
+    let n = data.len() / k;
+    if k < 3 {
+        data.resize(3 * n, 0);
+        for i in (0..n).rev() {
+            let px = rgb(&data[k * i..k * i + k]);
+            data[3 * i..3 * i + 3].copy_from_slice(&px);
+        }
+    } else {
+        for i in 0..n {
+            let px = rgb(&data[k * i..k * i + k]);
+            data[3 * i..3 * i + 3].copy_from_slice(&px);
+        }
+        data.truncate(3 * n);
+        data.shrink_to_fit();
+    }
+    data
+}
+
 /// HF's RGB policy on a decoded image. 16-bit samples keep their high byte, as Pillow's PNG
 /// reader does, except 16-bit greyscale, which Pillow opens as 32-bit integers and clips to
 /// 255 when converting to RGB.
@@ -120,20 +193,26 @@ fn to_rgb(image: DynamicImage) -> Option<RgbImage> {
     let (w, h) = (image.width(), image.height());
     match image {
         DynamicImage::ImageRgb8(img) => RgbImage::new(w as usize, h as usize, img.into_raw()),
-        DynamicImage::ImageLuma8(img) => grey(img.into_raw().into_iter(), w, h),
-        DynamicImage::ImageLumaA8(img) => composite(
-            img.into_raw()
-                .chunks_exact(2)
-                .map(|p| [p[0], p[0], p[0], p[1]]),
-            w,
-            h,
+        DynamicImage::ImageLuma8(img) => RgbImage::new(
+            w as usize,
+            h as usize,
+            to_rgb_in_place(img.into_raw(), 1, |p| [p[0]; 3]),
         ),
-        DynamicImage::ImageRgba8(img) => composite(
-            img.into_raw()
-                .chunks_exact(4)
-                .map(|p| [p[0], p[1], p[2], p[3]]),
-            w,
-            h,
+        DynamicImage::ImageLumaA8(img) => RgbImage::new(
+            w as usize,
+            h as usize,
+            to_rgb_in_place(img.into_raw(), 2, |p| [over_white(p[0], p[1]); 3]),
+        ),
+        DynamicImage::ImageRgba8(img) => RgbImage::new(
+            w as usize,
+            h as usize,
+            to_rgb_in_place(img.into_raw(), 4, |p| {
+                [
+                    over_white(p[0], p[3]),
+                    over_white(p[1], p[3]),
+                    over_white(p[2], p[3]),
+                ]
+            }),
         ),
         DynamicImage::ImageLuma16(img) => {
             grey(img.into_raw().into_iter().map(|v| v.min(255) as u8), w, h)
@@ -164,5 +243,43 @@ fn to_rgb(image: DynamicImage) -> Option<RgbImage> {
             h,
         ),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_place_conversion_matches_the_copying_one() {
+        let bytes: Vec<u8> = (0..4 * 37u32).map(|i| (i * 97 % 251) as u8).collect();
+        let (w, h) = (37, 1);
+        let grey_in_place = to_rgb_in_place(bytes[..37].to_vec(), 1, |p| [p[0]; 3]);
+        assert_eq!(
+            grey_in_place,
+            grey(bytes[..37].iter().copied(), w, h).unwrap().data
+        );
+        let la = to_rgb_in_place(bytes[..74].to_vec(), 2, |p| [over_white(p[0], p[1]); 3]);
+        let expected = composite(
+            bytes[..74]
+                .chunks_exact(2)
+                .map(|p| [p[0], p[0], p[0], p[1]]),
+            w,
+            h,
+        );
+        assert_eq!(la, expected.unwrap().data);
+        let rgba = to_rgb_in_place(bytes.clone(), 4, |p| {
+            [
+                over_white(p[0], p[3]),
+                over_white(p[1], p[3]),
+                over_white(p[2], p[3]),
+            ]
+        });
+        let expected = composite(
+            bytes.chunks_exact(4).map(|p| [p[0], p[1], p[2], p[3]]),
+            w,
+            h,
+        );
+        assert_eq!(rgba, expected.unwrap().data);
     }
 }

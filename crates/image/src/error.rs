@@ -58,6 +58,46 @@ pub enum ImageError {
         /// The limit in pixels.
         limit: u64,
     },
+    /// The config would resize or crop this image to zero rows or columns (transformers
+    /// raises an error there too).
+    #[error(
+        "{}: a {in_width}x{in_height} image would be resized to {height}x{width} (height x width) \
+         pixels; an image needs at least one row and one column",
+        path.display()
+    )]
+    ZeroSize {
+        /// The file.
+        path: PathBuf,
+        /// Width in the file header.
+        in_width: u32,
+        /// Height in the file header.
+        in_height: u32,
+        /// Height the config asks for.
+        height: usize,
+        /// Width the config asks for.
+        width: usize,
+    },
+    /// The caller refused the size this image would preprocess to (a model that cannot take
+    /// it); nothing was decoded.
+    #[error(
+        "{}: a {in_width}x{in_height} image preprocesses to {height}x{width} (height x width), \
+         which the model cannot take: {reason}",
+        path.display()
+    )]
+    Refused {
+        /// The file.
+        path: PathBuf,
+        /// Width in the file header.
+        in_width: u32,
+        /// Height in the file header.
+        in_height: u32,
+        /// Height it would preprocess to.
+        height: usize,
+        /// Width it would preprocess to.
+        width: usize,
+        /// Why it cannot be used.
+        reason: String,
+    },
     /// The decoder failed (truncated or corrupt data, unsupported variant of a format).
     #[error("{}: cannot decode: {message}", path.display())]
     Decode {
@@ -85,5 +125,16 @@ pub enum ImageError {
         expected: String,
         /// What the file holds.
         found: String,
+    },
+    /// The backend has no kernel for the config's resample filter.
+    #[error(
+        "the {backend} backend cannot resample with {filter} (torch has no such kernel); \
+         use the PIL backend (--backend pil) for this preprocessor_config.json"
+    )]
+    UnsupportedFilter {
+        /// The config's filter.
+        filter: crate::Filter,
+        /// The backend asked for.
+        backend: crate::Backend,
     },
 }

@@ -1,5 +1,6 @@
-//! Image files to the exact `pixel_values` that transformers' PIL-backend
-//! `ViTImageProcessor` (`ViTImageProcessorPil`) produces.
+//! Image files to the exact `pixel_values` that transformers' `ViTImageProcessor` produces,
+//! in either of its backends ([`Backend`]): torchvision (the default, as `AutoImageProcessor`)
+//! or PIL (`ViTImageProcessorPil`).
 //!
 //! ```text
 //! file → decode → RGB (grey replicated, alpha composited onto white as Pillow does)
@@ -9,7 +10,9 @@
 //!
 //! - [`decode`]: reading any supported file into an [`RgbImage`], with a pixel limit checked
 //!   before anything is allocated.
-//! - [`resample`]: Pillow's NEAREST, BOX, BILINEAR, HAMMING, BICUBIC and LANCZOS, bit-exact.
+//! - [`resample`]: Pillow's NEAREST, BOX, BILINEAR, HAMMING, BICUBIC and LANCZOS, bit-exact;
+//!   [`resample::torch`]: torch's uint8 antialiased BILINEAR, BICUBIC, LANCZOS and
+//!   nearest-exact, bit-exact.
 //! - [`ProcessorConfig`]: `preprocessor_config.json` in all its forms, with HF's defaults.
 //! - [`ImageProcessor`]: the whole pipeline.
 //!
@@ -21,17 +24,20 @@
 //! # Ok::<(), vitrs_image::ImageError>(())
 //! ```
 
+mod backend;
 mod composite;
 mod config;
 pub mod decode;
 mod error;
+pub mod exif;
 #[cfg(feature = "libjpeg")]
 mod libjpeg;
 mod processor;
 pub mod resample;
 mod rgb;
 
-pub use config::{ProcessorConfig, Size};
+pub use backend::Backend;
+pub use config::{ProcessorClass, ProcessorConfig, Size, PROCESSOR_CLASSES};
 pub use decode::{Limits, DEFAULT_MAX_PIXELS};
 pub use error::ImageError;
 pub use processor::ImageProcessor;

@@ -4,24 +4,71 @@ use std::path::Path;
 
 use vitrs_tensor::Tensor;
 
-use crate::decode::{decode_file, Limits};
+use crate::decode::{self, Limits};
 use crate::resample::resize;
-use crate::{ImageError, ProcessorConfig, RgbImage, Size};
+use crate::{Backend, ImageError, ProcessorConfig, RgbImage, Size};
 
-/// transformers' `ViTImageProcessorPil`, driven by a [`ProcessorConfig`].
-#[derive(Debug, Clone, Default)]
+/// transformers' `ViTImageProcessor`, driven by a [`ProcessorConfig`], in either backend
+/// ([`Backend`]). The default backend is [`Backend::Torchvision`], what `AutoImageProcessor`
+/// and `pipeline()` use when torchvision is installed; configs with BOX or HAMMING resampling,
+/// which only PIL has, get [`Backend::Pil`]. [`ImageProcessor::set_backend`] picks one.
+///
+/// Files are turned upright by their EXIF orientation first, as transformers' pipelines do
+/// (`load_image`); [`ImageProcessor::set_exif`] turns that off.
+#[derive(Debug, Clone)]
 pub struct ImageProcessor {
     config: ProcessorConfig,
     limits: Limits,
+    backend: Backend,
+    ignore_exif: bool,
+}
+
+impl Default for ImageProcessor {
+    fn default() -> Self {
+        Self::new(ProcessorConfig::default())
+    }
 }
 
 impl ImageProcessor {
     /// A processor with `config` and default limits.
     pub fn new(config: ProcessorConfig) -> Self {
         ImageProcessor {
+            backend: Backend::default_for(config.resample),
             config,
             limits: Limits::default(),
+            ignore_exif: false,
         }
+    }
+
+    /// Whether [`ImageProcessor::preprocess_path`] applies the file's EXIF orientation (the
+    /// default, as transformers' pipelines; `false` reads the stored pixels as they are, as
+    /// the image processor given `PIL.Image.open(path)` does).
+    pub fn set_exif(&mut self, apply: bool) {
+        self.ignore_exif = !apply;
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Selects the backend; an error if it cannot resample with the config's filter
+    /// (torchvision has no BOX or HAMMING).
+    pub fn set_backend(&mut self, backend: Backend) -> Result<(), ImageError> {
+        if !backend.supports(self.config.resample) {
+            return Err(ImageError::UnsupportedFilter {
+                filter: self.config.resample,
+                backend,
+            });
+        }
+        self.backend = backend;
+        Ok(())
+    }
+
+    /// [`ImageProcessor::set_backend`], by value.
+    pub fn with_backend(mut self, backend: Backend) -> Result<Self, ImageError> {
+        self.set_backend(backend)?;
+        Ok(self)
     }
 
     /// From `preprocessor_config.json` text (`path` names it in errors).
@@ -33,9 +80,17 @@ impl ImageProcessor {
     /// has none.
     pub fn from_dir(dir: &Path) -> Result<Self, ImageError> {
         let path = dir.join("preprocessor_config.json");
-        match std::fs::read_to_string(&path) {
+        // Only a missing file means defaults: one that exists but cannot be read is an error.
+        match std::fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            _ => {}
+        }
+        match vitrs_tensor::file::read_capped_string(
+            &path,
+            vitrs_tensor::file::caps::PREPROCESSOR_JSON,
+            "a preprocessor_config.json",
+        ) {
             Ok(text) => Self::from_json_str(&text, &path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(source) => Err(ImageError::Io { path, source }),
         }
     }
@@ -84,24 +139,105 @@ impl ImageProcessor {
         }
     }
 
+    /// The `[height, width]` an image of `[height, width]` pixels preprocesses to (after the
+    /// resize and the center crop the config asks for). Zero rows or columns are possible for
+    /// extreme aspect ratios; [`ImageProcessor::preprocess_path`] refuses them.
+    pub fn output_size(&self, [height, width]: [usize; 2]) -> [usize; 2] {
+        let c = &self.config;
+        let mut size = [height, width];
+        if c.do_resize {
+            size = c.resize_to(size);
+        }
+        if let (true, Some(crop)) = (c.do_center_crop, c.crop_size) {
+            if size.contains(&0) {
+                return size;
+            }
+            size = crop;
+        }
+        size
+    }
+
     /// Decodes and preprocesses the file at `path` into `[3, H, W]`.
     pub fn preprocess_path(&self, path: &Path) -> Result<Tensor, ImageError> {
-        let image = decode_file(path, self.limits)?;
-        self.preprocess(&image)
-            .map_err(|[height, width]| ImageError::OutputTooLarge {
+        self.preprocess_path_checked(path, |_| Ok(()))
+    }
+
+    /// [`ImageProcessor::preprocess_path`], with the output size known from the file header
+    /// and put to `accept` before any pixel is decoded: an image the caller cannot use (a
+    /// model that takes one size only, say) costs a header read, not a decode and a resize.
+    /// `accept` gets `[height, width]` and says why it refuses.
+    pub fn preprocess_path_checked(
+        &self,
+        path: &Path,
+        accept: impl FnOnce([usize; 2]) -> Result<(), String>,
+    ) -> Result<Tensor, ImageError> {
+        let bytes = decode::read_file(path, self.limits)?;
+        let (mut in_width, mut in_height) = decode::dimensions(&bytes, path, self.limits)?;
+        // EXIF orientations 5–8 turn the image a quarter: the upright size is what counts.
+        let exif = if self.ignore_exif {
+            1
+        } else {
+            crate::exif::orientation_of_bytes(&bytes)
+        };
+        if exif >= 5 {
+            std::mem::swap(&mut in_width, &mut in_height);
+        }
+        let [height, width] = self.output_size([in_height as usize, in_width as usize]);
+        if height == 0 || width == 0 {
+            return Err(ImageError::ZeroSize {
+                path: path.to_path_buf(),
+                in_width,
+                in_height,
+                height,
+                width,
+            });
+        }
+        if (height as u64).saturating_mul(width as u64) > self.limits.max_pixels {
+            return Err(ImageError::OutputTooLarge {
                 path: path.to_path_buf(),
                 height,
                 width,
                 limit: self.limits.max_pixels,
-            })
+            });
+        }
+        accept([height, width]).map_err(|reason| ImageError::Refused {
+            path: path.to_path_buf(),
+            in_width,
+            in_height,
+            height,
+            width,
+            reason,
+        })?;
+        let image = crate::exif::apply(decode::decode_bytes(&bytes, path, self.limits)?, exif);
+        self.preprocess(&image).map_err(|[h, w]| {
+            if h == 0 || w == 0 {
+                ImageError::ZeroSize {
+                    path: path.to_path_buf(),
+                    in_width,
+                    in_height,
+                    height: h,
+                    width: w,
+                }
+            } else {
+                ImageError::OutputTooLarge {
+                    path: path.to_path_buf(),
+                    height: h,
+                    width: w,
+                    limit: self.limits.max_pixels,
+                }
+            }
+        })
     }
 
     /// Preprocesses a decoded image into `[3, H, W]`: resize, center crop, rescale, normalize.
     /// `Err` holds the `[height, width]` the config asks for when it exceeds the pixel limit
-    /// (a `shortest_edge` config on a very long, thin image, say).
+    /// (a `shortest_edge` config on a very long, thin image, say) or has no rows or columns
+    /// (the same config on an image a few thousand times wider than high).
     pub fn preprocess(&self, image: &RgbImage) -> Result<Tensor, [usize; 2]> {
         let c = &self.config;
-        let too_big = |[h, w]: [usize; 2]| h as u64 * w as u64 > self.limits.max_pixels;
+        let too_big = |[h, w]: [usize; 2]| {
+            h == 0 || w == 0 || (h as u64).saturating_mul(w as u64) > self.limits.max_pixels
+        };
         let resized;
         let mut img = image;
         if c.do_resize {
@@ -109,7 +245,10 @@ impl ImageProcessor {
             if too_big([h, w]) {
                 return Err([h, w]);
             }
-            resized = resize(image, w, h, c.resample);
+            resized = match self.backend {
+                Backend::Pil => resize(image, w, h, c.resample),
+                Backend::Torchvision => crate::backend::resize(image, w, h, c.resample),
+            };
             img = &resized;
         }
         let cropped;
@@ -117,10 +256,17 @@ impl ImageProcessor {
             if too_big(crop) {
                 return Err(crop);
             }
-            cropped = center_crop(img, crop);
+            cropped = match self.backend {
+                Backend::Pil => center_crop(img, crop),
+                Backend::Torchvision => crate::backend::center_crop(img, crop),
+            };
             img = &cropped;
         }
         let (h, w) = (img.height, img.width);
+        if self.backend == Backend::Torchvision {
+            let out = crate::backend::normalize(img, c);
+            return Ok(Tensor::new(&[3, h, w], out).expect("three planes of h·w values"));
+        }
         let mut out = vec![0.0f32; 3 * h * w];
         for ch in 0..3 {
             let plane = &mut out[ch * h * w..(ch + 1) * h * w];

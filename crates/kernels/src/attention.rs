@@ -4,7 +4,7 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use crate::gemm::{detect, gemm_strided, Finish, PackedB, NR};
+use crate::gemm::{detect, gemm_strided, Finish, PackedB};
 use crate::softmax::{exp_rows_scaled, softmax_rows_scaled};
 use crate::threads;
 
@@ -122,7 +122,7 @@ pub fn attention_batch(
                     t,
                     false,
                     Finish::default(),
-                    0..t.div_ceil(NR),
+                    0..t.div_ceil(isa.layout().nr),
                 )
             };
             // probs = softmax(scores / √hd) row by row; without probs, only the exps, and the
@@ -153,7 +153,7 @@ pub fn attention_batch(
                     d,
                     false,
                     Finish::default(),
-                    0..hd.div_ceil(NR),
+                    0..hd.div_ceil(isa.layout().nr),
                 )
             };
             if !with_probs {

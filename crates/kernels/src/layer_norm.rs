@@ -1,8 +1,10 @@
 //! LayerNorm over the last axis, with biased variance as PyTorch computes it.
 
+use crate::lanes::Lanes;
+
 /// Normalises each row of `x` (`rows × dim`, row-major) into `out`:
 /// `out = (x − mean)/√(var + eps)·gamma + beta`, with `var` the biased variance (two passes,
-/// eight-lane partial sums so the loops vectorise; AVX2 + FMA when the CPU has them). Large
+/// vector partial sums on the kernels' ISA). Large
 /// inputs are split by rows between the workers of [`crate::threads`].
 pub fn layer_norm(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: &mut [f32]) {
     let dim = gamma.len();
@@ -33,19 +35,56 @@ pub fn layer_norm(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: &mut [f
 const PARALLEL_FROM: usize = 1 << 16;
 
 fn layer_norm_rows(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::gemm::detect() == crate::gemm::Isa::Avx2Fma {
-        // SAFETY: detect() confirmed AVX2 and FMA on this CPU.
-        unsafe { layer_norm_avx2(x, gamma, beta, eps, out) };
-        return;
-    }
-    layer_norm_loop(x, gamma, beta, eps, out);
+    // SAFETY: detect() returns only ISAs this CPU supports.
+    unsafe { crate::dispatch::layer_norm(crate::gemm::detect(), x, gamma, beta, eps, out) }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn layer_norm_avx2(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: &mut [f32]) {
-    layer_norm_loop(x, gamma, beta, eps, out);
+/// The vector form: `V::N` partial sums for the mean and the variance, one FMA per output.
+#[inline(always)]
+pub(crate) fn layer_norm_loop<V: Lanes>(
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    eps: f32,
+    out: &mut [f32],
+) {
+    let dim = gamma.len();
+    let full = dim / V::N * V::N;
+    for (row, o) in x.chunks_exact(dim).zip(out.chunks_exact_mut(dim)) {
+        let p = row.as_ptr();
+        let mut acc = V::splat(0.0);
+        for j in (0..full).step_by(V::N) {
+            // SAFETY: j + N ≤ dim values of the row.
+            acc = acc.add(unsafe { V::load(p.add(j)) });
+        }
+        let tail: f32 = row[full..].iter().sum();
+        let mean = (acc.reduce_add() + tail) / dim as f32;
+        let vm = V::splat(mean);
+        let mut acc = V::splat(0.0);
+        for j in (0..full).step_by(V::N) {
+            // SAFETY: as above.
+            let d = unsafe { V::load(p.add(j)) }.sub(vm);
+            acc = d.fma(d, acc);
+        }
+        let tail: f32 = row[full..].iter().map(|&v| (v - mean) * (v - mean)).sum();
+        let var = (acc.reduce_add() + tail) / dim as f32;
+        let inv = 1.0 / (var + eps).sqrt();
+        let vi = V::splat(inv);
+        for j in (0..full).step_by(V::N) {
+            // SAFETY: j + N ≤ dim values of the row, of gamma, beta and o (all dim long).
+            unsafe {
+                let d = V::load(p.add(j)).sub(vm).mul(vi);
+                d.fma(
+                    V::load(gamma.as_ptr().add(j)),
+                    V::load(beta.as_ptr().add(j)),
+                )
+                .store(o.as_mut_ptr().add(j));
+            }
+        }
+        for j in full..dim {
+            o[j] = ((row[j] - mean) * inv).mul_add(gamma[j], beta[j]);
+        }
+    }
 }
 
 #[inline(always)]
@@ -60,8 +99,14 @@ fn sum8(row: &[f32], f: impl Fn(f32) -> f32) -> f32 {
     lanes.iter().sum::<f32>() + chunks.remainder().iter().map(|&v| f(v)).sum::<f32>()
 }
 
-#[inline(always)]
-fn layer_norm_loop(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: &mut [f32]) {
+/// The portable form (no intrinsics): eight partial sums so the loops vectorise.
+pub(crate) fn layer_norm_portable(
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    eps: f32,
+    out: &mut [f32],
+) {
     let dim = gamma.len();
     for (row, o) in x.chunks_exact(dim).zip(out.chunks_exact_mut(dim)) {
         let mean = sum8(row, |v| v) / dim as f32;
@@ -95,7 +140,14 @@ mod tests {
             let mut fast = vec![0.0; x.len()];
             layer_norm(&x, &gamma, &beta, 1e-6, &mut fast);
             let mut portable = vec![0.0; x.len()];
-            layer_norm_loop(&x, &gamma, &beta, 1e-6, &mut portable);
+            layer_norm_portable(&x, &gamma, &beta, 1e-6, &mut portable);
+            let mut others = Vec::new();
+            for isa in crate::gemm::Isa::available() {
+                let mut o = vec![0.0; x.len()];
+                // SAFETY: the ISA is available.
+                unsafe { crate::dispatch::layer_norm(isa, &x, &gamma, &beta, 1e-6, &mut o) };
+                others.push(o);
+            }
             for (r, row) in x.chunks(dim).enumerate() {
                 let mean = row.iter().map(|&v| v as f64).sum::<f64>() / dim as f64;
                 let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / dim as f64;
@@ -110,7 +162,8 @@ mod tests {
                         * (1.0 + dim as f64 / 64.0)
                         / var.sqrt().max(1e-3);
                     let tol = 1e-5 + mean_err;
-                    for got in [fast[r * dim + j], portable[r * dim + j]] {
+                    let each = others.iter().map(|o| o[r * dim + j]);
+                    for got in [fast[r * dim + j], portable[r * dim + j]].into_iter().chain(each) {
                         proptest::prop_assert!((got as f64 - want).abs() <= tol, "{} vs {}", got, want);
                     }
                 }
@@ -146,7 +199,7 @@ mod tests {
         let mut out = vec![0.0; x.len()];
         layer_norm(&x, &gamma, &beta, 1e-12, &mut out);
         let mut portable = vec![0.0; x.len()];
-        layer_norm_loop(&x, &gamma, &beta, 1e-12, &mut portable);
+        layer_norm_portable(&x, &gamma, &beta, 1e-12, &mut portable);
         for (a, b) in out.iter().zip(&portable) {
             assert!((a - b).abs() < 1e-5);
         }

@@ -8,17 +8,21 @@
 //! - [`softmax`]: row-wise softmax.
 //! - [`activation`]: GELU (erf and tanh forms) and the other `ACT2FN` activations.
 //! - [`attention`]: multi-head self-attention for one image from a fused `[T, 3D]` q/k/v.
-//! - [`simd`]: eight-lane AVX2 + FMA `exp`, `erf`, `tanh` and activations.
+//! - `lanes`, `simd`, `dispatch` (private): the vector type the SIMD code is written against
+//!   (AVX-512, AVX2, sixteen emulated lanes), the vector maths on it, and an entry point per
+//!   ISA.
 //! - [`threads`]: the worker pool.
 //! - [`mmap`]: read-only file mapping (all of the project's `unsafe` lives in this crate).
 
 pub mod activation;
 pub mod attention;
+mod dispatch;
 pub mod gemm;
+mod lanes;
 pub mod layer_norm;
 pub mod mmap;
 pub mod qgemm;
-pub mod simd;
+mod simd;
 pub mod softmax;
 pub mod threads;
 

@@ -41,7 +41,11 @@ impl MappedFile {
 
     /// Maps the file at `path`. An empty file maps to an empty slice.
     pub fn open(path: &Path) -> io::Result<Self> {
-        let file = File::open(path)?;
+        Self::map(File::open(path)?)
+    }
+
+    /// Maps an open file (one the caller has already checked, say, to be a regular file).
+    pub fn map(file: File) -> io::Result<Self> {
         // SAFETY: the mapping is read-only and private to this process. A writer that truncates
         // the file underneath us could fault a later read; checkpoints are opened read-only and
         // callers validate every offset against the length seen here before touching bytes.

@@ -1,137 +1,150 @@
-//! Eight-lane AVX2 + FMA forms of the element-wise maths (`exp`, `erf`, `tanh`, sigmoid and
-//! the activations built on them), for the kernels that run them inside their own
-//! `#[target_feature(enable = "avx2,fma")]` code.
+//! The element-wise maths on vectors (`exp`, `erf`, `tanh`, sigmoid and the activations built
+//! on them, the bias + activation epilogue, softmax's exponentials), written once over
+//! [`Lanes`] and run by every vector ISA (AVX2, AVX-512, the emulated sixteen lanes).
 //!
 //! Each mirrors a scalar form in [`crate::activation`] (same reduction, same polynomial), so
-//! the portable and vector paths agree to rounding; both are tested against f64.
+//! the portable and vector paths agree to rounding; both are tested against f64. NaN stays
+//! NaN and ±∞ gives what the portable path gives (the clamps put the value last, see
+//! [`crate::lanes`]).
 
-#![cfg(target_arch = "x86_64")]
-
-use std::arch::x86_64::*;
-
+use crate::lanes::{load_partial, store_partial, Lanes};
 use crate::Activation;
 
 /// `e^x` per lane (about 2 ulp on [−87, 88], clamped outside): `x = n·ln 2 + r` with `n`
 /// rounded to nearest, a degree-6 polynomial for `e^r`, and `2ⁿ` built in the exponent bits.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-pub fn exp8(x: __m256) -> __m256 {
-    let x = _mm256_min_ps(
-        _mm256_max_ps(x, _mm256_set1_ps(-87.0)),
-        _mm256_set1_ps(88.0),
-    );
-    let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
-        x,
-        _mm256_set1_ps(std::f32::consts::LOG2_E),
-    ));
-    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_145_75), x);
-    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428_606_8e-6), r);
-    let mut p = _mm256_set1_ps(0.001_388_889);
+/// NaN stays NaN and `+∞` gives `+∞` (so `1/(1 + e^∞)` is 0 and `−∞·sigmoid(−∞)` NaN, as in
+/// the scalar forms).
+#[inline(always)]
+pub(crate) fn exp<V: Lanes>(input: V) -> V {
+    let x = V::splat(88.0).min(V::splat(-87.0).max(input));
+    let n = x.mul(V::splat(std::f32::consts::LOG2_E)).round();
+    let r = n.fnma(V::splat(0.693_145_75), x);
+    let r = n.fnma(V::splat(1.428_606_8e-6), r);
+    let mut p = V::splat(0.001_388_889);
     for c in [0.008_333_334, 0.041_666_668, 0.166_666_67, 0.5, 1.0, 1.0] {
-        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+        p = p.fma(r, V::splat(c));
     }
-    let bits = _mm256_slli_epi32::<23>(_mm256_add_epi32(
-        _mm256_cvtps_epi32(n),
-        _mm256_set1_epi32(127),
-    ));
-    _mm256_mul_ps(p, _mm256_castsi256_ps(bits))
+    // A NaN's n converts to an arbitrary integer; p is NaN, so the product is too.
+    let inf = V::splat(f32::INFINITY);
+    input.select_eq(inf, inf, p.mul(n.pow2i()))
 }
 
 /// `erf(x)` per lane by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7).
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-pub fn erf8(x: __m256) -> __m256 {
-    let sign = _mm256_and_ps(x, _mm256_set1_ps(-0.0));
-    let a = _mm256_andnot_ps(_mm256_set1_ps(-0.0), x);
-    let one = _mm256_set1_ps(1.0);
-    // t = 1/(1 + p·a): the 12-bit reciprocal estimate and one Newton step (≈ 23 bits),
-    // cheaper than a division.
-    let den = _mm256_fmadd_ps(_mm256_set1_ps(0.327_591_1), a, one);
-    let r = _mm256_rcp_ps(den);
-    let t = _mm256_mul_ps(r, _mm256_fnmadd_ps(den, r, _mm256_set1_ps(2.0)));
-    let mut p = _mm256_set1_ps(1.061_405_4);
+#[inline(always)]
+pub(crate) fn erf<V: Lanes>(x: V) -> V {
+    let sign = x.sign();
+    // erf is 1 in f32 from |x| = 4; capping there keeps the reciprocal step finite at ∞
+    // (and a NaN, last, stays NaN).
+    let a = V::splat(8.0).min(x.abs());
+    let one = V::splat(1.0);
+    // t = 1/(1 + p·a): the reciprocal estimate and one Newton step (≈ 23 bits), cheaper
+    // than a division.
+    let den = V::splat(0.327_591_1).fma(a, one);
+    let r = den.rcp();
+    let t = r.mul(den.fnma(r, V::splat(2.0)));
+    let mut p = V::splat(1.061_405_4);
     for c in [-1.453_152, 1.421_413_8, -0.284_496_74, 0.254_829_6] {
-        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(c));
+        p = p.fma(t, V::splat(c));
     }
-    p = _mm256_mul_ps(p, t);
-    let e = exp8(_mm256_xor_ps(_mm256_mul_ps(a, a), _mm256_set1_ps(-0.0)));
-    let y = _mm256_fnmadd_ps(p, e, one);
-    _mm256_or_ps(y, sign)
+    p = p.mul(t);
+    let e = exp(a.mul(a).neg());
+    p.fnma(e, one).or(sign)
 }
 
 /// `1 / (1 + e^-x)` per lane.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-pub fn sigmoid8(x: __m256) -> __m256 {
-    let one = _mm256_set1_ps(1.0);
-    let e = exp8(_mm256_xor_ps(x, _mm256_set1_ps(-0.0)));
-    _mm256_div_ps(one, _mm256_add_ps(one, e))
+#[inline(always)]
+pub(crate) fn sigmoid<V: Lanes>(x: V) -> V {
+    let one = V::splat(1.0);
+    one.div(one.add(exp(x.neg())))
 }
 
 /// `tanh(x)` per lane: `1 − 2/(e^{2x} + 1)`, and its Taylor series `x − x³/3 + 2x⁵/15`
 /// below |x| = 0.05 where the first form would cancel (absolute error below 1e-7).
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-pub fn tanh8(x: __m256) -> __m256 {
-    let one = _mm256_set1_ps(1.0);
-    let e = exp8(_mm256_add_ps(x, x));
-    let big = _mm256_sub_ps(
-        one,
-        _mm256_div_ps(_mm256_set1_ps(2.0), _mm256_add_ps(e, one)),
-    );
-    let x2 = _mm256_mul_ps(x, x);
-    let s = _mm256_fmadd_ps(x2, _mm256_set1_ps(2.0 / 15.0), _mm256_set1_ps(-1.0 / 3.0));
-    let small = _mm256_fmadd_ps(_mm256_mul_ps(s, x2), x, x);
-    let a = _mm256_andnot_ps(_mm256_set1_ps(-0.0), x);
-    let is_small = _mm256_cmp_ps::<_CMP_LT_OQ>(a, _mm256_set1_ps(0.05));
-    _mm256_blendv_ps(big, small, is_small)
+#[inline(always)]
+pub(crate) fn tanh<V: Lanes>(x: V) -> V {
+    let one = V::splat(1.0);
+    let e = exp(x.add(x));
+    let big = one.sub(V::splat(2.0).div(e.add(one)));
+    let x2 = x.mul(x);
+    let s = x2.fma(V::splat(2.0 / 15.0), V::splat(-1.0 / 3.0));
+    let small = s.mul(x2).fma(x, x);
+    x.abs().select_lt(V::splat(0.05), small, big)
 }
 
 /// `0.5·x·(1 + erf(x/√2))` per lane.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-pub fn gelu8(x: __m256) -> __m256 {
-    let half_x = _mm256_mul_ps(_mm256_set1_ps(0.5), x);
-    let e = erf8(_mm256_mul_ps(
-        x,
-        _mm256_set1_ps(std::f32::consts::FRAC_1_SQRT_2),
-    ));
-    _mm256_fmadd_ps(half_x, e, half_x)
+#[inline(always)]
+pub(crate) fn gelu<V: Lanes>(x: V) -> V {
+    let half_x = V::splat(0.5).mul(x);
+    let e = erf(x.mul(V::splat(std::f32::consts::FRAC_1_SQRT_2)));
+    half_x.fma(e, half_x)
 }
 
 /// `0.5·x·(1 + tanh(inner))` per lane, as the identity `x·sigmoid(2·inner)`: for negative
 /// inputs `1 + tanh` cancels (its rounding, times `|x|/2`, reached 3e-7 at x = −3.5), the
 /// sigmoid does not.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-fn half_x_one_plus_tanh(x: __m256, inner: __m256) -> __m256 {
-    _mm256_mul_ps(x, sigmoid8(_mm256_add_ps(inner, inner)))
+#[inline(always)]
+fn half_x_one_plus_tanh<V: Lanes>(x: V, inner: V) -> V {
+    x.mul(sigmoid(inner.add(inner)))
 }
 
-/// `row[j] = act(row[j] + bias[j])` on `rows` rows of `cols` values at stride `ld`, eight
-/// lanes at a time (a short tail through a padded vector, so every element sees the same
+/// The tanh GELU (`gelu_pytorch_tanh`), through [`half_x_one_plus_tanh`].
+#[inline(always)]
+fn gelu_tanh<V: Lanes>(x: V) -> V {
+    let x3 = x.mul(x).mul(x);
+    let inner = V::splat(0.044715).fma(x3, x);
+    let c = V::splat((2.0f32 / std::f32::consts::PI).sqrt());
+    half_x_one_plus_tanh(x, c.mul(inner))
+}
+
+/// `gelu_fast`, through [`half_x_one_plus_tanh`].
+#[inline(always)]
+fn gelu_fast<V: Lanes>(x: V) -> V {
+    let x2 = x.mul(x);
+    let inner = x
+        .mul(V::splat(0.797_884_6))
+        .mul(V::splat(0.044715).fma(x2, V::splat(1.0)));
+    half_x_one_plus_tanh(x, inner)
+}
+
+/// `x·sigmoid(1.702·x)`.
+#[inline(always)]
+fn quick_gelu<V: Lanes>(x: V) -> V {
+    x.mul(sigmoid(V::splat(1.702).mul(x)))
+}
+
+/// `x·sigmoid(x)`.
+#[inline(always)]
+fn silu<V: Lanes>(x: V) -> V {
+    x.mul(sigmoid(x))
+}
+
+/// `max(x, 0)`; NaN stays NaN (`x` is the operand x86 `max` returns for a NaN), as in the
+/// portable form.
+#[inline(always)]
+fn relu<V: Lanes>(x: V) -> V {
+    V::splat(0.0).max(x)
+}
+
+/// `min(max(x, 0), 6)`.
+#[inline(always)]
+fn relu6<V: Lanes>(x: V) -> V {
+    V::splat(6.0).min(relu(x))
+}
+
+#[inline(always)]
+fn identity<V: Lanes>(x: V) -> V {
+    x
+}
+
+/// `row[j] = act(row[j] + bias[j])` on `rows` rows of `cols` values at stride `ld`, two
+/// vectors at a time (a short tail through a padded vector, so every element sees the same
 /// approximation). Mish, which has no vector form here, runs the scalar one.
 ///
 /// # Safety
 /// The rows must be valid for reads and writes and not be touched by anyone else meanwhile;
-/// `bias`, if given, must hold at least `cols` values. The CPU must support AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
-pub unsafe fn bias_act(
+/// `bias`, if given, must hold at least `cols` values. `V`'s ISA must be present.
+#[inline(always)]
+pub(crate) unsafe fn bias_act<V: Lanes>(
     c: *mut f32,
     ld: usize,
     rows: usize,
@@ -143,75 +156,52 @@ pub unsafe fn bias_act(
         assert!(b.len() >= cols, "bias shorter than a row");
     }
     macro_rules! run {
-        (|$v:ident| $f:expr) => {{
+        ($f:expr) => {{
+            let f = $f;
             for r in 0..rows {
                 // SAFETY: row r, as the caller guarantees.
                 let row = unsafe { std::slice::from_raw_parts_mut(c.add(r * ld), cols) };
                 let mut j = 0;
-                while j + 16 <= cols {
-                    // SAFETY: j + 16 ≤ cols values of the row (and of bias, asserted).
+                while j + 2 * V::N <= cols {
+                    // SAFETY: j + 2N ≤ cols values of the row (and of bias, asserted).
                     unsafe {
                         let p = row.as_mut_ptr().add(j);
-                        let (mut v0, mut v1) = (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8)));
+                        let (mut v0, mut v1) = (V::load(p), V::load(p.add(V::N)));
                         if let Some(b) = bias {
-                            v0 = _mm256_add_ps(v0, _mm256_loadu_ps(b.as_ptr().add(j)));
-                            v1 = _mm256_add_ps(v1, _mm256_loadu_ps(b.as_ptr().add(j + 8)));
+                            v0 = v0.add(V::load(b.as_ptr().add(j)));
+                            v1 = v1.add(V::load(b.as_ptr().add(j + V::N)));
                         }
-                        let $v = v0;
-                        let r0 = $f;
-                        let $v = v1;
-                        let r1 = $f;
-                        _mm256_storeu_ps(p, r0);
-                        _mm256_storeu_ps(p.add(8), r1);
+                        f(v0).store(p);
+                        f(v1).store(p.add(V::N));
                     }
-                    j += 16;
+                    j += 2 * V::N;
                 }
                 while j < cols {
-                    let n = (cols - j).min(8);
-                    let mut buf = [0.0f32; 8];
-                    buf[..n].copy_from_slice(&row[j..j + n]);
+                    let n = (cols - j).min(V::N);
+                    let mut v: V = load_partial(&row[j..j + n], 0.0);
                     if let Some(b) = bias {
-                        buf.iter_mut().zip(&b[j..j + n]).for_each(|(v, b)| *v += b);
+                        v = v.add(load_partial(&b[j..j + n], 0.0));
                     }
-                    // SAFETY: buf holds eight values.
-                    let $v = unsafe { _mm256_loadu_ps(buf.as_ptr()) };
-                    let r = $f;
-                    // SAFETY: as above.
-                    unsafe { _mm256_storeu_ps(buf.as_mut_ptr(), r) };
-                    row[j..j + n].copy_from_slice(&buf[..n]);
+                    store_partial(f(v), &mut row[j..j + n]);
                     j += n;
                 }
             }
         }};
     }
-    let one = _mm256_set1_ps(1.0);
+    // Named functions, not closures: a closure is its own function, which would not inherit
+    // the ISA's target features if the compiler chose not to inline it.
     match act {
-        Activation::Gelu => run!(|x| gelu8(x)),
-        Activation::GeluTanh => run!(|x| {
-            let x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
-            let inner = _mm256_fmadd_ps(_mm256_set1_ps(0.044715), x3, x);
-            let c = _mm256_set1_ps((2.0f32 / std::f32::consts::PI).sqrt());
-            half_x_one_plus_tanh(x, _mm256_mul_ps(c, inner))
-        }),
-        Activation::GeluFast => run!(|x| {
-            let x2 = _mm256_mul_ps(x, x);
-            let inner = _mm256_mul_ps(
-                _mm256_mul_ps(x, _mm256_set1_ps(0.797_884_6)),
-                _mm256_fmadd_ps(_mm256_set1_ps(0.044715), x2, one),
-            );
-            half_x_one_plus_tanh(x, inner)
-        }),
-        Activation::QuickGelu => {
-            run!(|x| _mm256_mul_ps(x, sigmoid8(_mm256_mul_ps(_mm256_set1_ps(1.702), x))))
-        }
-        Activation::Silu => run!(|x| _mm256_mul_ps(x, sigmoid8(x))),
-        Activation::Sigmoid => run!(|x| sigmoid8(x)),
-        Activation::Tanh => run!(|x| tanh8(x)),
-        Activation::Relu => run!(|x| _mm256_max_ps(x, _mm256_setzero_ps())),
-        Activation::Relu6 => {
-            run!(|x| _mm256_min_ps(_mm256_max_ps(x, _mm256_setzero_ps()), _mm256_set1_ps(6.0)))
-        }
-        Activation::Identity => run!(|x| x),
+        Activation::Identity if bias.is_none() => {}
+        Activation::Identity => run!(identity::<V>),
+        Activation::Gelu => run!(gelu::<V>),
+        Activation::GeluTanh => run!(gelu_tanh::<V>),
+        Activation::GeluFast => run!(gelu_fast::<V>),
+        Activation::QuickGelu => run!(quick_gelu::<V>),
+        Activation::Silu => run!(silu::<V>),
+        Activation::Sigmoid => run!(sigmoid::<V>),
+        Activation::Tanh => run!(tanh::<V>),
+        Activation::Relu => run!(relu::<V>),
+        Activation::Relu6 => run!(relu6::<V>),
         Activation::Mish => {
             for r in 0..rows {
                 // SAFETY: row r, as the caller guarantees.
@@ -225,69 +215,38 @@ pub unsafe fn bias_act(
     }
 }
 
-/// Applies `act` to every element of `xs` in place ([`bias_act`] on one row, no bias).
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
-pub fn apply_slice(act: Activation, xs: &mut [f32]) {
-    // SAFETY: xs is a unique borrow of xs.len() values.
-    unsafe { bias_act(xs.as_mut_ptr(), xs.len(), 1, xs.len(), None, act) }
-}
-
 /// Replaces `row` by `exp(scale · (row − max(row)))` and returns the sum of the new values:
 /// softmax without its last division, for callers that divide something smaller instead.
-/// An eight-lane max, `exp8` with eight partial sums.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
-pub fn exp_row(row: &mut [f32], scale: f32) -> f32 {
+/// A vector max, then `exp` with one vector of partial sums.
+#[inline(always)]
+pub(crate) fn exp_row<V: Lanes>(row: &mut [f32], scale: f32) -> f32 {
     let n = row.len();
-    let full = n / 8 * 8;
+    let full = n / V::N * V::N;
     let p = row.as_mut_ptr();
-    let mut vmax = _mm256_set1_ps(f32::NEG_INFINITY);
-    for j in (0..full).step_by(8) {
-        // SAFETY: j + 8 ≤ n.
-        vmax = _mm256_max_ps(vmax, unsafe { _mm256_loadu_ps(p.add(j)) });
+    let mut vmax = V::splat(f32::NEG_INFINITY);
+    for j in (0..full).step_by(V::N) {
+        // SAFETY: j + N ≤ n.
+        vmax = vmax.max(unsafe { V::load(p.add(j)) });
     }
-    let mut lanes = [0.0f32; 8];
-    // SAFETY: lanes holds eight values.
-    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), vmax) };
-    let max = lanes
+    let max = row[full..]
         .iter()
-        .chain(&row[full..])
         .copied()
-        .fold(f32::NEG_INFINITY, f32::max);
-    let (vm, vs) = (_mm256_set1_ps(max), _mm256_set1_ps(scale));
-    let mut vsum = _mm256_setzero_ps();
-    for j in (0..full).step_by(8) {
-        // SAFETY: j + 8 ≤ n.
+        .fold(vmax.reduce_max(), f32::max);
+    let (vm, vs) = (V::splat(max), V::splat(scale));
+    let mut vsum = V::splat(0.0);
+    for j in (0..full).step_by(V::N) {
+        // SAFETY: j + N ≤ n.
         unsafe {
-            let e = exp8(_mm256_mul_ps(
-                _mm256_sub_ps(_mm256_loadu_ps(p.add(j)), vm),
-                vs,
-            ));
-            _mm256_storeu_ps(p.add(j), e);
-            vsum = _mm256_add_ps(vsum, e);
+            let e = exp(V::load(p.add(j)).sub(vm).mul(vs));
+            e.store(p.add(j));
+            vsum = vsum.add(e);
         }
     }
     let mut tail_sum = 0.0f32;
     if full < n {
-        let mut buf = [f32::NEG_INFINITY; 8];
-        buf[..n - full].copy_from_slice(&row[full..]);
-        // SAFETY: buf holds eight values.
-        unsafe {
-            let e = exp8(_mm256_mul_ps(
-                _mm256_sub_ps(_mm256_loadu_ps(buf.as_ptr()), vm),
-                vs,
-            ));
-            _mm256_storeu_ps(buf.as_mut_ptr(), e);
-        }
-        row[full..].copy_from_slice(&buf[..n - full]);
+        let v: V = load_partial(&row[full..], f32::NEG_INFINITY);
+        store_partial(exp(v.sub(vm).mul(vs)), &mut row[full..]);
         tail_sum = row[full..].iter().sum();
     }
-    // SAFETY: lanes holds eight values.
-    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), vsum) };
-    lanes.iter().sum::<f32>() + tail_sum
+    vsum.reduce_add() + tail_sum
 }

@@ -3,7 +3,7 @@
 use crate::activation::exp_approx;
 
 /// Replaces each row of `x` (`rows × cols`) by its softmax, with a vectorised `exp` (about
-/// 2 ulp) and AVX2 + FMA when the CPU has them.
+/// 2 ulp) on the kernels' ISA.
 pub fn softmax_rows(x: &mut [f32], cols: usize) {
     softmax_rows_scaled(x, cols, 1.0);
 }
@@ -38,19 +38,14 @@ fn check(x: &[f32], cols: usize, scale: f32) {
     );
 }
 
-/// `row ← exp(scale · (row − max))`, returning the new sum: the eight-lane AVX2 + FMA form
-/// when the CPU has it, the portable one otherwise.
+/// `row ← exp(scale · (row − max))`, returning the new sum, on the kernels' ISA.
 fn exp_row(row: &mut [f32], scale: f32) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if crate::gemm::detect() == crate::gemm::Isa::Avx2Fma {
-        // SAFETY: detect() confirmed AVX2 and FMA on this CPU.
-        return unsafe { crate::simd::exp_row(row, scale) };
-    }
-    exp_row_portable(row, scale)
+    // SAFETY: detect() returns only ISAs this CPU supports.
+    unsafe { crate::dispatch::exp_row(crate::gemm::detect(), row, scale) }
 }
 
 /// The portable form of [`crate::simd::exp_row`]: the same steps in plain Rust.
-fn exp_row_portable(row: &mut [f32], scale: f32) -> f32 {
+pub(crate) fn exp_row_portable(row: &mut [f32], scale: f32) -> f32 {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     for v in row.iter_mut() {
         *v = exp_approx((*v - max) * scale);
@@ -177,8 +172,16 @@ mod tests {
             softmax_rows_scaled(&mut fast, cols, scale);
             let mut portable = row.clone();
             softmax_loop(&mut portable, cols, scale);
+            let mut others = Vec::new();
+            for isa in crate::gemm::Isa::available() {
+                let mut o = row.clone();
+                // SAFETY: the ISA is available.
+                let inv = 1.0 / unsafe { crate::dispatch::exp_row(isa, &mut o, scale) };
+                o.iter_mut().for_each(|v| *v *= inv);
+                others.push(o);
+            }
             for (j, &want) in reference(&row, scale).iter().enumerate() {
-                for got in [fast[j], portable[j]] {
+                for got in [fast[j], portable[j]].into_iter().chain(others.iter().map(|o| o[j])) {
                     proptest::prop_assert!((got as f64 - want).abs() <= 2e-6 * want + 1e-9, "{} vs {}", got, want);
                 }
             }

@@ -5,15 +5,21 @@ use std::path::Path;
 use serde_json::{Map, Value};
 use vitrs_kernels::Activation;
 
+use crate::family::{self, Family, Variant};
 use crate::ModelError;
 
-/// Which transformers class a checkpoint was saved from.
+/// Which transformers class (of its family) a checkpoint was saved from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
     /// `ViTModel`: tensors without prefix, optional `pooler.dense`.
     Model,
-    /// `ViTForImageClassification`: tensors under `vit.`, plus `classifier`.
+    /// `ViTForImageClassification` (or DeiT's): the tower under `vit.` (`deit.`), plus
+    /// `classifier`.
     ForImageClassification,
+    /// `DeiTForImageClassificationWithTeacher`: `cls_classifier` and `distillation_classifier`.
+    ForImageClassificationWithTeacher,
+    /// `CLIPVisionModelWithProjection` or a two-tower `CLIPModel`: `visual_projection`.
+    WithProjection,
 }
 
 /// The fields of `ViTConfig` that shape the computation. Defaults are transformers'.
@@ -45,6 +51,8 @@ pub struct ViTConfig {
     pub pooler_act: Activation,
     /// Class names by index, from `id2label` (empty when the config has none).
     pub id2label: Vec<String>,
+    /// What the family (`model_type`) computes differently from `ViTModel`.
+    pub variant: Variant,
 }
 
 impl Default for ViTConfig {
@@ -63,17 +71,19 @@ impl Default for ViTConfig {
             pooler_output_size: 768,
             pooler_act: Activation::Tanh,
             id2label: Vec::new(),
+            variant: family::vit::variant(),
         }
     }
 }
 
-struct Fields<'a> {
+/// The fields of one JSON object, read with the errors the config reports.
+pub(crate) struct Fields<'a> {
     path: &'a Path,
     map: &'a Map<String, Value>,
 }
 
 impl Fields<'_> {
-    fn err(&self, field: &str, expected: &str, found: &Value) -> ModelError {
+    pub(crate) fn err(&self, field: &str, expected: &str, found: &Value) -> ModelError {
         ModelError::Config {
             path: self.path.to_path_buf(),
             field: field.to_string(),
@@ -82,11 +92,11 @@ impl Fields<'_> {
         }
     }
 
-    fn get(&self, field: &str) -> Option<&Value> {
+    pub(crate) fn get(&self, field: &str) -> Option<&Value> {
         self.map.get(field).filter(|v| !v.is_null())
     }
 
-    fn positive(&self, field: &str, default: usize) -> Result<usize, ModelError> {
+    pub(crate) fn positive(&self, field: &str, default: usize) -> Result<usize, ModelError> {
         match self.get(field) {
             None => Ok(default),
             Some(v) => v
@@ -97,7 +107,7 @@ impl Fields<'_> {
         }
     }
 
-    fn pair(&self, field: &str, default: usize) -> Result<[usize; 2], ModelError> {
+    pub(crate) fn pair(&self, field: &str, default: usize) -> Result<[usize; 2], ModelError> {
         let expected = "a positive integer or a [height, width] list";
         let one = |v: &Value| {
             v.as_u64()
@@ -119,7 +129,7 @@ impl Fields<'_> {
         }
     }
 
-    fn float(&self, field: &str, default: f64) -> Result<f64, ModelError> {
+    pub(crate) fn float(&self, field: &str, default: f64) -> Result<f64, ModelError> {
         match self.get(field) {
             None => Ok(default),
             Some(v) => v
@@ -129,7 +139,19 @@ impl Fields<'_> {
         }
     }
 
-    fn boolean(&self, field: &str, default: bool) -> Result<bool, ModelError> {
+    /// A non-negative integer (0 allowed).
+    pub(crate) fn count(&self, field: &str, default: usize) -> Result<usize, ModelError> {
+        match self.get(field) {
+            None => Ok(default),
+            Some(v) => v
+                .as_u64()
+                .filter(|&n| n <= 1 << 20)
+                .map(|n| n as usize)
+                .ok_or_else(|| self.err(field, "a non-negative integer", v)),
+        }
+    }
+
+    pub(crate) fn boolean(&self, field: &str, default: bool) -> Result<bool, ModelError> {
         match self.get(field) {
             None => Ok(default),
             Some(v) => v
@@ -138,7 +160,11 @@ impl Fields<'_> {
         }
     }
 
-    fn activation(&self, field: &str, default: Activation) -> Result<Activation, ModelError> {
+    pub(crate) fn activation(
+        &self,
+        field: &str,
+        default: Activation,
+    ) -> Result<Activation, ModelError> {
         match self.get(field) {
             None => Ok(default),
             Some(v) => {
@@ -161,19 +187,45 @@ impl Fields<'_> {
         let obj = v
             .as_object()
             .ok_or_else(|| self.err("id2label", expected, v))?;
-        let mut labels = vec![None; obj.len()];
+        // Keys are integers, as transformers reads them (`int(k)`): "07" is label 7. Two keys
+        // naming one label, or a label missing, would shift every class after it.
+        let mut labels: Vec<Option<String>> = vec![None; obj.len()];
         for (k, name) in obj {
+            let n = labels.len();
             let i = k
+                .trim()
                 .parse::<usize>()
-                .ok()
-                .filter(|&i| i < labels.len())
-                .ok_or_else(|| self.err("id2label", expected, &Value::String(k.clone())))?;
+                .map_err(|_| self.err("id2label", expected, &Value::String(k.clone())))?;
+            if i >= n {
+                return Err(self.err(
+                    "id2label",
+                    expected,
+                    &Value::String(format!(
+                        "key {k:?} among {n} labels (numbered 0..{} without holes)",
+                        n - 1
+                    )),
+                ));
+            }
             let name = name
                 .as_str()
                 .ok_or_else(|| self.err("id2label", expected, name))?;
+            if labels[i].is_some() {
+                return Err(self.err(
+                    "id2label",
+                    expected,
+                    &Value::String(format!("label {i} twice (key {k:?})")),
+                ));
+            }
             labels[i] = Some(name.to_string());
         }
-        // The keys are distinct and all below len, so every slot is filled.
+        // n distinct keys below n fill every slot; kept as a check, not an assumption.
+        if let Some(hole) = labels.iter().position(Option::is_none) {
+            return Err(self.err(
+                "id2label",
+                expected,
+                &Value::String(format!("no label {hole}")),
+            ));
+        }
         Ok(labels.into_iter().flatten().collect())
     }
 }
@@ -181,7 +233,12 @@ impl Fields<'_> {
 impl ViTConfig {
     /// Reads and validates `config.json`.
     pub fn from_file(path: &Path) -> Result<Self, ModelError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
+        let text = vitrs_tensor::file::read_capped_string(
+            path,
+            vitrs_tensor::file::caps::CONFIG_JSON,
+            "a config.json",
+        )
+        .map_err(|e| ModelError::io(path, e))?;
         Self::from_json_str(&text, path)
     }
 
@@ -195,28 +252,49 @@ impl ViTConfig {
             path: path.to_path_buf(),
             message: "expected a JSON object".to_string(),
         })?;
-        let f = Fields { path, map };
-        if let Some(v) = f.get("model_type") {
-            if v.as_str() != Some("vit") {
-                return Err(f.err("model_type", "\"vit\"", v));
+        let top = Fields { path, map };
+        let family = match top.get("model_type") {
+            None => Family::Vit,
+            Some(v) => v
+                .as_str()
+                .and_then(Family::from_model_type)
+                .ok_or_else(|| {
+                    let names: Vec<String> = family::MODEL_TYPES
+                        .iter()
+                        .map(|t| format!("\"{t}\""))
+                        .collect();
+                    top.err("model_type", &format!("one of {}", names.join(", ")), v)
+                })?,
+        };
+        // Two-tower checkpoints (clip, siglip) keep the vision tower's fields apart.
+        let f = match map.get("vision_config") {
+            Some(Value::Object(vision)) if family.has_vision_config() => {
+                Fields { path, map: vision }
             }
-        }
-        let d = ViTConfig::default();
-        let hidden_size = f.positive("hidden_size", d.hidden_size)?;
+            _ => Fields { path, map },
+        };
+        let mut d = family.defaults();
+        d.hidden_size = f.positive("hidden_size", d.hidden_size)?;
+        let variant = family.read(&f, &mut d)?;
+        let hidden_size = d.hidden_size;
         let cfg = ViTConfig {
             hidden_size,
             num_hidden_layers: f.positive("num_hidden_layers", d.num_hidden_layers)?,
             num_attention_heads: f.positive("num_attention_heads", d.num_attention_heads)?,
-            intermediate_size: f.positive("intermediate_size", d.intermediate_size)?,
+            intermediate_size: match d.mlp_from_ratio {
+                true => d.intermediate_size,
+                false => f.positive("intermediate_size", d.intermediate_size)?,
+            },
             hidden_act: f.activation("hidden_act", d.hidden_act)?,
             layer_norm_eps: f.float("layer_norm_eps", d.layer_norm_eps)?,
-            image_size: f.pair("image_size", 224)?,
-            patch_size: f.pair("patch_size", 16)?,
-            num_channels: f.positive("num_channels", d.num_channels)?,
-            qkv_bias: f.boolean("qkv_bias", d.qkv_bias)?,
+            image_size: f.pair("image_size", d.image_size)?,
+            patch_size: f.pair("patch_size", d.patch_size)?,
+            num_channels: f.positive("num_channels", 3)?,
+            qkv_bias: f.boolean("qkv_bias", true)?,
             pooler_output_size: f.positive("pooler_output_size", hidden_size)?,
-            pooler_act: f.activation("pooler_act", d.pooler_act)?,
-            id2label: f.labels()?,
+            pooler_act: f.activation("pooler_act", Activation::Tanh)?,
+            id2label: top.labels()?,
+            variant,
         };
         cfg.validate(path)?;
         Ok(cfg)
@@ -261,10 +339,11 @@ impl ViTConfig {
         ]
     }
 
-    /// Tokens per image at the configured size: CLS + patches.
+    /// Tokens per image at the configured size: CLS, distillation and register tokens (as
+    /// the family has them) + patches.
     pub fn tokens(&self) -> usize {
         let [h, w] = self.grid();
-        1 + h * w
+        self.variant.tokens.prefix() + h * w
     }
 }
 
@@ -318,8 +397,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("`id2label`"), "{e}");
-        let e = parse(r#"{"model_type": "deit"}"#).unwrap_err().to_string();
-        assert!(e.contains("expected \"vit\", found \"deit\""), "{e}");
+        let e = parse(r#"{"model_type": "swin"}"#).unwrap_err().to_string();
+        assert!(
+            e.contains("one of \"vit\", \"deit\"") && e.contains("found \"swin\""),
+            "{e}"
+        );
         let e = parse("{ not json").unwrap_err().to_string();
         assert!(e.starts_with("cfg/config.json: "), "{e}");
     }

@@ -1,10 +1,12 @@
-//! The encoder: L pre-norm layers of self-attention and MLP (`ViTLayer`).
+//! The encoder: L pre-norm layers of self-attention and MLP (`ViTLayer`, and the same layer
+//! in every family: names from [`Names`], LayerScale and SwiGLU from the [`crate::family::Variant`]).
 
 use vitrs_kernels::attention::{attention_batch, AttentionShape};
 use vitrs_kernels::layer_norm::layer_norm;
 use vitrs_kernels::qgemm::{AnyLinear, QLinear, QuantizedWeight};
 use vitrs_kernels::{Activation, Epilogue, Linear};
 
+use crate::family::{MlpKind, Names};
 use crate::weights::Weights;
 use crate::{ComputeDtype, ModelError, ViTConfig};
 
@@ -32,19 +34,102 @@ impl Norm {
     }
 }
 
-/// One `encoder.layer.{i}`.
+/// The MLP of a layer (or of SigLIP's pooling head).
+pub enum Mlp {
+    /// `fc2(act(fc1 x))`: `fc1 [I, D]`, `fc2 [D, I]`.
+    Plain {
+        /// `[I, D]`.
+        fc1: AnyLinear,
+        /// The activation.
+        act: Activation,
+        /// `[D, I]`.
+        fc2: AnyLinear,
+    },
+    /// `w_out(silu(gate) ⊙ up)`: `w_in = [gate; up]` `[2F, D]`, `w_out [D, F]`.
+    SwiGlu {
+        /// `[2F, D]`.
+        w_in: AnyLinear,
+        /// `[D, F]`.
+        w_out: AnyLinear,
+    },
+}
+
+impl Mlp {
+    /// Loads a plain MLP from `names[0]`, `names[1]` computing in `dtype`, the second
+    /// linear's rows scaled by `scale` when given (before quantizing).
+    pub fn load_plain(
+        w: &Weights,
+        names: [&str; 2],
+        cfg: &ViTConfig,
+        scale: Option<&[f32]>,
+        dtype: ComputeDtype,
+    ) -> Result<Self, ModelError> {
+        let (d, i) = (cfg.hidden_size, cfg.intermediate_size);
+        Ok(Mlp::Plain {
+            fc1: w.linear_as(names[0], i, d, true, dtype)?,
+            act: cfg.hidden_act,
+            fc2: w.linear_scaled_as(names[1], d, i, scale, dtype)?,
+        })
+    }
+
+    /// Values per row of the hidden buffer.
+    pub fn hidden_width(&self) -> usize {
+        match self {
+            Mlp::Plain { fc1, .. } => fc1.out_features(),
+            Mlp::SwiGlu { w_in, .. } => w_in.out_features(),
+        }
+    }
+
+    /// `x += mlp(normed)` for `rows` rows; `hidden` holds `rows · hidden_width()` values.
+    pub fn forward(&self, normed: &[f32], rows: usize, hidden: &mut [f32], x: &mut [f32]) {
+        match self {
+            Mlp::Plain { fc1, act, fc2 } => {
+                let i = fc1.out_features();
+                fc1.forward(
+                    normed,
+                    rows,
+                    &mut hidden[..rows * i],
+                    Epilogue::Activate(*act),
+                );
+                fc2.forward(&hidden[..rows * i], rows, x, Epilogue::Accumulate);
+            }
+            Mlp::SwiGlu { w_in, w_out } => {
+                let f = w_out.in_features();
+                // [B·T, 2F] = normed · [gate; up]ᵀ + b
+                w_in.forward(normed, rows, &mut hidden[..rows * 2 * f], Epilogue::Store);
+                // [B·T, F] = silu(gate) ⊙ up, compacted in place: row r's output starts at
+                // r·F, never after where its inputs start (r·2F), so nothing is read after
+                // it is overwritten.
+                for r in 0..rows {
+                    let (gate, up) = hidden[r * 2 * f..(r + 1) * 2 * f].split_at_mut(f);
+                    Activation::Silu.apply_slice(gate);
+                    gate.iter_mut().zip(up.iter()).for_each(|(g, u)| *g *= u);
+                    hidden.copy_within(r * 2 * f..r * 2 * f + f, r * f);
+                }
+                w_out.forward(&hidden[..rows * f], rows, x, Epilogue::Accumulate);
+            }
+        }
+    }
+
+    /// Multiply-accumulates for `rows` rows.
+    pub fn macs(&self, rows: usize) -> usize {
+        match self {
+            Mlp::Plain { fc1, fc2, .. } => fc1.macs(rows) + fc2.macs(rows),
+            Mlp::SwiGlu { w_in, w_out } => w_in.macs(rows) + w_out.macs(rows),
+        }
+    }
+}
+
+/// One encoder layer (`encoder.layer.{i}` / `encoder.layers.{i}`).
 pub struct Layer {
-    layernorm_before: Norm,
-    /// `attention.attention.{query,key,value}` fused: `[3D, D]`.
+    norm1: Norm,
+    /// Query, key and value fused: `[3D, D]`.
     qkv: AnyLinear,
-    /// `attention.output.dense`: `[D, D]`.
+    /// The attention output projection `[D, D]` (LayerScale folded in).
     attn_out: AnyLinear,
-    layernorm_after: Norm,
-    /// `intermediate.dense`: `[I, D]`.
-    fc1: AnyLinear,
-    act: Activation,
-    /// `output.dense`: `[D, I]`.
-    fc2: AnyLinear,
+    norm2: Norm,
+    /// The MLP (LayerScale folded into its last linear).
+    mlp: Mlp,
 }
 
 /// Buffers one forward pass needs, sized for `rows = B·T` tokens.
@@ -69,7 +154,7 @@ pub struct Scratch {
 impl Scratch {
     /// Grows every buffer to fit `batch` images of `tokens` tokens (never shrinks them:
     /// callers use the leading part, and a smaller batch then costs nothing).
-    pub fn fit(&mut self, cfg: &ViTConfig, batch: usize, tokens: usize) {
+    pub fn fit(&mut self, cfg: &ViTConfig, hidden_width: usize, batch: usize, tokens: usize) {
         let rows = batch * tokens;
         let d = cfg.hidden_size;
         let grow = |v: &mut Vec<f32>, n: usize| {
@@ -81,31 +166,40 @@ impl Scratch {
         grow(&mut self.normed, rows * d);
         grow(&mut self.qkv, rows * 3 * d);
         grow(&mut self.ctx, rows * d);
-        grow(&mut self.hidden, rows * cfg.intermediate_size);
+        grow(&mut self.hidden, rows * hidden_width);
     }
 }
 
 impl Layer {
-    /// Loads `encoder.layer.{i}.*`, its linears computing in `dtype`.
-    pub fn load(w: &Weights, cfg: &ViTConfig, dtype: ComputeDtype) -> Result<Self, ModelError> {
-        let (d, i) = (cfg.hidden_size, cfg.intermediate_size);
+    /// Loads one layer under `w` with the family's `names`, its linears (fused q/k/v,
+    /// attention output, the MLP's two) computing in `dtype`. LayerScale is folded into the
+    /// f32 weights before they are quantized.
+    pub fn load(
+        w: &Weights,
+        cfg: &ViTConfig,
+        names: &Names,
+        dtype: ComputeDtype,
+    ) -> Result<Self, ModelError> {
+        let d = cfg.hidden_size;
         let eps = cfg.layer_norm_eps;
-        let sa = w.pp("attention.attention");
+        let [q, k, v] = names.qkv;
         let fused = |e: vitrs_kernels::gemm::LinearError| ModelError::Shape {
-            name: "attention.attention.{query,key,value}".into(),
+            name: format!("{q}, {k}, {v}"),
             expected: vec![e.expected],
             found: vec![e.found],
         };
         let qkv = match dtype {
-            ComputeDtype::F32 => {
-                let q = sa.linear("query", d, d, cfg.qkv_bias)?;
-                let k = sa.linear("key", d, d, cfg.qkv_bias)?;
-                let v = sa.linear("value", d, d, cfg.qkv_bias)?;
-                AnyLinear::F32(Linear::concat(&[q, k, v]).map_err(fused)?)
-            }
+            ComputeDtype::F32 => AnyLinear::F32(
+                Linear::concat(&[
+                    w.linear(q, d, d, cfg.qkv_bias)?,
+                    w.linear(k, d, d, cfg.qkv_bias)?,
+                    w.linear(v, d, d, cfg.qkv_bias)?,
+                ])
+                .map_err(fused)?,
+            ),
             ComputeDtype::Int8 => {
-                let parts = ["query", "key", "value"]
-                    .map(|n| sa.quantized(n, d, d, cfg.qkv_bias))
+                let parts = [q, k, v]
+                    .map(|n| w.quantized(n, d, d, cfg.qkv_bias))
                     .into_iter()
                     .collect::<Result<Vec<_>, _>>()?;
                 let bias = cfg.qkv_bias.then(|| {
@@ -120,15 +214,35 @@ impl Layer {
                 AnyLinear::Int8(QLinear::new(q, bias).map_err(fused)?)
             }
         };
+        let (lambda1, lambda2) = match cfg.variant.layer_scale {
+            true => (
+                Some(w.get(names.layer_scale1, &[d])?),
+                Some(w.get(names.layer_scale2, &[d])?),
+            ),
+            false => (None, None),
+        };
+        let mlp = match cfg.variant.mlp {
+            MlpKind::Plain => Mlp::load_plain(w, names.mlp, cfg, lambda2.as_deref(), dtype)?,
+            MlpKind::SwiGlu => {
+                let f = cfg.intermediate_size;
+                Mlp::SwiGlu {
+                    w_in: w.linear_as(names.swiglu[0], 2 * f, d, true, dtype)?,
+                    w_out: w.linear_scaled_as(names.swiglu[1], d, f, lambda2.as_deref(), dtype)?,
+                }
+            }
+        };
         Ok(Layer {
-            layernorm_before: Norm::load(w, "layernorm_before", d, eps)?,
+            norm1: Norm::load(w, names.norm1, d, eps)?,
             qkv,
-            attn_out: w.linear_as("attention.output.dense", d, d, true, dtype)?,
-            layernorm_after: Norm::load(w, "layernorm_after", d, eps)?,
-            fc1: w.linear_as("intermediate.dense", i, d, true, dtype)?,
-            act: cfg.hidden_act,
-            fc2: w.linear_as("output.dense", d, i, true, dtype)?,
+            attn_out: w.linear_scaled_as(names.attn_out, d, d, lambda1.as_deref(), dtype)?,
+            norm2: Norm::load(w, names.norm2, d, eps)?,
+            mlp,
         })
+    }
+
+    /// Values per row the MLP's hidden buffer needs.
+    pub fn hidden_width(&self) -> usize {
+        self.mlp.hidden_width()
     }
 
     /// Runs the layer in place on `x` (`[B, T, D]`). If `probs` is given it receives the
@@ -145,8 +259,8 @@ impl Layer {
         let d = shape.dim();
         let rows = batch * t;
         let hh = shape.heads * t * t;
-        // x += Wo·Attn(LN_before(x)) + bo                                  [B, T, D]
-        self.layernorm_before.forward(x, &mut s.normed[..rows * d]);
+        // x += [λ1 ⊙] (Wo·Attn(LN1(x)) + bo)                               [B, T, D]
+        self.norm1.forward(x, &mut s.normed[..rows * d]);
         self.qkv.forward(
             &s.normed[..rows * d],
             rows,
@@ -162,21 +276,14 @@ impl Layer {
         );
         self.attn_out
             .forward(&s.ctx[..rows * d], rows, x, Epilogue::Accumulate);
-        // x += FC2(act(FC1(LN_after(x))))                                  [B, T, D]
-        let i = self.fc1.out_features();
-        self.layernorm_after.forward(x, &mut s.normed[..rows * d]);
-        self.fc1.forward(
-            &s.normed[..rows * d],
-            rows,
-            &mut s.hidden[..rows * i],
-            Epilogue::Activate(self.act),
-        );
-        self.fc2
-            .forward(&s.hidden[..rows * i], rows, x, Epilogue::Accumulate);
+        // x += [λ2 ⊙] MLP(LN2(x))                                           [B, T, D]
+        self.norm2.forward(x, &mut s.normed[..rows * d]);
+        self.mlp
+            .forward(&s.normed[..rows * d], rows, &mut s.hidden, x);
     }
 
     /// Multiply-accumulates of the four linears for `rows` tokens.
     pub fn linear_macs(&self, rows: usize) -> usize {
-        self.qkv.macs(rows) + self.attn_out.macs(rows) + self.fc1.macs(rows) + self.fc2.macs(rows)
+        self.qkv.macs(rows) + self.attn_out.macs(rows) + self.mlp.macs(rows)
     }
 }

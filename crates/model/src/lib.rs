@@ -1,12 +1,14 @@
-//! The ViT graph of vitrs: what transformers' `ViTModel` and `ViTForImageClassification`
-//! compute, for any checkpoint of that family.
+//! The ViT graph of vitrs: what transformers' `ViTModel`, `ViTForImageClassification`,
+//! DeiT, DINOv2, and the CLIP and SigLIP vision towers compute — one graph, each family's
+//! differences declared as data in [`family`].
 //!
 //! ```text
 //! pixel_values [B, C, H, W]
 //!   → embeddings      patch GEMM, CLS, + position table        [B, T, D]
 //!   → encoder         L × (LN, attention, +, LN, MLP, +)        [B, T, D]
 //!   → layernorm                                                 [B, T, D]  last_hidden_state
-//!   → pooler          act(W·x[:, 0] + b)   (ViTModel with pooler)  [B, P]
+//!   → pooler          act(W·x[:, 0] + b) / x[:, 0] / MAP head      [B, P]
+//!   → projection      W·pooler_output      (CLIP)                  [B, E]     image_embeds
 //!   → classifier      W·x[:, 0] + b        (ForImageClassification) [B, L]
 //! ```
 //!
@@ -28,6 +30,7 @@ mod config;
 mod embeddings;
 mod encoder;
 mod error;
+pub mod family;
 mod heads;
 mod interpolate;
 mod output;
@@ -37,6 +40,7 @@ mod weights;
 pub use checkpoint::{Checkpoint, WeightSource};
 pub use config::{Layout, ViTConfig};
 pub use error::ModelError;
-pub use interpolate::bicubic_resize;
+pub use family::{Family, Variant};
+pub use interpolate::{bicubic_resize, bicubic_resize_antialiased};
 pub use output::{ForwardOptions, ViTOutput};
 pub use vit::{ComputeDtype, LoadOptions, ViT, MAX_TOKENS};

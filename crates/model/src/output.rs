@@ -16,10 +16,14 @@ pub struct ForwardOptions {
 /// The outputs of a forward pass, all `f32`.
 #[derive(Debug, Clone)]
 pub struct ViTOutput {
-    /// Final-normed tokens `[B, T, D]`.
+    /// The last layer's tokens `[B, T, D]`, final-normed (raw for CLIP, as transformers).
     pub last_hidden_state: Tensor,
-    /// `pooler_act(W·last_hidden_state[:, 0] + b)`, `[B, P]`, when the checkpoint has a pooler.
+    /// `[B, P]` when the model has a pooler: ViT/DeiT `pooler_act(W·token 0 + b)`, DINOv2 the
+    /// normed CLS, CLIP `post_layernorm(CLS)`, SigLIP the attention-pooling head.
     pub pooler_output: Option<Tensor>,
+    /// CLIP's `visual_projection(pooler_output)`, `[B, E]`, when the checkpoint has the
+    /// projection (`CLIPVisionModelWithProjection` or a two-tower `clip` file).
+    pub image_embeds: Option<Tensor>,
     /// `classifier(last_hidden_state[:, 0])`, `[B, num_labels]`, when it has a classifier.
     pub logits: Option<Tensor>,
     /// With `output_hidden_states`: L+1 tensors `[B, T, D]`, the embeddings then each layer's

@@ -8,10 +8,13 @@ use std::sync::Mutex;
 use vitrs_kernels::attention::AttentionShape;
 use vitrs_tensor::Tensor;
 
+use vitrs_kernels::{Epilogue, Linear};
+
 use crate::embeddings::Embeddings;
 use crate::encoder::{Layer, Norm, Scratch};
-use crate::heads::{Classifier, Pooler};
-use crate::weights::{check_all_used, Weights};
+use crate::family::{FinalNorm, Pooling, Variant};
+use crate::heads::{Classifier, Pooler, ProbeHead};
+use crate::weights::{check_all_used, used_parameters, Weights};
 use crate::{Checkpoint, ForwardOptions, Layout, ModelError, ViTConfig, ViTOutput, WeightSource};
 
 /// The most tokens one image may have (a 128 × 128 patch grid plus CLS): the attention scores
@@ -61,15 +64,25 @@ impl std::fmt::Display for ComputeDtype {
     }
 }
 
-/// A loaded ViT: `ViTModel` (with or without pooler) or `ViTForImageClassification`.
+/// A loaded model of any supported family: `ViTModel` (with or without pooler),
+/// `ViTForImageClassification`, DeiT (with teacher), DINOv2 (with registers), the CLIP vision
+/// tower (with projection) and the SigLIP vision tower — one graph, the family's differences
+/// held as data ([`crate::family::Variant`]).
 pub struct ViT {
     config: ViTConfig,
     layout: Layout,
     embeddings: Embeddings,
+    /// CLIP's `pre_layrnorm`.
+    pre_norm: Option<Norm>,
     layers: Vec<Layer>,
-    layernorm: Norm,
+    /// Over all tokens, or (CLIP) on the pooled first token only.
+    final_norm: Norm,
     pooler: Option<Pooler>,
+    /// CLIP's `visual_projection`: `image_embeds = W · pooler_output`.
+    projection: Option<Linear>,
     classifier: Option<Classifier>,
+    /// Parameters the forward pass reads.
+    parameters: usize,
     /// Buffers kept between calls so a steady stream of same-sized batches allocates little.
     scratch: Mutex<Scratch>,
 }
@@ -92,7 +105,8 @@ impl ViT {
     }
 
     /// Builds the model from `config` and any weight source. Every tensor the architecture
-    /// needs must be present with the shape the config implies, and no other may be.
+    /// needs must be present with the shape the config implies, and no other may be (apart
+    /// from those the family ignores, such as a two-tower file's text tower).
     pub fn from_source(config: ViTConfig, source: &dyn WeightSource) -> Result<Self, ModelError> {
         Self::from_source_with(config, source, &LoadOptions::default())
     }
@@ -103,66 +117,126 @@ impl ViT {
         source: &dyn WeightSource,
         opts: &LoadOptions,
     ) -> Result<Self, ModelError> {
-        let (layout, prefix) = if source.dims("vit.embeddings.cls_token").is_some() {
-            (Layout::ForImageClassification, "vit.")
-        } else if source.dims("embeddings.cls_token").is_some() {
-            (Layout::Model, "")
-        } else {
-            let mut names = source.names();
-            names.truncate(5);
+        if opts.dtype == ComputeDtype::Int8 {
+            // A forced ISA without the int8 kernel's features is an error here, not a panic.
+            vitrs_kernels::qgemm::QIsa::select()?;
+        }
+        let variant = config.variant;
+        let names = variant.family.names();
+        let patch = format!("{}.weight", names.patch);
+        let Some(prefix) = names
+            .prefixes
+            .iter()
+            .copied()
+            .find(|p| source.dims(&format!("{p}{patch}")).is_some())
+        else {
+            let mut found = source.names();
+            found.truncate(5);
+            let expected: Vec<String> = names
+                .prefixes
+                .iter()
+                .map(|p| format!("`{p}{patch}`"))
+                .collect();
             return Err(ModelError::Layout {
                 checkpoint: source.describe(),
                 message: format!(
-                    "not a ViT checkpoint: expected `embeddings.cls_token` (ViTModel) or \
-                     `vit.embeddings.cls_token` (ViTForImageClassification), found tensors [{}]",
-                    names.join(", ")
+                    "not a {} checkpoint: expected {}, found tensors [{}]",
+                    variant.family.title(),
+                    expected.join(" or "),
+                    found.join(", ")
                 ),
             });
         };
         let used = RefCell::new(BTreeSet::new());
         let root = Weights::new(source, &used, opts.allow_nonfinite);
-        let vit = root.pp(prefix.trim_end_matches('.'));
-        let w = if prefix.is_empty() { &root } else { &vit };
+        let tower = root.pp(prefix.trim_end_matches('.'));
+        let w = if prefix.is_empty() { &root } else { &tower };
         let d = config.hidden_size;
+        let eps = config.layer_norm_eps;
 
-        let embeddings = Embeddings::load(&w.pp("embeddings"), &config)?;
-        let encoder = w.pp("encoder").pp("layer");
-        let layers = (0..config.num_hidden_layers)
-            .map(|i| Layer::load(&encoder.pp(i), &config, opts.dtype))
-            .collect::<Result<Vec<_>, _>>()?;
-        let layernorm = Norm::load(w, "layernorm", d, config.layer_norm_eps)?;
-        let pooler = if w.contains("pooler.dense.weight") {
-            Some(Pooler {
-                dense: w.linear("pooler.dense", config.pooler_output_size, d, true)?,
-                act: config.pooler_act,
-            })
-        } else {
-            None
-        };
-        let classifier = match root.pp("classifier").contains("weight") {
+        let embeddings = Embeddings::load(w, &config, names)?;
+        let pre_norm = match variant.pre_norm {
+            true => Some(Norm::load(w, names.pre_norm, d, eps)?),
             false => None,
-            true => {
+        };
+        let encoder = w.pp(names.layers);
+        let layers = (0..config.num_hidden_layers)
+            .map(|i| Layer::load(&encoder.pp(i), &config, names, opts.dtype))
+            .collect::<Result<Vec<_>, _>>()?;
+        let final_norm = Norm::load(w, names.final_norm, d, eps)?;
+        let pooler = match variant.pooling {
+            Pooling::Dense if w.contains(&format!("{}.weight", names.pooler)) => {
+                Some(Pooler::Dense {
+                    dense: w.linear(names.pooler, config.pooler_output_size, d, true)?,
+                    act: config.pooler_act,
+                })
+            }
+            Pooling::Dense | Pooling::None => None,
+            Pooling::FirstToken => Some(Pooler::FirstToken),
+            Pooling::AttentionProbe => Some(Pooler::Probe(Box::new(ProbeHead::load(
+                &w.pp(names.pooler),
+                &config,
+            )?))),
+        };
+        let projection = match names.projection {
+            "" => None,
+            name => match source.dims(&format!("{name}.weight")) {
+                Some(dims) if dims.len() == 2 => Some(root.linear(name, dims[0], d, false)?),
+                Some(dims) => {
+                    return Err(ModelError::Shape {
+                        name: format!("{name}.weight"),
+                        expected: vec![0, d],
+                        found: dims,
+                    })
+                }
+                None => None,
+            },
+        };
+        let (heads, layout) = if !names.teacher[0].is_empty()
+            && root.contains(&format!("{}.weight", names.teacher[0]))
+        {
+            (
+                names.teacher.to_vec(),
+                Layout::ForImageClassificationWithTeacher,
+            )
+        } else if !names.classifier.is_empty()
+            && root.contains(&format!("{}.weight", names.classifier))
+        {
+            (vec![names.classifier], Layout::ForImageClassification)
+        } else if projection.is_some() {
+            (Vec::new(), Layout::WithProjection)
+        } else {
+            (Vec::new(), Layout::Model)
+        };
+        let classifier = match heads.first() {
+            None => None,
+            Some(first) => {
                 let labels = if config.id2label.is_empty() {
-                    let n = source.dims("classifier.weight").map_or(0, |s| s[0]);
+                    let n = source.dims(&format!("{first}.weight")).map_or(0, |s| s[0]);
                     (0..n).map(|i| format!("LABEL_{i}")).collect()
                 } else {
                     config.id2label.clone()
                 };
-                Some(Classifier {
-                    linear: root.linear("classifier", labels.len(), d, true)?,
-                    labels,
-                })
+                let heads = heads
+                    .iter()
+                    .map(|h| root.linear(h, labels.len(), d, true))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Some(Classifier { heads, labels })
             }
         };
-        check_all_used(source, &used, prefix)?;
+        check_all_used(source, &used, prefix, names.ignored)?;
+        let parameters = used_parameters(source, &used);
         Ok(ViT {
             config,
             layout,
             embeddings,
+            pre_norm,
             layers,
-            layernorm,
+            final_norm,
             pooler,
+            projection,
             classifier,
+            parameters,
             scratch: Mutex::new(Scratch::default()),
         })
     }
@@ -182,6 +256,23 @@ impl ViT {
         self.pooler.is_some()
     }
 
+    /// Width of `pooler_output`, when the model has one.
+    pub fn pooler_width(&self) -> Option<usize> {
+        self.pooler
+            .as_ref()
+            .map(|p| p.width(self.config.hidden_size))
+    }
+
+    /// Width of `image_embeds`, when the model has a projection (CLIP).
+    pub fn projection_dim(&self) -> Option<usize> {
+        self.projection.as_ref().map(|p| p.out_features())
+    }
+
+    /// What the family computes differently from `ViTModel`.
+    pub fn variant(&self) -> &Variant {
+        &self.config.variant
+    }
+
     /// Class names when the model has a classifier.
     pub fn labels(&self) -> Option<&[String]> {
         self.classifier.as_ref().map(|c| c.labels.as_slice())
@@ -189,8 +280,8 @@ impl ViT {
 
     /// Multiply-accumulates of one image at `[h, w]` pixels (all matmuls, attention included).
     pub fn macs_per_image(&self, size: [usize; 2]) -> usize {
-        let [gh, gw] = self.embeddings.grid_for(size);
-        let t = 1 + gh * gw;
+        let grid = self.embeddings.grid_for(size);
+        let t = self.embeddings.tokens_for(grid);
         let d = self.config.hidden_size;
         let attention = 2 * t * t * d;
         let layers: usize = self
@@ -198,32 +289,26 @@ impl ViT {
             .iter()
             .map(|l| l.linear_macs(t) + attention)
             .sum();
-        let heads = self.pooler.as_ref().map_or(0, |p| p.dense.macs(1))
-            + self.classifier.as_ref().map_or(0, |c| c.linear.macs(1));
-        self.embeddings.macs(gh * gw) + layers + heads
+        let heads = self.pooler.as_ref().map_or(0, |p| p.macs(t))
+            + self.projection.as_ref().map_or(0, |p| p.macs(1))
+            + self.classifier.as_ref().map_or(0, |c| c.macs());
+        self.embeddings.macs(grid[0] * grid[1]) + layers + heads
     }
 
     /// Number of parameters the forward pass uses (as `model.num_parameters()` counts them,
-    /// without the unused `mask_token`).
+    /// without the unused `mask_token` and, for two-tower files, without the text tower).
     pub fn parameter_count(&self) -> usize {
-        let c = &self.config;
-        let (d, i) = (c.hidden_size, c.intermediate_size);
-        let qkv_bias = if c.qkv_bias { 3 * d } else { 0 };
-        let layer = 3 * d * d + qkv_bias + (d * d + d) + (i * d + i) + (d * i + d) + 4 * d;
-        let embeddings =
-            d * c.num_channels * c.patch_size[0] * c.patch_size[1] + d + d + c.tokens() * d;
-        let pooler = self
-            .pooler
-            .as_ref()
-            .map_or(0, |p| p.dense.out_features() * (d + 1));
-        let classifier = self
-            .classifier
-            .as_ref()
-            .map_or(0, |k| k.labels.len() * (d + 1));
-        embeddings + c.num_hidden_layers * layer + 2 * d + pooler + classifier
+        self.parameters
     }
 
-    fn check_input(&self, dims: &[usize], opts: &ForwardOptions) -> Result<[usize; 2], ModelError> {
+    /// Checks that `pixel_values` of shape `dims` (`[B, C, H, W]`) can be run with `opts`
+    /// (channels, size, token count) without running anything; `Ok` holds `[H, W]`. Callers
+    /// that know an image's size before decoding it use this to refuse it early.
+    pub fn check_input(
+        &self,
+        dims: &[usize],
+        opts: &ForwardOptions,
+    ) -> Result<[usize; 2], ModelError> {
         let cfg = &self.config;
         let &[_, c, h, w] = dims else {
             return Err(ModelError::Input(format!(
@@ -236,14 +321,16 @@ impl ViT {
                 cfg.num_channels
             )));
         }
-        if !opts.interpolate_pos_encoding && [h, w] != cfg.image_size {
+        let resizes = opts.interpolate_pos_encoding || cfg.variant.positions.always_resize;
+        if !resizes && [h, w] != cfg.image_size {
             return Err(ModelError::Input(format!(
                 "input image size ({h}*{w}) doesn't match model ({}*{}); pass \
                  interpolate_pos_encoding to run at another size",
                 cfg.image_size[0], cfg.image_size[1]
             )));
         }
-        let tokens = 1 + (h / cfg.patch_size[0]).saturating_mul(w / cfg.patch_size[1]);
+        let tokens = cfg.variant.tokens.prefix()
+            + (h / cfg.patch_size[0]).saturating_mul(w / cfg.patch_size[1]);
         if tokens > MAX_TOKENS {
             return Err(ModelError::Input(format!(
                 "{h}x{w} pixels make {tokens} tokens; at most {MAX_TOKENS} are accepted (the \
@@ -279,7 +366,7 @@ impl ViT {
         let cfg = &self.config;
         let d = cfg.hidden_size;
         let grid = self.embeddings.grid_for(size);
-        let t = 1 + grid[0] * grid[1];
+        let t = self.embeddings.tokens_for(grid);
         let shape = AttentionShape {
             tokens: t,
             heads: cfg.num_attention_heads,
@@ -287,9 +374,15 @@ impl ViT {
         };
         let mut guard = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
         let s = &mut *guard;
-        s.fit(cfg, batch, t);
+        let hidden_width = self
+            .layers
+            .iter()
+            .map(Layer::hidden_width)
+            .max()
+            .unwrap_or(0);
+        s.fit(cfg, hidden_width, batch, t);
 
-        // embeddings: patches · W + b, CLS, + positions                    [B, T, D]
+        // embeddings: patches · W + b, [CLS, DIST] + positions, registers  [B, T, D]
         let positions =
             self.embeddings
                 .positions(grid, opts.interpolate_pos_encoding, size[0] == size[1]);
@@ -305,6 +398,13 @@ impl ViT {
             &mut s.projected,
             &mut x[..batch * t * d],
         );
+
+        // pre_layrnorm (CLIP)                                              [B, T, D]
+        if let Some(norm) = &self.pre_norm {
+            let rows = batch * t * d;
+            norm.forward(&x[..rows], &mut s.normed[..rows]);
+            x[..rows].copy_from_slice(&s.normed[..rows]);
+        }
 
         // encoder: L × (LN, attention, +, LN, MLP, +)                     [B, T, D]
         let mut hidden_states = Vec::new();
@@ -331,34 +431,69 @@ impl ViT {
             hidden_states.push(tensor(&[batch, t, d], x[..batch * t * d].to_vec()));
         }
 
-        // layernorm                                                        [B, T, D]
-        let mut last = vec![0.0f32; batch * t * d];
-        self.layernorm.forward(&x[..batch * t * d], &mut last);
+        // final norm over all tokens, or (CLIP) on the first token only  [B, T, D]
+        let rows = batch * t * d;
+        let (last, first) = match self.config.variant.final_norm {
+            FinalNorm::AllTokens => {
+                let mut last = vec![0.0f32; rows];
+                self.final_norm.forward(&x[..rows], &mut last);
+                let first = first_tokens(&last, t, d);
+                (last, first)
+            }
+            FinalNorm::FirstToken => {
+                let last = x[..rows].to_vec();
+                let mut first = vec![0.0f32; batch * d];
+                self.final_norm
+                    .forward(&first_tokens(&last, t, d), &mut first);
+                (last, first)
+            }
+        };
         s.x = x;
 
-        // heads on the CLS token                                           [B, D]
-        let cls: Vec<f32> = last
-            .chunks_exact(t * d)
-            .flat_map(|img| img[..d].iter().copied())
-            .collect();
+        // pooler_output                                                    [B, P]
         let pooler_output = self.pooler.as_ref().map(|p| {
-            let n = p.dense.out_features();
+            let n = p.width(d);
             let mut out = vec![0.0f32; batch * n];
-            p.forward(&cls, batch, &mut out); //                            [B, P]
+            match p {
+                Pooler::Dense { dense, act } => {
+                    dense.forward(&first, batch, &mut out, Epilogue::Activate(*act))
+                }
+                Pooler::FirstToken => out.copy_from_slice(&first),
+                Pooler::Probe(head) => head.forward(&last, batch, t, &mut out),
+            }
             tensor(&[batch, n], out)
         });
+        // image_embeds = projection(pooler_output)                         [B, E]
+        let image_embeds = match (&self.projection, &pooler_output) {
+            (Some(proj), Some(pooled)) => {
+                let n = proj.out_features();
+                let mut out = vec![0.0f32; batch * n];
+                proj.forward(pooled.data(), batch, &mut out, Epilogue::Store);
+                Some(tensor(&[batch, n], out))
+            }
+            _ => None,
+        };
+        // logits from token 0 (and DeiT's token 1)                        [B, L]
         let logits = self.classifier.as_ref().map(|c| {
             let n = c.labels.len();
             let mut out = vec![0.0f32; batch * n];
-            c.forward(&cls, batch, &mut out); //                            [B, L]
+            c.forward(&last, batch, t, d, &mut out);
             tensor(&[batch, n], out)
         });
         Ok(ViTOutput {
             last_hidden_state: tensor(&[batch, t, d], last),
             pooler_output,
+            image_embeds,
             logits,
             hidden_states,
             attentions,
         })
     }
+}
+
+/// Token 0 of each image in `x` `[B, T, D]`: `[B, D]`.
+fn first_tokens(x: &[f32], t: usize, d: usize) -> Vec<f32> {
+    x.chunks_exact(t * d)
+        .flat_map(|img| img[..d].iter().copied())
+        .collect()
 }

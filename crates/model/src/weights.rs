@@ -9,9 +9,6 @@ use vitrs_kernels::Linear;
 
 use crate::{ComputeDtype, ModelError, WeightSource};
 
-/// Tensors that a checkpoint may carry and the forward pass never reads.
-const IGNORED: &[&str] = &["embeddings.mask_token"];
-
 /// A view of a [`WeightSource`] under a name prefix (`"vit."`, `"encoder.layer.3."`).
 pub struct Weights<'a> {
     source: &'a dyn WeightSource,
@@ -206,6 +203,80 @@ impl<'a> Weights<'a> {
         }
     }
 
+    /// [`Weights::linear`] with each output row scaled by `scale` (LayerScale folded in:
+    /// `λ ⊙ (W·x + b) = (λ ⊙ W)·x + λ ⊙ b`).
+    pub fn linear_scaled(
+        &self,
+        name: &str,
+        out_features: usize,
+        in_features: usize,
+        scale: Option<&[f32]>,
+    ) -> Result<Linear, ModelError> {
+        let Some(scale) = scale else {
+            return self.linear(name, out_features, in_features, true);
+        };
+        let (weight, bias) = self.scaled(name, out_features, in_features, scale)?;
+        Linear::new(weight, Some(bias), out_features, in_features)
+            .map_err(|e| self.shape_error(name, e))
+    }
+
+    /// [`Weights::linear_scaled`] computed in `dtype`: in int8 the scale is folded into the
+    /// f32 weight before it is quantized (as [`Weights::linear_as`] otherwise).
+    pub fn linear_scaled_as(
+        &self,
+        name: &str,
+        out_features: usize,
+        in_features: usize,
+        scale: Option<&[f32]>,
+        dtype: ComputeDtype,
+    ) -> Result<AnyLinear, ModelError> {
+        let Some(scale) = scale else {
+            return self.linear_as(name, out_features, in_features, true, dtype);
+        };
+        match dtype {
+            ComputeDtype::F32 => Ok(AnyLinear::F32(self.linear_scaled(
+                name,
+                out_features,
+                in_features,
+                Some(scale),
+            )?)),
+            ComputeDtype::Int8 => {
+                let (weight, bias) = self.scaled(name, out_features, in_features, scale)?;
+                let q = QuantizedWeight::quantize(&weight, out_features, in_features)
+                    .map_err(|e| self.shape_error(name, e))?;
+                Ok(AnyLinear::Int8(
+                    QLinear::with_isa(q, Some(bias), QIsa::detect_coarse())
+                        .map_err(|e| self.shape_error(name, e))?,
+                ))
+            }
+        }
+    }
+
+    /// The f32 weight (dequantized if stored as int8) and bias under `name`, each output row
+    /// scaled by `scale`.
+    fn scaled(
+        &self,
+        name: &str,
+        out_features: usize,
+        in_features: usize,
+        scale: &[f32],
+    ) -> Result<(Vec<f32>, Vec<f32>), ModelError> {
+        let mut weight = match self.stored_int8(name, out_features, in_features)? {
+            Some(q) => q.dequantize(),
+            None => self.pp(name).get("weight", &[out_features, in_features])?,
+        };
+        let mut bias = self.pp(name).get("bias", &[out_features])?;
+        for ((row, b), l) in weight
+            .chunks_exact_mut(in_features)
+            .zip(&mut bias)
+            .zip(scale)
+        {
+            row.iter_mut().for_each(|v| *v *= l);
+            *b *= l;
+        }
+        Ok((weight, bias))
+    }
+
     /// A LayerNorm under `name`: `weight [dim]` and `bias [dim]`.
     pub fn layer_norm(&self, name: &str, dim: usize) -> Result<(Vec<f32>, Vec<f32>), ModelError> {
         let w = self.pp(name);
@@ -213,18 +284,26 @@ impl<'a> Weights<'a> {
     }
 }
 
-/// Fails if `source` holds tensors that were not used (apart from known-unused ones).
+/// Fails if `source` holds tensors that were not used, apart from known-unused ones: names
+/// starting with one of `ignored`, with or without the tower `prefix`.
 pub fn check_all_used(
     source: &dyn WeightSource,
     used: &RefCell<BTreeSet<String>>,
     prefix: &str,
+    ignored: &[&str],
 ) -> Result<(), ModelError> {
     let used = used.borrow();
+    let skip = |n: &str| {
+        let inner = n.strip_prefix(prefix).unwrap_or(n);
+        ignored
+            .iter()
+            .any(|i| n.starts_with(i) || inner.starts_with(i))
+    };
     let extra: Vec<String> = source
         .names()
         .into_iter()
         .filter(|n| !used.contains(n))
-        .filter(|n| !IGNORED.iter().any(|i| n.strip_prefix(prefix) == Some(i)))
+        .filter(|n| !skip(n))
         .collect();
     if extra.is_empty() {
         Ok(())
@@ -234,4 +313,13 @@ pub fn check_all_used(
             names: extra,
         })
     }
+}
+
+/// Values in the tensors that were used (the parameters the forward pass reads).
+pub fn used_parameters(source: &dyn WeightSource, used: &RefCell<BTreeSet<String>>) -> usize {
+    used.borrow()
+        .iter()
+        .filter_map(|n| source.dims(n))
+        .map(|d| d.iter().product::<usize>())
+        .sum()
 }

@@ -27,7 +27,12 @@ type Entry = (String, Dtype, Vec<usize>, Vec<u8>);
 
 /// Rewrites `model.safetensors` in `dir` after `edit` changes its list of tensors.
 fn rewrite(dir: &Path, edit: impl FnOnce(&mut Vec<Entry>)) {
-    let path = dir.join("model.safetensors");
+    rewrite_file(&dir.join("model.safetensors"), edit)
+}
+
+/// Rewrites the safetensors file at `path` after `edit` changes its list of tensors.
+fn rewrite_file(path: &Path, edit: impl FnOnce(&mut Vec<Entry>)) {
+    let path = path.to_path_buf();
     let bytes = std::fs::read(&path).unwrap();
     let st = SafeTensors::deserialize(&bytes).unwrap();
     let mut entries: Vec<Entry> = st
@@ -212,7 +217,7 @@ fn not_a_vit_is_refused_with_what_was_found() {
         &load_err(dir.path()),
         &[
             "not a ViT checkpoint",
-            "expected `embeddings.cls_token`",
+            "`embeddings.patch_embeddings.projection.weight`",
             "model.embeddings",
         ],
     );
@@ -242,4 +247,140 @@ fn non_finite_weights_are_refused_unless_allowed() {
         ..Default::default()
     };
     assert!(ViT::load_with(dir.path(), &opts).is_ok());
+}
+
+/// A copy of the sharded fixture (config, index, every shard).
+fn sharded_copy() -> TempDir {
+    let tmp = TempDir::new().unwrap();
+    for e in std::fs::read_dir(fixture("sharded")).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("model") || name == "config.json" {
+            std::fs::copy(e.path(), tmp.path().join(&name)).unwrap();
+        }
+    }
+    tmp
+}
+
+#[test]
+fn a_tensor_stored_twice_or_elsewhere_than_the_index_says_is_refused() {
+    let dir = sharded_copy();
+    assert!(ViT::load(dir.path()).is_ok());
+    // A second copy of a shard-1 tensor in shard 2.
+    let first = dir.path().join("model-00001-of-00007.safetensors");
+    let bytes = std::fs::read(&first).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let (name, view) = st
+        .tensors()
+        .into_iter()
+        .find(|(n, _)| n == "embeddings.cls_token")
+        .unwrap();
+    let copy: Entry = (
+        name,
+        view.dtype(),
+        view.shape().to_vec(),
+        view.data().to_vec(),
+    );
+    rewrite_file(&dir.path().join("model-00002-of-00007.safetensors"), |e| {
+        e.push(copy)
+    });
+    assert_contains(
+        &load_err(dir.path()),
+        &[
+            "`embeddings.cls_token`",
+            "model-00002-of-00007.safetensors",
+            "index puts it in \"model-00001-of-00007.safetensors\"",
+        ],
+    );
+
+    // The index pointing a tensor at a shard that does not hold it is refused too.
+    let dir = sharded_copy();
+    let index = dir.path().join("model.safetensors.index.json");
+    let text = std::fs::read_to_string(&index).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["weight_map"]["embeddings.cls_token"] = "model-00002-of-00007.safetensors".into();
+    std::fs::write(&index, json.to_string()).unwrap();
+    assert_contains(&load_err(dir.path()), &["embeddings.cls_token"]);
+}
+
+#[test]
+fn id2label_keys_are_integers_without_holes_or_duplicates() {
+    let labels = |map: &str| {
+        let text = format!(r#"{{"model_type": "vit", "id2label": {map}}}"#);
+        vitrs_model::ViTConfig::from_json_str(&text, Path::new("config.json"))
+            .map(|c| c.id2label)
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(
+        labels(r#"{"1": "b", "0": "a", "2": "c"}"#).unwrap(),
+        ["a", "b", "c"]
+    );
+    // Keys are numbers: "02" is label 2, as int("02") is in Python.
+    assert_eq!(
+        labels(r#"{"00": "a", "1": "b", "02": "c"}"#).unwrap(),
+        ["a", "b", "c"]
+    );
+    let e = labels(r#"{"0": "a", "00": "b"}"#).unwrap_err();
+    assert!(e.contains("id2label") && e.contains("twice"), "{e}");
+    let e = labels(r#"{"0": "a", "2": "c"}"#).unwrap_err();
+    assert!(e.contains("id2label") && e.contains("without holes"), "{e}");
+    let e = labels(r#"{"x": "a"}"#).unwrap_err();
+    assert!(e.contains("id2label") && e.contains("\"x\""), "{e}");
+}
+
+#[test]
+fn oversized_configs_are_refused_before_parsing() {
+    let dir = copy_of("pooler");
+    let path = dir.path().join("config.json");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&" ".repeat(100 << 20));
+    std::fs::write(&path, text).unwrap();
+    assert_contains(
+        &load_err(dir.path()),
+        &[
+            "config.json",
+            "limit for a config.json",
+            "refused before reading",
+        ],
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn weights_that_are_not_regular_files_are_refused_without_blocking() {
+    let dir = copy_of("pooler");
+    let weights = dir.path().join("model.safetensors");
+    std::fs::remove_file(&weights).unwrap();
+    // A FIFO with no writer: opening it for reading would block forever.
+    let status = std::process::Command::new("mkfifo")
+        .arg(&weights)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_contains(
+        &load_err(dir.path()),
+        &["model.safetensors", "a FIFO", "not a regular file"],
+    );
+    // A device is refused the same way.
+    std::fs::remove_file(&weights).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &weights).unwrap();
+    assert_contains(&load_err(dir.path()), &["a character device"]);
+}
+
+#[test]
+fn a_nan_pixel_gives_nan_outputs_not_plausible_numbers() {
+    // tanh of a NaN used to come out as exactly -1.0 on the AVX2 path: a pooler_output that
+    // looked valid.
+    let vit = ViT::load(&fixture("pooler")).unwrap();
+    let mut data = vec![0.25f32; 3 * 16 * 16];
+    data[17] = f32::NAN;
+    let pixels = Tensor::new(&[1, 3, 16, 16], data).unwrap();
+    let out = vit.forward(&pixels, &ForwardOptions::default()).unwrap();
+    let pooled = out.pooler_output.expect("the pooler fixture has a pooler");
+    assert!(
+        pooled.data().iter().all(|v| v.is_nan()),
+        "{:?}",
+        pooled.data()
+    );
+    assert!(out.last_hidden_state.data().iter().all(|v| v.is_nan()));
 }

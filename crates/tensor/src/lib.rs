@@ -8,9 +8,12 @@
 //! - [`Shape`]: dimensions with overflow-checked element counts.
 //! - [`Tensor`] / [`TensorView`]: owned and borrowed row-major `f32` tensors.
 //! - [`decode`] / [`encode`]: little-endian bytes of any [`DType`] to and from `f32`.
+//! - [`file`](mod@file): bounded reads of input files (regular files only, with a size cap), shared by
+//!   every vitrs crate.
 
 mod dtype;
 mod error;
+pub mod file;
 mod shape;
 mod storage;
 mod tensor;

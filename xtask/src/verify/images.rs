@@ -1,6 +1,8 @@
 //! Preprocessing cases: `fixtures/preprocess/<case>/` holds a `preprocessor_config.json`,
 //! `case.json` (the images, in order, and which are lossy) and `expected.safetensors`
-//! (`pixel_values` from transformers' `ViTImageProcessorPil`).
+//! (`pixel_values` from transformers' `ViTImageProcessorPil`, or, where case.json says
+//! `"backend": "torchvision"`, from `ViTImageProcessor`'s torchvision backend). Rows are named
+//! `preprocess-pil/<case>` or `preprocess-torchvision/<case>`.
 //!
 //! Lossless images must match to 1e-6. JPEGs may differ by one 8-bit level (1/255/std after
 //! normalisation) on at most 1% of values, because decoders round the IDCT differently: two
@@ -9,7 +11,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use vitrs_image::ImageProcessor;
+use vitrs_image::{Backend, ImageProcessor};
 use vitrs_model::checkpoint::SafetensorsFile;
 
 use super::models::read_tensor;
@@ -26,14 +28,25 @@ pub fn verify(dir: &Path) -> Vec<Row> {
     cases
         .iter()
         .flat_map(|case| {
+            let backend = case_backend(case);
             let name = format!(
-                "preprocess/{}",
+                "preprocess-{backend}/{}",
                 case.file_name().unwrap_or_default().to_string_lossy()
             );
             run_case(case, &name)
                 .unwrap_or_else(|e| vec![Row::failed(&name, "-", format!("{e:#}"))])
         })
         .collect()
+}
+
+/// The backend case.json names (PIL when it names none).
+fn case_backend(case: &Path) -> Backend {
+    let meta = std::fs::read_to_string(case.join("case.json")).unwrap_or_default();
+    let meta: serde_json::Value = serde_json::from_str(&meta).unwrap_or_default();
+    match meta["backend"].as_str() {
+        Some("torchvision") => Backend::Torchvision,
+        _ => Backend::Pil,
+    }
 }
 
 fn run_case(case: &Path, name: &str) -> Result<Vec<Row>> {
@@ -49,7 +62,10 @@ fn run_case(case: &Path, name: &str) -> Result<Vec<Row>> {
         .as_array()
         .map(|a| a.iter().map(|v| v.as_bool().unwrap_or(false)).collect())
         .unwrap_or_default();
-    let processor = ImageProcessor::from_dir(case)?;
+    let mut processor = ImageProcessor::from_dir(case)?.with_backend(case_backend(case))?;
+    // Cases hold what the processor makes of `PIL.Image.open(path)`, or, with "exif": true,
+    // of pipelines' `load_image(path)` (EXIF orientation applied).
+    processor.set_exif(meta["exif"].as_bool().unwrap_or(false));
     let std_min = processor
         .config()
         .image_std

@@ -91,8 +91,51 @@ fn verify_dir(dir: &Path, rows: &mut Vec<Row>) -> Result<()> {
     Ok(())
 }
 
+/// Runs the whole verification once per ISA this CPU has (the emulated sixteen lanes
+/// included), each in a child process with `VITRS_ISA` set: the kernels are chosen once per
+/// process. Fails if any of them fails.
+pub fn run_all_isas(full: bool) -> Result<()> {
+    let exe = std::env::current_exe()?;
+    let isas = vitrs_kernels::gemm::Isa::available();
+    let mut failed = Vec::new();
+    for isa in &isas {
+        println!("=== verify with VITRS_ISA={isa} ===");
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.arg("verify").env("VITRS_ISA", isa.name());
+        cmd.env_remove("VITRS_PORTABLE");
+        if full {
+            cmd.arg("--full");
+        }
+        if !cmd.status()?.success() {
+            failed.push(isa.name());
+        }
+    }
+    let names: Vec<_> = isas.iter().map(|i| i.name()).collect();
+    let absent: Vec<_> = vitrs_kernels::gemm::Isa::ALL
+        .iter()
+        .filter(|i| !i.supported())
+        .map(|i| i.name())
+        .collect();
+    println!(
+        "verify ran under: {}; not on this CPU: {}",
+        names.join(", "),
+        if absent.is_empty() {
+            "none".to_string()
+        } else {
+            absent.join(", ")
+        }
+    );
+    if !failed.is_empty() {
+        bail!("verify failed under VITRS_ISA={}", failed.join(", "));
+    }
+    Ok(())
+}
+
 /// Checks manifests and runs every case; fails if any row fails.
 pub fn run(full: bool) -> Result<()> {
+    let isa = vitrs_kernels::gemm::select()?;
+    println!("kernels: {isa} ({} f32 lanes)", isa.lanes());
+    println!("int8 kernels: {}", vitrs_kernels::qgemm::QIsa::summary()?);
     let mut rows = Vec::new();
     verify_dir(&paths::fixtures(), &mut rows)?;
     if full {

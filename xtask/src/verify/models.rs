@@ -44,6 +44,7 @@ fn output<'a>(out: &'a ViTOutput, name: &str) -> Option<&'a Tensor> {
     match name {
         "last_hidden_state" => Some(&out.last_hidden_state),
         "pooler_output" => out.pooler_output.as_ref(),
+        "image_embeds" => out.image_embeds.as_ref(),
         "logits" => out.logits.as_ref(),
         _ => {
             let (kind, i) = name.split_once('.')?;
@@ -95,6 +96,7 @@ fn run_case(case: &Path, name: &str) -> Result<Vec<Row>> {
     for (present, key) in [
         (out.pooler_output.is_some(), "pooler_output"),
         (out.logits.is_some(), "logits"),
+        (out.image_embeds.is_some(), "image_embeds"),
     ] {
         if present && expected.dims(key).is_none() {
             rows.push(Row::failed(

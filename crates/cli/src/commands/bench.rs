@@ -3,6 +3,9 @@
 //! A contract other tools drive: at least `min_ms`, `median_ms`, `images_per_s`, `gflops` and
 //! `peak_rss_mb` for the forward pass, with loading reported apart as `load_ms`; `all_ms`
 //! lists every timed run (sorted), so that runs from several invocations can be pooled.
+//! `isa` names the kernels that ran and `peak_gflops` is an FMA loop of that ISA on the same
+//! threads, measured in the same process after the timed runs: `gflops / peak_gflops` is
+//! the efficiency.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -90,6 +93,29 @@ fn bench_preprocess(args: &Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The input size to time: the model's, except for families whose position table is always
+/// resized to the input (DINOv2: a 518 px table used at 224), where the processor's output
+/// size is what actually runs.
+fn input_size(loaded: &vitrs::load::Loaded) -> [usize; 2] {
+    let cfg = loaded.vit.config();
+    if !cfg.variant.positions.always_resize {
+        return cfg.image_size;
+    }
+    let processor = loaded.image_processor().ok();
+    let from_processor = processor.and_then(|p| {
+        match (
+            p.config().do_center_crop,
+            p.config().crop_size,
+            p.config().size,
+        ) {
+            (true, Some(crop), _) => Some(crop),
+            (_, _, vitrs_image::Size::Exact { height, width }) => Some([height, width]),
+            _ => None,
+        }
+    });
+    from_processor.unwrap_or(cfg.image_size)
+}
+
 /// Runs the subcommand.
 pub fn main(args: Args) -> Result<ExitCode> {
     if args.runs > MAX_RUNS {
@@ -101,7 +127,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     }
     let loaded = args.model.load()?;
     let cfg = loaded.vit.config();
-    let [h, w] = cfg.image_size;
+    let [h, w] = input_size(&loaded);
     vitrs::limits::check_batch(args.batch, cfg, [h, w])?;
     // Bounded by check_batch: the pixels are part of the memory it counts.
     let n = args.batch * cfg.num_channels * h * w;
@@ -115,10 +141,19 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let ms = time_runs(args.runs, || loaded.vit.forward(&pixels, &opts).map(|_| ()))?;
     let median = median(&ms);
     let gflop_per_image = 2.0 * loaded.vit.macs_per_image([h, w]) as f64 / 1e9;
+    let isa = vitrs_kernels::gemm::detect();
+    let peak_gflops = vitrs_kernels::threads::peak_gflops(isa)?;
     let json = serde_json::json!({
+        "isa": isa.name(),
+        "peak_gflops": peak_gflops,
         "model": args.model.model,
         "dtype": args.model.dtype.to_string(),
+        "int8_kernel": match args.model.dtype {
+            vitrs_model::ComputeDtype::Int8 => Some(vitrs_kernels::qgemm::QIsa::summary()?),
+            vitrs_model::ComputeDtype::F32 => None,
+        },
         "batch": args.batch,
+        "size": [h, w],
         "threads": threads,
         "runs": ms.len(),
         "load_ms": loaded.load_ms,

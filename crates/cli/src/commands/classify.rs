@@ -15,6 +15,8 @@ pub struct Args {
     paths: Vec<String>,
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    image: super::image_args::ImageArgs,
     /// How many labels to show per image.
     #[arg(long, default_value_t = 5)]
     top_k: usize,
@@ -24,13 +26,22 @@ pub struct Args {
     /// Worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Largest image accepted, in pixels (width × height), checked in the file header before
+    /// decoding; lower it to refuse decompression bombs sooner.
+    #[arg(long, default_value_t = vitrs_image::DEFAULT_MAX_PIXELS)]
+    max_pixels: u64,
 }
 
 /// Runs the subcommand.
 pub fn main(args: Args) -> Result<ExitCode> {
     vitrs::limits::init_threads(args.threads);
-    let paths = inputs::expand(&args.paths)?;
-    let pipeline = Pipeline::from_args(&args.model)?;
+    let inputs = inputs::expand_inputs(&args.paths)?;
+    let paths = inputs.files;
+    let mut pipeline = Pipeline::from_args(&args.model)?;
+    pipeline.set_limits(vitrs_image::Limits {
+        max_pixels: args.max_pixels,
+    });
+    args.image.apply(pipeline.processor_mut())?;
     if pipeline.model().labels().is_none() {
         anyhow::bail!(
             "{}: this model has no classifier (a ViTModel checkpoint); use `vitrs embed` for \
@@ -38,7 +49,12 @@ pub fn main(args: Args) -> Result<ExitCode> {
             args.model.model
         );
     }
-    let mut skipped = 0;
+    // What the walk could not read counts as skipped, like a file that fails to decode.
+    let mut skipped = inputs.skipped.len();
+    for (path, why) in &inputs.skipped {
+        eprintln!("skipped {}: {why}", path.display());
+    }
+    let total = paths.len() + skipped;
     for path in &paths {
         let result = pipeline.classify(path, args.top_k).and_then(|top| {
             match top.iter().find(|p| !p.logit.is_finite()) {
@@ -85,10 +101,10 @@ pub fn main(args: Args) -> Result<ExitCode> {
     }
     if skipped == 0 {
         Ok(ExitCode::SUCCESS)
-    } else if skipped == paths.len() {
+    } else if skipped == total {
         anyhow::bail!("no image could be classified");
     } else {
-        eprintln!("skipped {skipped} of {} files", paths.len());
+        eprintln!("skipped {skipped} of {total} files");
         Ok(ExitCode::from(super::embed::SOME_SKIPPED))
     }
 }

@@ -20,6 +20,8 @@ pub struct Args {
     paths: Vec<String>,
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    image: super::image_args::ImageArgs,
     /// Output file; its extension (.npy, .safetensors, .jsonl) picks the format unless
     /// --format is given. `-` is stdout (jsonl streamed as images are done; npy and
     /// safetensors written whole at the end). Without it the embeddings are computed and
@@ -29,15 +31,25 @@ pub struct Args {
     /// npy, safetensors or jsonl.
     #[arg(long)]
     format: Option<Format>,
-    /// cls, mean (patch tokens), pooler or none (all tokens).
-    #[arg(long, default_value = "cls")]
-    pool: Pool,
+    /// cls, mean (patch tokens), pooler (SigLIP: its MAP head; alias map), image_embeds
+    /// (CLIP with projection) or none (all tokens). Default: the family's natural embedding —
+    /// cls for ViT, DeiT and DINOv2, image_embeds for CLIP with projection (pooler without),
+    /// pooler (the MAP head) for SigLIP.
+    #[arg(long)]
+    pool: Option<Pool>,
+    /// L2-normalise each embedding (as CLIPModel and SiglipModel do before comparing).
+    #[arg(long)]
+    normalize: bool,
     /// Images per forward pass.
     #[arg(long, default_value_t = 8)]
     batch: usize,
     /// Worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Largest image accepted, in pixels (width × height), checked in the file header before
+    /// decoding; lower it to refuse decompression bombs sooner.
+    #[arg(long, default_value_t = vitrs_image::DEFAULT_MAX_PIXELS)]
+    max_pixels: u64,
     /// Run at another input size (see --size) by resizing the position table.
     #[arg(long)]
     interpolate_pos_encoding: bool,
@@ -53,7 +65,8 @@ pub const SOME_SKIPPED: u8 = 2;
 /// Runs the subcommand.
 pub fn main(args: Args) -> Result<ExitCode> {
     vitrs::limits::init_threads(args.threads);
-    let paths = inputs::expand(&args.paths)?;
+    let inputs = inputs::expand_inputs(&args.paths)?;
+    let paths = inputs.files;
     // The destination and its format are checked, and its temporary file made, before the
     // model is loaded: a typo or an unwritable folder costs nothing.
     let mut writer = match &args.output {
@@ -70,6 +83,10 @@ pub fn main(args: Args) -> Result<ExitCode> {
         None => None,
     };
     let mut pipeline = Pipeline::from_args(&args.model)?;
+    pipeline.set_limits(vitrs_image::Limits {
+        max_pixels: args.max_pixels,
+    });
+    args.image.apply(pipeline.processor_mut())?;
     let cfg = pipeline.model().config();
     let mut size = cfg.image_size;
     if let Some(s) = args.size {
@@ -82,9 +99,9 @@ pub fn main(args: Args) -> Result<ExitCode> {
         pipeline.set_size([s, s]);
     }
     pipeline.interpolate_pos_encoding = args.interpolate_pos_encoding;
-    if args.pool == Pool::Pooler && !pipeline.model().has_pooler() {
-        anyhow::bail!("--pool pooler: this model has no pooler; use --pool cls or --pool mean");
-    }
+    pipeline.normalize = args.normalize;
+    let pool = args.pool.unwrap_or_else(|| Pool::natural(pipeline.model()));
+    pool.check(pipeline.model()).map_err(anyhow::Error::msg)?;
 
     let bar = ProgressBar::new(paths.len() as u64);
     bar.set_style(
@@ -94,10 +111,16 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let start = Instant::now();
     let mut embedded = 0usize;
     let mut row = Vec::new();
+    // What the walk could not read counts as skipped, like a file that fails to decode.
     let mut skipped = Vec::new();
+    for (path, why) in inputs.skipped {
+        eprintln!("skipped {}: {why}", path.display());
+        skipped.push(path);
+    }
+    let total = paths.len() + skipped.len();
     let mut tokens_shape = None;
     for chunk in paths.chunks(args.batch.max(1)) {
-        let batch = pipeline.embed_paths(chunk, args.pool)?;
+        let batch = pipeline.embed_paths(chunk, pool)?;
         for (path, result) in chunk.iter().zip(batch) {
             let result = result.map_err(|e| e.to_string()).and_then(|done| {
                 match done.embedding.data().iter().position(|v| !v.is_finite()) {
@@ -147,7 +170,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
         if embedded == 1 { "" } else { "s" },
         embedded as f64 / secs.max(1e-9),
         tokens_shape.unwrap_or_default(),
-        args.pool,
+        pool,
         row,
     );
     summary.push_str(written_to.as_deref().unwrap_or(""));
@@ -155,7 +178,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     if skipped.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!("skipped {} of {} files:", skipped.len(), paths.len());
+    eprintln!("skipped {} of {total} files:", skipped.len());
     for p in &skipped {
         eprintln!("  {}", p.display());
     }

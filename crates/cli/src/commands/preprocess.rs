@@ -1,5 +1,6 @@
 //! `vitrs preprocess`: image files to `pixel_values`, exactly as transformers'
-//! `ViTImageProcessor` (PIL backend) makes them.
+//! `ViTImageProcessor` makes them (torchvision backend by default, `--backend pil` for
+//! `ViTImageProcessorPil`).
 //!
 //! A contract other tools drive: OUT gets `pixel_values` f32 `[N, 3, H, W]`, images in
 //! argument order.
@@ -8,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use vitrs_image::{ImageProcessor, Limits};
+use vitrs_image::Limits;
 use vitrs_tensor::Tensor;
 
 use vitrs::io::write_tensors_to;
@@ -20,16 +21,19 @@ pub struct Args {
     /// Image files, in the order their rows should have.
     #[arg(required = true)]
     images: Vec<PathBuf>,
-    /// Model folder whose preprocessor_config.json to follow (transformers' defaults if it
-    /// has none).
+    /// The model whose preprocessor_config.json to follow, named as for `embed`: a folder
+    /// (transformers' defaults if it has none), a Hub id (org/name[@revision]) or
+    /// random:NAME. A folder that does not exist is an error.
     #[arg(long)]
-    model: PathBuf,
+    model: String,
     /// Where to write `pixel_values` (safetensors; `-` for stdout).
     #[arg(long, short)]
     output: PathBuf,
     /// Largest image accepted, in pixels (width × height), checked before decoding.
     #[arg(long, default_value_t = vitrs_image::DEFAULT_MAX_PIXELS)]
     max_pixels: u64,
+    #[command(flatten)]
+    image: super::image_args::ImageArgs,
 }
 
 /// Runs the subcommand. Every image must succeed: rows are positional, so a missing one
@@ -39,10 +43,11 @@ pub fn main(args: Args) -> Result<ExitCode> {
     for path in &args.images {
         inputs.file(path, "an image being preprocessed");
     }
-    inputs.folder(&args.model, "a file of the model");
+    inputs.model(&args.model);
     let dest = Destination::parse(&args.output, &inputs)?;
     dest.check_binary("safetensors")?;
-    let mut processor = ImageProcessor::from_dir(&args.model)?;
+    let mut processor = vitrs::load::image_processor(&args.model)?;
+    args.image.apply(&mut processor)?;
     processor.set_limits(Limits {
         max_pixels: args.max_pixels,
     });

@@ -2,7 +2,8 @@
 //!
 //! This is a contract other tools drive: IN holds `pixel_values` f32 `[B, C, H, W]`; OUT gets
 //! `last_hidden_state` `[B, T, D]`, plus `pooler_output` `[B, P]` when the checkpoint has a
-//! pooler and `logits` `[B, L]` when it has a classifier, all f32.
+//! pooler, `image_embeds` `[B, E]` when it has CLIP's projection and `logits` `[B, L]` when
+//! it has a classifier, all f32 and named as transformers names them.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +61,9 @@ pub fn main(args: Args) -> Result<ExitCode> {
     let mut tensors = vec![("last_hidden_state".to_string(), &out.last_hidden_state)];
     if let Some(p) = &out.pooler_output {
         tensors.push(("pooler_output".to_string(), p));
+    }
+    if let Some(e) = &out.image_embeds {
+        tensors.push(("image_embeds".to_string(), e));
     }
     if let Some(l) = &out.logits {
         tensors.push(("logits".to_string(), l));

@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use super::layout::{check_model_dir, PREPROCESSOR};
+use super::HubError;
 
 /// What the cache holds for one repo at one revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,17 +39,94 @@ pub fn is_commit_hash(revision: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// The commit a revision names in the cache: what `refs/<revision>` holds, or the revision
-/// itself when it is a commit hash.
-pub fn cached_commit(cache_dir: &Path, repo: &str, revision: &str) -> Option<String> {
-    let folder = repo_folder(cache_dir, repo);
-    if let Ok(commit) = std::fs::read_to_string(folder.join("refs").join(revision)) {
-        let commit = commit.trim();
-        if !commit.is_empty() {
-            return Some(commit.to_string());
+/// The longest revision name accepted.
+const MAX_REVISION_LEN: usize = 255;
+
+/// Checks that `revision` is a name, never a path: a commit hash, or a branch or tag name
+/// made of `/`-separated components of ASCII letters, digits, `-`, `_`, `.` and `+`, none
+/// empty or starting with `.` (so no `..`, no leading, trailing or doubled `/`), and no
+/// component ending in `.lock` (git's rules, narrowed). `refs/pr/3` passes; `../x`,
+/// `/etc`, `a\\b` and anything with NUL or spaces do not. The error says which rule fails.
+pub fn check_revision(revision: &str) -> Result<(), String> {
+    if is_commit_hash(revision) {
+        return Ok(());
+    }
+    if revision.is_empty() {
+        return Err("it is empty".into());
+    }
+    if revision.len() > MAX_REVISION_LEN {
+        return Err(format!("it is longer than {MAX_REVISION_LEN} bytes"));
+    }
+    if let Some(c) = revision
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+' | '/')))
+    {
+        return Err(format!(
+            "it contains {c:?} (a revision is a commit hash or a branch or tag name of \
+             letters, digits, `-`, `_`, `.`, `+` and `/`)"
+        ));
+    }
+    for part in revision.split('/') {
+        if part.is_empty() {
+            return Err(
+                "it has an empty `/`-separated part (a leading, trailing or doubled `/`)".into(),
+            );
+        }
+        if part.starts_with('.') {
+            return Err(format!("its part {part:?} starts with `.`"));
+        }
+        if part.ends_with(".lock") {
+            return Err(format!("its part {part:?} ends with `.lock`"));
         }
     }
-    is_commit_hash(revision).then(|| revision.to_string())
+    if revision.contains("..") {
+        return Err("it contains `..`".into());
+    }
+    Ok(())
+}
+
+/// The commit a revision names in the cache: what `refs/<revision>` holds, or the revision
+/// itself when it is a commit hash. `Err` when the revision is not a plain name (see
+/// [`check_revision`]) or the ref file holds anything but a commit hash, so neither can lead
+/// outside the cache.
+pub fn cached_commit(
+    cache_dir: &Path,
+    repo: &str,
+    revision: &str,
+) -> Result<Option<String>, HubError> {
+    let refused = |revision: &str, reason: String| HubError::BadRevision {
+        repo: repo.to_string(),
+        revision: revision.to_string(),
+        reason,
+    };
+    check_revision(revision).map_err(|reason| refused(revision, reason))?;
+    let ref_file = repo_folder(cache_dir, repo).join("refs").join(revision);
+    match vitrs_tensor::file::read_capped_string(
+        &ref_file,
+        vitrs_tensor::file::caps::SMALL_TEXT,
+        "a refs/ file",
+    ) {
+        Ok(commit) => {
+            let commit = commit.trim();
+            if !commit.is_empty() {
+                if !is_commit_hash(commit) {
+                    return Err(refused(
+                        commit,
+                        format!(
+                            "{} should hold a 40-character commit hash",
+                            ref_file.display()
+                        ),
+                    ));
+                }
+                return Ok(Some(commit.to_string()));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        // Unreadable, a FIFO, too long: as if absent (a download rewrites it), unless the
+        // revision is itself a commit.
+        Err(_) => {}
+    }
+    Ok(is_commit_hash(revision).then(|| revision.to_string()))
 }
 
 /// `<cache>/models--org--name/snapshots/<commit>`.
@@ -74,22 +152,25 @@ pub fn mark_missing(cache_dir: &Path, repo: &str, commit: &str, file: &str) -> s
     std::fs::File::create(marker).map(drop)
 }
 
-/// Looks `repo` at `revision` up in the cache without touching the network.
-pub fn lookup(cache_dir: &Path, repo: &str, revision: &str) -> CacheState {
-    let Some(commit) = cached_commit(cache_dir, repo, revision) else {
-        return CacheState::Missing;
+/// Looks `repo` at `revision` up in the cache without touching the network. A revision or
+/// ref that is not a plain name is an error (see [`cached_commit`]).
+pub fn lookup(cache_dir: &Path, repo: &str, revision: &str) -> Result<CacheState, HubError> {
+    let Some(commit) = cached_commit(cache_dir, repo, revision)? else {
+        return Ok(CacheState::Missing);
     };
     let snapshot = snapshot_dir(cache_dir, repo, &commit);
     if check_model_dir(&snapshot).is_err() {
-        return CacheState::Missing;
+        return Ok(CacheState::Missing);
     }
-    if snapshot.join(PREPROCESSOR).is_file()
-        || no_exist_marker(cache_dir, repo, &commit, PREPROCESSOR).exists()
-    {
-        CacheState::Complete(snapshot)
-    } else {
-        CacheState::NoPreprocessorInfo(snapshot)
-    }
+    Ok(
+        if snapshot.join(PREPROCESSOR).is_file()
+            || no_exist_marker(cache_dir, repo, &commit, PREPROCESSOR).exists()
+        {
+            CacheState::Complete(snapshot)
+        } else {
+            CacheState::NoPreprocessorInfo(snapshot)
+        },
+    )
 }
 
 #[cfg(test)]
@@ -136,18 +217,24 @@ mod tests {
         let tmp = cache_with(&["config.json", "model.safetensors"], Some("main"));
         let snap = snapshot_dir(tmp.path(), "org/m", COMMIT);
         assert_eq!(
-            lookup(tmp.path(), "org/m", "main"),
+            lookup(tmp.path(), "org/m", "main").unwrap(),
             CacheState::NoPreprocessorInfo(snap.clone())
         );
         assert_eq!(
-            lookup(tmp.path(), "org/m", COMMIT),
+            lookup(tmp.path(), "org/m", COMMIT).unwrap(),
             CacheState::NoPreprocessorInfo(snap.clone())
         );
-        assert_eq!(lookup(tmp.path(), "org/m", "v2"), CacheState::Missing);
-        assert_eq!(lookup(tmp.path(), "org/other", "main"), CacheState::Missing);
+        assert_eq!(
+            lookup(tmp.path(), "org/m", "v2").unwrap(),
+            CacheState::Missing
+        );
+        assert_eq!(
+            lookup(tmp.path(), "org/other", "main").unwrap(),
+            CacheState::Missing
+        );
         mark_missing(tmp.path(), "org/m", COMMIT, PREPROCESSOR).unwrap();
         assert_eq!(
-            lookup(tmp.path(), "org/m", "main"),
+            lookup(tmp.path(), "org/m", "main").unwrap(),
             CacheState::Complete(snap)
         );
     }
@@ -159,7 +246,7 @@ mod tests {
             Some("main"),
         );
         assert!(matches!(
-            lookup(tmp.path(), "org/m", "main"),
+            lookup(tmp.path(), "org/m", "main").unwrap(),
             CacheState::Complete(_)
         ));
     }
@@ -167,12 +254,55 @@ mod tests {
     #[test]
     fn a_partial_snapshot_is_missing() {
         let tmp = cache_with(&["config.json"], Some("main"));
-        assert_eq!(lookup(tmp.path(), "org/m", "main"), CacheState::Missing);
+        assert_eq!(
+            lookup(tmp.path(), "org/m", "main").unwrap(),
+            CacheState::Missing
+        );
         let tmp = cache_with(
             &["config.json", "model.safetensors.index.json"],
             Some("main"),
         );
-        assert_eq!(lookup(tmp.path(), "org/m", "main"), CacheState::Missing);
+        assert_eq!(
+            lookup(tmp.path(), "org/m", "main").unwrap(),
+            CacheState::Missing
+        );
+    }
+
+    #[test]
+    fn revisions_are_names_not_paths() {
+        for ok in ["main", "v1.0", "refs/pr/3", "release-2024_01+build", COMMIT] {
+            assert_eq!(check_revision(ok), Ok(()), "{ok}");
+        }
+        for (bad, why) in [
+            ("../../../etc", "starts with `.`"),
+            ("a/../b", "starts with `.`"),
+            ("a..b", "`..`"),
+            ("/etc/passwd", "empty"),
+            ("main/", "empty"),
+            ("a//b", "empty"),
+            ("a\\b", "contains '\\\\'"),
+            ("a\0b", "contains '\\0'"),
+            ("a b", "contains ' '"),
+            ("", "empty"),
+            ("x.lock", ".lock"),
+        ] {
+            let e = check_revision(bad).unwrap_err();
+            assert!(e.contains(why), "{bad:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_ref_file_must_hold_a_commit_hash() {
+        let tmp = cache_with(&["config.json", "model.safetensors"], None);
+        let refs = repo_folder(tmp.path(), "org/m").join("refs");
+        fs::create_dir_all(&refs).unwrap();
+        fs::write(refs.join("main"), "../../../../tmp\n").unwrap();
+        let e = lookup(tmp.path(), "org/m", "main").unwrap_err().to_string();
+        assert!(e.contains("should hold a 40-character commit hash"), "{e}");
+        let e = lookup(tmp.path(), "org/m", "../refs/main")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("refused"), "{e}");
     }
 
     #[test]

@@ -15,15 +15,21 @@
 //!   `huggingface_hub` never does: that stray ref is removed;
 //! - it writes the blob under whatever the ETag says: an ETag that is not a plain token
 //!   (bar a weak `W/` prefix) is refused before anything is written;
-//! - its client has no timeouts (a silent network hangs a download): the one request made
-//!   for a model that is already cached goes through a probe with a timeout first.
+//! - its client has no timeouts (a silent server would hang a download forever): every call
+//!   into it runs on a thread of its own and is given up on when a metadata answer takes
+//!   longer than [`ResolveOptions::metadata_timeout`] or a download receives nothing for
+//!   [`ResolveOptions::download_timeout`] (10 s each by default, `HF_HUB_ETAG_TIMEOUT` and
+//!   `HF_HUB_DOWNLOAD_TIMEOUT` as in `huggingface_hub`). The abandoned thread stays blocked
+//!   until the process exits; a `.part` file it leaves is resumed by the next download.
 
 use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use hf_hub::api::sync::{Api, ApiBuilder, ApiError, ApiRepo, Metadata};
+use hf_hub::api::Progress;
 use hf_hub::{Cache, Repo, RepoType};
 use sha2::{Digest, Sha256};
 
@@ -48,14 +54,18 @@ pub fn download_model(
 /// Completes a cached snapshot with `preprocessor_config.json` (or the marker saying the repo
 /// has none). Best effort: the model is usable without it, so failures are ignored.
 ///
-/// hf-hub's client has no timeouts, so a short probe of our own asks first: an unreachable
-/// Hub costs at most [`PROBE_TIMEOUT`] before the cached model is used as it is.
+/// A short probe of our own asks first: an unreachable Hub costs at most
+/// [`ResolveOptions::metadata_timeout`] before the cached model is used as it is.
 pub fn complete_preprocessor(repo: &str, commit: &str, opts: &ResolveOptions) {
     let Ok(mut f) = Fetcher::new(repo, commit, opts) else {
         return;
     };
     f.commit = Some(commit.to_string());
-    match probe(&f.api_repo.url(PREPROCESSOR), opts.token.as_deref()) {
+    match probe(
+        &f.api_repo.url(PREPROCESSOR),
+        opts.token.as_deref(),
+        opts.metadata_timeout,
+    ) {
         Some(404) => {
             let _ = cache::mark_missing(&opts.cache_dir, repo, commit, PREPROCESSOR);
         }
@@ -68,14 +78,11 @@ pub fn complete_preprocessor(repo: &str, commit: &str, opts: &ResolveOptions) {
     f.remove_stray_ref();
 }
 
-/// How long [`complete_preprocessor`]'s probe may take.
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// The status of a `Range: bytes=0-0` GET of `url` (redirects not followed), or `None` if no
-/// answer came within [`PROBE_TIMEOUT`].
-fn probe(url: &str, token: Option<&str>) -> Option<u16> {
+/// answer came within `timeout`.
+fn probe(url: &str, token: Option<&str>, timeout: Duration) -> Option<u16> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(PROBE_TIMEOUT))
+        .timeout_global(Some(timeout))
         .max_redirects(0)
         .http_status_as_error(false)
         .build()
@@ -145,10 +152,17 @@ impl<'a> Fetcher<'a> {
     /// Config, weights (single or every shard), and the preprocessor config when the repo
     /// has one.
     fn fetch_model(&mut self) -> Result<PathBuf, HubError> {
-        match self.metadata(CONFIG)? {
+        let config = match self.metadata(CONFIG)? {
             Found::File(meta) => self.fetch_file(CONFIG, meta)?,
             Found::Absent(status) => return Err(self.not_found(status)),
         };
+        // Refuse an unsupported model_type (or an unusable config) before the weights.
+        if let Err(e) = vitrs_model::ViTConfig::from_file(&config) {
+            return Err(HubError::Unsupported {
+                repo: self.repo.to_string(),
+                message: e.to_string(),
+            });
+        }
         if self.fetch_optional(WEIGHTS)?.is_none() {
             let Some(index) = self.fetch_optional(WEIGHTS_INDEX)? else {
                 return Err(HubError::NoSafetensorsOnHub {
@@ -189,7 +203,23 @@ impl<'a> Fetcher<'a> {
     /// follows the Hub's redirects).
     fn metadata(&self, file: &str) -> Result<Found, HubError> {
         let url = self.api_repo.url(file);
-        match guard(|| self.api.metadata(&url)) {
+        let api = self.api.clone();
+        let asked = url.clone();
+        let timeout = self.opts.metadata_timeout;
+        let answer = bounded(timeout, Activity::new(), move || {
+            guard(|| api.metadata(&asked))
+        })
+        .map_err(|()| {
+            self.error(
+                file,
+                format!(
+                    "no answer from {} within {timeout:?} (HF_HUB_ETAG_TIMEOUT); set \
+                     HF_HUB_OFFLINE=1 to use only models already in the cache",
+                    self.opts.endpoint
+                ),
+            )
+        })?;
+        match answer {
             Ok(Ok(meta)) => Ok(Found::File(meta)),
             Ok(Err(e)) => match status_of(&e) {
                 Some(status @ (401 | 403 | 404)) => Ok(Found::Absent(status)),
@@ -245,14 +275,33 @@ impl<'a> Fetcher<'a> {
         if std::fs::symlink_metadata(&target).is_ok() {
             std::fs::remove_file(&target).map_err(|e| HubError::io(&target, e))?;
         }
-        let outcome = guard(|| {
-            if self.opts.progress {
-                let bar = FileBar::new(format!("{} {file}", self.repo));
-                self.api_repo.download_with_progress(file, bar)
-            } else {
-                self.api_repo.download_with_progress(file, ())
-            }
-        });
+        let activity = Activity::new();
+        let watched = Watched {
+            bar: self
+                .opts
+                .progress
+                .then(|| FileBar::new(format!("{} {file}", self.repo))),
+            activity: activity.clone(),
+        };
+        let api_repo = self.api.repo(Repo::with_revision(
+            self.repo.to_string(),
+            RepoType::Model,
+            self.revision.to_string(),
+        ));
+        let name = file.to_string();
+        let timeout = self.opts.download_timeout;
+        let outcome = bounded(timeout, activity, move || {
+            guard(|| api_repo.download_with_progress(&name, watched))
+        })
+        .map_err(|()| {
+            self.error(
+                file,
+                format!(
+                    "nothing received for {timeout:?} (HF_HUB_DOWNLOAD_TIMEOUT); the partial \
+                     file stays in the cache as a .part and is resumed next time"
+                ),
+            )
+        })?;
         let path = match outcome {
             Ok(Ok(path)) => path,
             Ok(Err(e)) => {
@@ -350,6 +399,84 @@ impl<'a> Fetcher<'a> {
                 .join("refs")
                 .join(self.revision);
             let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// When a transfer last showed a sign of life, shared with the thread doing it.
+#[derive(Clone)]
+struct Activity(Arc<Mutex<Instant>>);
+
+impl Activity {
+    fn new() -> Self {
+        Activity(Arc::new(Mutex::new(Instant::now())))
+    }
+
+    fn touch(&self) {
+        if let Ok(mut last) = self.0.lock() {
+            *last = Instant::now();
+        }
+    }
+
+    fn last(&self) -> Instant {
+        self.0.lock().map_or_else(|p| *p.into_inner(), |last| *last)
+    }
+}
+
+/// hf-hub's progress calls, passed on to the bar (if any) and counted as activity.
+struct Watched {
+    bar: Option<FileBar>,
+    activity: Activity,
+}
+
+impl Progress for Watched {
+    fn init(&mut self, size: usize, filename: &str) {
+        self.activity.touch();
+        if let Some(bar) = &mut self.bar {
+            bar.init(size, filename);
+        }
+    }
+
+    fn update(&mut self, size: usize) {
+        self.activity.touch();
+        if let Some(bar) = &mut self.bar {
+            bar.update(size);
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = &mut self.bar {
+            bar.finish();
+        }
+    }
+}
+
+/// Runs `work` on a thread of its own and waits for it as long as it shows life: `Err` once
+/// `activity` has not moved for `idle` (a call that never touches it gets `idle` in all).
+/// The thread given up on is left blocked; hf-hub's client cannot be interrupted.
+fn bounded<T: Send + 'static>(
+    idle: Duration,
+    activity: Activity,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ()> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("vitrs-hub".into())
+        .spawn(move || {
+            let _ = tx.send(work());
+        })
+        .map_err(drop)?;
+    loop {
+        let deadline = activity.last() + idle;
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(wait) {
+            Ok(value) => return Ok(value),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Err(()),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if activity.last() + idle <= Instant::now() {
+                    return Err(());
+                }
+            }
         }
     }
 }

@@ -93,6 +93,18 @@ pub enum HubError {
         reason: String,
     },
 
+    /// A revision (after `@`, or read from a cache `refs/` file) that is neither a commit
+    /// hash nor a plain branch or tag name: it could name a path outside the cache.
+    #[error("`{repo}`: revision {revision:?} is refused: {reason}")]
+    BadRevision {
+        /// The Hub id.
+        repo: String,
+        /// The revision (or ref file content) as found.
+        revision: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+
     /// Offline (`HF_HUB_OFFLINE=1`) and the model is not in the cache.
     #[error(
         "`{repo}` (revision {revision}) is not in the Hugging Face cache at {} and \
@@ -140,6 +152,16 @@ pub enum HubError {
         repo: String,
         /// The revision asked for.
         revision: String,
+    },
+
+    /// The repo's `config.json` describes a model vitrs does not run (an unsupported
+    /// `model_type`, say); found before any weights were downloaded.
+    #[error("`{repo}` is not a model vitrs runs ({message}); its weights were not downloaded")]
+    Unsupported {
+        /// The Hub id.
+        repo: String,
+        /// What the config says, and what vitrs accepts.
+        message: String,
     },
 
     /// A request or a transfer failed.

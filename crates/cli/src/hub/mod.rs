@@ -27,7 +27,7 @@ mod spec;
 
 use std::path::PathBuf;
 
-pub use cache::CacheState;
+pub use cache::{check_revision, CacheState};
 pub use error::HubError;
 pub use options::{ResolveOptions, DEFAULT_ENDPOINT};
 pub use spec::ModelSpec;
@@ -56,7 +56,12 @@ pub fn resolve(spec: &ModelSpec, opts: &ResolveOptions) -> Result<PathBuf, HubEr
 }
 
 /// Looks a Hub model up in the cache only; never touches the network.
-pub fn lookup_cached(repo: &str, revision: Option<&str>, opts: &ResolveOptions) -> CacheState {
+/// A revision that is not a plain name (see [`check_revision`]) is an error.
+pub fn lookup_cached(
+    repo: &str,
+    revision: Option<&str>,
+    opts: &ResolveOptions,
+) -> Result<CacheState, HubError> {
     cache::lookup(&opts.cache_dir, repo, revision.unwrap_or("main"))
 }
 
@@ -75,7 +80,12 @@ fn resolve_dir(dir: PathBuf) -> Result<PathBuf, HubError> {
 }
 
 fn resolve_hub(repo: &str, revision: &str, opts: &ResolveOptions) -> Result<PathBuf, HubError> {
-    match cache::lookup(&opts.cache_dir, repo, revision) {
+    cache::check_revision(revision).map_err(|reason| HubError::BadRevision {
+        repo: repo.to_string(),
+        revision: revision.to_string(),
+        reason,
+    })?;
+    match cache::lookup(&opts.cache_dir, repo, revision)? {
         CacheState::Complete(dir) => Ok(dir),
         CacheState::NoPreprocessorInfo(dir) => {
             if !opts.offline {

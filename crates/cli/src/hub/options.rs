@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The public Hub.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -29,7 +30,16 @@ pub struct ResolveOptions {
     /// How many times an interrupted transfer is resumed (with a `Range` request) before
     /// giving up.
     pub retries: usize,
+    /// The longest wait for the answer to a metadata request (connecting included) before it
+    /// fails (`HF_HUB_ETAG_TIMEOUT`, seconds; 10 by default, as in `huggingface_hub`).
+    pub metadata_timeout: Duration,
+    /// The longest a download may go without receiving a byte before it fails
+    /// (`HF_HUB_DOWNLOAD_TIMEOUT`, seconds; 10 by default, as in `huggingface_hub`).
+    pub download_timeout: Duration,
 }
+
+/// `huggingface_hub`'s default for both timeouts.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl ResolveOptions {
     /// Online, the public Hub, no token, no progress bar, no retries, the given cache folder.
@@ -41,12 +51,15 @@ impl ResolveOptions {
             cache_dir: cache_dir.into(),
             progress: false,
             retries: 0,
+            metadata_timeout: DEFAULT_TIMEOUT,
+            download_timeout: DEFAULT_TIMEOUT,
         }
     }
 
     /// Reads the process environment as `huggingface_hub` does: `HF_HUB_CACHE`, `HF_HOME`,
     /// `HF_ENDPOINT`, `HF_TOKEN`, `HF_TOKEN_PATH`, `HF_HUB_OFFLINE`,
-    /// `HF_HUB_DISABLE_PROGRESS_BARS` (and their older names). Two retries.
+    /// `HF_HUB_DISABLE_PROGRESS_BARS`, `HF_HUB_ETAG_TIMEOUT`, `HF_HUB_DOWNLOAD_TIMEOUT` (and
+    /// their older names). Two retries.
     pub fn from_env() -> Self {
         Self::from_vars(|name| std::env::var(name).ok())
     }
@@ -85,6 +98,12 @@ impl ResolveOptions {
         let endpoint = var("HF_ENDPOINT")
             .map(|e| e.trim().trim_end_matches('/').to_string())
             .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
+        let seconds = |name: &str| {
+            var(name)
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|s| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
+                .map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64)
+        };
         ResolveOptions {
             offline,
             endpoint,
@@ -92,13 +111,20 @@ impl ResolveOptions {
             cache_dir,
             progress,
             retries: 2,
+            metadata_timeout: seconds("HF_HUB_ETAG_TIMEOUT"),
+            download_timeout: seconds("HF_HUB_DOWNLOAD_TIMEOUT"),
         }
     }
 }
 
 /// The token stored by `huggingface-cli login`, if the file exists and is not blank.
 fn read_token_file(path: &Path) -> Option<String> {
-    let token = std::fs::read_to_string(path).ok()?;
+    let token = vitrs_tensor::file::read_capped_string(
+        path,
+        vitrs_tensor::file::caps::SMALL_TEXT,
+        "a token file",
+    )
+    .ok()?;
     let token = token.trim();
     (!token.is_empty()).then(|| token.to_string())
 }
@@ -121,6 +147,8 @@ impl fmt::Debug for ResolveOptions {
             .field("cache_dir", &self.cache_dir)
             .field("progress", &self.progress)
             .field("retries", &self.retries)
+            .field("metadata_timeout", &self.metadata_timeout)
+            .field("download_timeout", &self.download_timeout)
             .finish()
     }
 }
@@ -179,6 +207,19 @@ mod tests {
         }
         assert!(with(&[("TRANSFORMERS_OFFLINE", "1")]).offline);
         assert!(!with(&[("HF_HUB_DISABLE_PROGRESS_BARS", "1")]).progress);
+        assert_eq!(with(&[]).metadata_timeout, DEFAULT_TIMEOUT);
+        let o = with(&[
+            ("HF_HUB_ETAG_TIMEOUT", "0.5"),
+            ("HF_HUB_DOWNLOAD_TIMEOUT", "30"),
+        ]);
+        assert_eq!(o.metadata_timeout, Duration::from_millis(500));
+        assert_eq!(o.download_timeout, Duration::from_secs(30));
+        for junk in ["0", "-1", "NaN", "inf", "x", "1e9"] {
+            assert_eq!(
+                with(&[("HF_HUB_ETAG_TIMEOUT", junk)]).metadata_timeout,
+                DEFAULT_TIMEOUT
+            );
+        }
     }
 
     #[test]

@@ -78,6 +78,8 @@ impl FromStr for ModelSpec {
                 if revision.is_empty() {
                     return Err(invalid("nothing follows `@`; give a branch, tag or commit"));
                 }
+                super::cache::check_revision(revision)
+                    .map_err(|reason| invalid(&format!("revision {revision:?}: {reason}")))?;
                 (repo, Some(revision.to_string()))
             }
             None => (s, None),
@@ -234,6 +236,9 @@ mod tests {
             ("org/-name", "starts or ends"),
             ("org/na--me", "`--`"),
             ("org/m@", "nothing follows `@`"),
+            ("org/m@../../x", "starts with `.`"),
+            ("org/m@a b", "contains ' '"),
+            ("org/m@x.lock", ".lock"),
             ("", "empty"),
         ] {
             match s.parse::<ModelSpec>() {

@@ -31,6 +31,12 @@ pub enum Mode {
     Short,
     /// The right length with one byte flipped.
     Corrupt,
+    /// Announces the full `Content-Length`, sends half, then neither sends nor closes (until
+    /// the server stops): a stalled transfer.
+    Stall,
+    /// Every request (not only the CDN's) is read and never answered: a server that accepts
+    /// and stays silent.
+    Silent,
 }
 
 /// One request as the server saw it.
@@ -62,6 +68,7 @@ struct State {
     renamed: HashMap<String, String>,
     mode: Mutex<Mode>,
     seen: Mutex<Vec<Seen>>,
+    stopped: AtomicBool,
 }
 
 /// A running fake Hub.
@@ -84,6 +91,7 @@ impl FakeHub {
             renamed,
             mode: Mutex::new(Mode::Normal),
             seen: Mutex::new(Vec::new()),
+            stopped: AtomicBool::new(false),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
@@ -129,6 +137,7 @@ impl FakeHub {
 impl Drop for FakeHub {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        self.state.stopped.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -175,6 +184,10 @@ fn handle(mut stream: TcpStream, state: &State) -> std::io::Result<()> {
     state.seen.lock().unwrap().push(req.clone());
     let route = path.split('?').next().unwrap_or("");
     let mode = *state.mode.lock().unwrap();
+    if mode == Mode::Silent {
+        hold(state);
+        return Ok(());
+    }
     if let Some(sha) = route.strip_prefix("/cdn/") {
         let blob = state
             .repos
@@ -184,7 +197,7 @@ fn handle(mut stream: TcpStream, state: &State) -> std::io::Result<()> {
         return match blob {
             Some(content) => {
                 let etag = format!("\"{sha}\"");
-                serve(&mut stream, content, &req, &[("ETag", etag)], mode)
+                serve(&mut stream, content, &req, &[("ETag", etag)], mode, state)
             }
             None => respond(&mut stream, 404, &[], b"no such blob"),
         };
@@ -243,6 +256,7 @@ fn handle(mut stream: TcpStream, state: &State) -> std::io::Result<()> {
         &req,
         &[("ETag", git_etag), commit],
         Mode::Normal,
+        state,
     )
 }
 
@@ -253,6 +267,7 @@ fn serve(
     req: &Seen,
     headers: &[(&str, String)],
     mode: Mode,
+    state: &State,
 ) -> std::io::Result<()> {
     let total = content.len();
     let (start, end) = match req.range.as_deref().and_then(|r| r.strip_prefix("bytes=")) {
@@ -291,6 +306,14 @@ fn serve(
             stream.flush()?;
             return stream.shutdown(Shutdown::Both);
         }
+        Mode::Stall if !probe => {
+            let head = head_bytes(status, &headers, body.len());
+            stream.write_all(&head)?;
+            stream.write_all(&body[..body.len() / 2])?;
+            stream.flush()?;
+            hold(state);
+            return Ok(());
+        }
         Mode::Short if !probe => body.truncate(body.len().saturating_sub(100)),
         Mode::Corrupt if !probe => {
             let mid = body.len() / 2;
@@ -299,6 +322,14 @@ fn serve(
         _ => {}
     }
     respond(stream, status, &headers, &body)
+}
+
+/// Keeps a connection open, saying nothing, until the server stops.
+fn hold(state: &State) {
+    let deadline = Instant::now() + LIFETIME;
+    while !state.stopped.load(Ordering::Relaxed) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn head_bytes(status: u16, headers: &[(&str, String)], len: usize) -> Vec<u8> {

@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::kernel::{detect, Isa, MR, NR};
+use super::kernel::{detect, Isa, MR};
 use super::pack::PackedB;
 use super::packed::{gemm, gemm_packed_a, pack_a_panels, packed_a_len, with_packed_a, Finish};
 use crate::threads;
@@ -107,6 +107,16 @@ impl Linear {
         Linear::new(weight, bias, out_features, in_features)
     }
 
+    /// A copy packed for `isa`'s kernels (for tests and benchmarks that run another ISA than
+    /// the process's without repacking on every call).
+    pub fn repacked_for(&self, isa: Isa) -> Self {
+        let w = self.packed.unpack();
+        Linear {
+            packed: PackedB::from_out_in_as(isa.layout(), &w, self.out_features, self.in_features),
+            ..self.clone()
+        }
+    }
+
     /// Output features (rows of `W`).
     pub fn out_features(&self) -> usize {
         self.out_features
@@ -128,6 +138,8 @@ impl Linear {
     }
 
     /// [`Linear::forward`] with a chosen micro-kernel (tests and benchmarks force each one).
+    /// The weight is packed for the process's ISA ([`detect`]); another ISA whose layout
+    /// differs gets a copy repacked for this call (slow: tests and comparisons only).
     ///
     /// With several workers and one image's rows, the workers pack X together and then
     /// split the output columns: each computes a range of `NR`-wide panels for every row, so
@@ -144,7 +156,15 @@ impl Linear {
         let (k, n) = (self.in_features, self.out_features);
         assert_eq!(x.len(), rows * k, "x must be [rows, in_features]");
         assert_eq!(y.len(), rows * n, "y must be [rows, out_features]");
-        let panels = n.div_ceil(NR);
+        let repacked;
+        let packed = if self.packed.layout() == isa.layout() {
+            &self.packed
+        } else {
+            repacked = PackedB::from_out_in_as(isa.layout(), &self.packed.unpack(), n, k);
+            &repacked
+        };
+        let kc = packed.layout().kc;
+        let panels = n.div_ceil(packed.layout().nr);
         let workers = threads::current().min(panels);
         let accumulate = epilogue == Epilogue::Accumulate;
         let finish = self.finish(epilogue);
@@ -159,7 +179,7 @@ impl Linear {
                     .zip(y.par_chunks_mut(block * n))
                     .for_each(|(x, y)| {
                         let m = y.len() / n;
-                        gemm(isa, x, m, &self.packed, y, accumulate, finish);
+                        gemm(isa, x, m, packed, y, accumulate, finish);
                     });
             });
         } else if workers > 1 && rows * n * k >= 1 << 18 {
@@ -183,7 +203,7 @@ impl Linear {
                         let mine = (w * pr).min(row_panels)..((w + 1) * pr).min(row_panels);
                         // SAFETY: a holds packed_a_len(rows, k) values; the workers' panel ranges
                         // are disjoint and nothing reads a until this phase has joined.
-                        unsafe { pack_a_panels(x, k, rows, k, mine, a_ptr.0) };
+                        unsafe { pack_a_panels(x, k, rows, k, kc, mine, a_ptr.0) };
                     });
                     let a = &a_ptr;
                     // SAFETY: a holds packed_a_len(rows, k) values, all written above; from here
@@ -200,7 +220,7 @@ impl Linear {
                                 a,
                                 rows,
                                 0..row_panels,
-                                &self.packed,
+                                packed,
                                 out.0,
                                 n,
                                 accumulate,
@@ -212,7 +232,7 @@ impl Linear {
                 });
             });
         } else {
-            gemm(isa, x, rows, &self.packed, y, accumulate, finish);
+            gemm(isa, x, rows, packed, y, accumulate, finish);
         }
     }
 
@@ -297,12 +317,31 @@ mod tests {
         }
     }
 
+    /// Every ISA this CPU runs: the portable kernels, the emulated sixteen lanes (the
+    /// AVX-512 code on plain arrays), AVX2 and AVX-512 where present.
     fn isas() -> Vec<Isa> {
-        let mut v = vec![Isa::Portable];
-        if detect() != Isa::Portable {
-            v.push(detect());
-        }
-        v
+        Isa::available()
+    }
+
+    /// Says which kernels the GEMM tests of this run actually exercised (`--nocapture`).
+    #[test]
+    fn gemm_tests_run_on_every_available_isa() {
+        let ran: Vec<_> = isas().iter().map(|i| i.name()).collect();
+        let missing: Vec<_> = Isa::ALL
+            .iter()
+            .filter(|i| !i.supported())
+            .map(|i| i.name())
+            .collect();
+        eprintln!(
+            "GEMM kernels tested on: {}; not on this CPU: {}",
+            ran.join(", "),
+            if missing.is_empty() {
+                "none".to_string()
+            } else {
+                missing.join(", ")
+            }
+        );
+        assert!(ran.contains(&"emu16") && ran.contains(&"portable"));
     }
 
     proptest::proptest! {
@@ -397,10 +436,12 @@ mod tests {
     }
 
     #[test]
-    fn packing_round_trips() {
-        let (n, k) = (37, 600);
+    fn packing_round_trips_in_every_layout() {
+        let (n, k) = (137, 600);
         let w: Vec<f32> = (0..n * k).map(|i| i as f32).collect();
-        assert_eq!(PackedB::from_out_in(&w, n, k).unpack(), w);
+        for isa in Isa::ALL {
+            assert_eq!(PackedB::from_out_in_as(isa.layout(), &w, n, k).unpack(), w);
+        }
     }
 
     /// A reused buffer (as attention keeps one per worker) packs a smaller matrix exactly as
@@ -415,7 +456,7 @@ mod tests {
             reused.pack_strided(&small, 7, 19, rs, cs);
             let mut fresh = PackedB::default();
             fresh.pack_strided(&small, 7, 19, rs, cs);
-            for jp in 0..19usize.div_ceil(NR) {
+            for jp in 0..19usize.div_ceil(reused.layout().nr) {
                 assert_eq!(reused.panel(0, jp), fresh.panel(0, jp));
             }
         }

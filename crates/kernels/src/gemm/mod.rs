@@ -21,8 +21,9 @@ mod linear;
 mod pack;
 mod packed;
 mod portable;
+mod tile;
 
-pub use kernel::{detect, kernel, Isa, MR, NR};
+pub use kernel::{detect, force, kernel, requested, select, Isa, IsaError, Layout, MR, NR, NR_MAX};
 pub use linear::{Epilogue, Linear, LinearError};
 pub use pack::{PackedB, KC};
 pub use packed::{

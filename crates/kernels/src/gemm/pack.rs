@@ -1,13 +1,15 @@
 //! Packing: weights once at load time, activations per call, into the panel layouts the
 //! micro-kernel reads.
 
-use super::kernel::{MR, NR};
+use super::kernel::{detect, Layout, MR};
 
-/// Depth of a packed block (columns of A, rows of B) kept in cache at once.
+/// Depth of a packed block (columns of A, rows of B) of the AVX2 and portable kernels
+/// (each ISA's is in its [`Layout`]).
 pub const KC: usize = 256;
 
-/// A `k × n` matrix `B` in `KC`-deep blocks of `NR`-wide panels: block `kb`, panel `jp`
-/// holds, for each `p` of the block, `B[p][jp·NR .. jp·NR + NR]` (zero past `n`).
+/// A `k × n` matrix `B` in `kc`-deep blocks of `nr`-wide panels (the [`Layout`] of the ISA
+/// it was packed for): block `kb`, panel `jp` holds, for each `p` of the block,
+/// `B[p][jp·nr .. jp·nr + nr]` (zero past `n`).
 ///
 /// Weights (`B = Wᵀ`) are packed once at load time; attention repacks its keys and values
 /// per head into a buffer it keeps ([`PackedB::pack_strided`]).
@@ -15,6 +17,7 @@ pub const KC: usize = 256;
 pub struct PackedB {
     k: usize,
     n: usize,
+    layout: Layout,
     /// The panels start at `data[start]`, on a 64-byte boundary, so that no 32-byte load of
     /// a panel row straddles two cache lines.
     start: usize,
@@ -25,30 +28,52 @@ pub struct PackedB {
 const LINE: usize = 16;
 
 impl PackedB {
-    /// Packs `w` (`[n, k]`, row-major, as PyTorch stores a linear weight).
+    /// Packs `w` (`[n, k]`, row-major, as PyTorch stores a linear weight) for the kernels
+    /// of this process ([`detect`]).
     pub fn from_out_in(w: &[f32], n: usize, k: usize) -> Self {
+        Self::from_out_in_as(detect().layout(), w, n, k)
+    }
+
+    /// [`PackedB::from_out_in`] in a given layout.
+    pub fn from_out_in_as(layout: Layout, w: &[f32], n: usize, k: usize) -> Self {
         assert_eq!(w.len(), n * k, "w must be [n, k]");
         let mut b = PackedB::default();
-        b.pack_strided(w, k, n, 1, k);
+        b.pack_strided_as(layout, w, k, n, 1, k);
         b
     }
 
     /// Repacks this buffer with `B` (`k × n`) whose element `(p, j)` is `b[p·rs + j·cs]`,
-    /// reusing the allocation when it is large enough.
+    /// for the kernels of this process, reusing the allocation when it is large enough.
     ///
     /// # Panics
     /// If `b` is shorter than the strides reach (a bug in the caller).
     pub fn pack_strided(&mut self, b: &[f32], k: usize, n: usize, rs: usize, cs: usize) {
+        self.pack_strided_as(detect().layout(), b, k, n, rs, cs);
+    }
+
+    /// [`PackedB::pack_strided`] in a given layout.
+    pub fn pack_strided_as(
+        &mut self,
+        layout: Layout,
+        b: &[f32],
+        k: usize,
+        n: usize,
+        rs: usize,
+        cs: usize,
+    ) {
+        let Layout { nr, kc: kc_max } = layout;
+        assert!(nr > 0 && kc_max > 0, "a layout has positive sizes");
         if k > 0 && n > 0 {
             assert!(
                 b.len() > (k - 1) * rs + (n - 1) * cs,
                 "B is shorter than its strides reach"
             );
         }
-        let panels = n.div_ceil(NR);
+        let panels = n.div_ceil(nr);
         self.k = k;
         self.n = n;
-        let len = panels * NR * k;
+        self.layout = layout;
+        let len = panels * nr * k;
         // Every value is written below (the padding of a last, narrow panel included), so a
         // reused buffer is not cleared first.
         if self.data.len() < len + LINE {
@@ -56,36 +81,27 @@ impl PackedB {
         }
         let misalign = (self.data.as_ptr() as usize / 4) % LINE;
         self.start = (LINE - misalign) % LINE;
-        for kb in (0..k).step_by(KC) {
-            let kc = KC.min(k - kb);
+        for kb in (0..k).step_by(kc_max) {
+            let kc = kc_max.min(k - kb);
             for jp in 0..panels {
-                let base = self.start + kb * panels * NR + jp * kc * NR;
-                let (dst, _) = self.data[base..base + kc * NR].as_chunks_mut::<NR>();
-                let cols = NR.min(n - jp * NR);
-                if cols < NR {
-                    dst.iter_mut().for_each(|d| d[cols..].fill(0.0));
+                let base = self.start + kb * panels * nr + jp * kc * nr;
+                let dst = &mut self.data[base..base + kc * nr];
+                let cols = nr.min(n - jp * nr);
+                if cols < nr {
+                    dst.chunks_exact_mut(nr).for_each(|d| d[cols..].fill(0.0));
                 }
                 if cs == 1 {
-                    for (p, d) in dst.iter_mut().enumerate() {
-                        let src = (kb + p) * rs + jp * NR;
-                        match b[src..].first_chunk::<NR>() {
-                            Some(full) if cols == NR => *d = *full,
-                            _ => d[..cols].copy_from_slice(&b[src..src + cols]),
-                        }
-                    }
-                } else if rs == 1 {
-                    // Columns of B are contiguous (a linear weight's rows, attention's keys).
-                    for c in 0..cols {
-                        let col = &b[(jp * NR + c) * cs + kb..][..kc];
-                        for (d, &v) in dst.iter_mut().zip(col) {
-                            d[c] = v;
-                        }
+                    for (p, d) in dst.chunks_exact_mut(nr).enumerate() {
+                        let src = &b[(kb + p) * rs + jp * nr..];
+                        copy_panel_row(&mut d[..cols], src);
                     }
                 } else {
+                    // Column by column: with rs = 1 the columns of B are contiguous (a linear
+                    // weight's rows, attention's keys).
                     for c in 0..cols {
-                        let col = &b[(jp * NR + c) * cs..];
-                        for (p, d) in dst.iter_mut().enumerate() {
-                            d[c] = col[(kb + p) * rs];
+                        let col = &b[(jp * nr + c) * cs..];
+                        for p in 0..kc {
+                            dst[p * nr + c] = col[(kb + p) * rs];
                         }
                     }
                 }
@@ -96,14 +112,15 @@ impl PackedB {
     /// The `[n, k]` weight back (packing is a permutation, so this is exact).
     pub fn unpack(&self) -> Vec<f32> {
         let (n, k) = (self.n, self.k);
-        let panels = n.div_ceil(NR);
+        let Layout { nr, kc } = self.layout;
+        let panels = n.div_ceil(nr.max(1));
         let mut w = vec![0.0f32; n * k];
-        for kb in (0..k).step_by(KC) {
+        for kb in (0..k).step_by(kc.max(1)) {
             for jp in 0..panels {
-                let (panel, _) = self.panel(kb, jp).as_chunks::<NR>();
-                for (p, step) in panel.iter().enumerate() {
-                    for (c, &v) in step.iter().take(n - jp * NR).enumerate() {
-                        w[(jp * NR + c) * k + kb + p] = v;
+                let panel = self.panel(kb, jp).chunks_exact(nr);
+                for (p, step) in panel.enumerate() {
+                    for (c, &v) in step.iter().take(n - jp * nr).enumerate() {
+                        w[(jp * nr + c) * k + kb + p] = v;
                     }
                 }
             }
@@ -121,12 +138,29 @@ impl PackedB {
         self.n
     }
 
+    /// The layout it was packed in.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
     /// Panel `jp` of the block starting at depth `kb`.
     pub fn panel(&self, kb: usize, jp: usize) -> &[f32] {
-        let panels = self.n.div_ceil(NR);
-        let kc = KC.min(self.k - kb);
-        let base = kb * panels * NR + jp * kc * NR;
-        &self.data[self.start + base..self.start + base + kc * NR]
+        let Layout { nr, kc } = self.layout;
+        let panels = self.n.div_ceil(nr);
+        let kc = kc.min(self.k - kb);
+        let base = kb * panels * nr + jp * kc * nr;
+        &self.data[self.start + base..self.start + base + kc * nr]
+    }
+}
+
+/// `dst ← src[..dst.len()]`, with fixed-size copies for the full rows of both panel widths
+/// (a call to `memcpy` per 16 values would cost more than the copy).
+#[inline(always)]
+fn copy_panel_row(dst: &mut [f32], src: &[f32]) {
+    match dst.len() {
+        16 => *dst.first_chunk_mut::<16>().unwrap() = *src.first_chunk::<16>().unwrap(),
+        64 => *dst.first_chunk_mut::<64>().unwrap() = *src.first_chunk::<64>().unwrap(),
+        n => dst.copy_from_slice(&src[..n]),
     }
 }
 
@@ -165,12 +199,13 @@ pub fn pack_a(
     }
 }
 
-/// A full panel: `dst[p][i] = rows[i][p]`, through AVX2 transposes when the CPU has them.
+/// A full panel: `dst[p][i] = rows[i][p]`, through AVX2 transposes when the CPU has them
+/// (for every vector ISA: they all share this layout; not for the portable kernels).
 fn interleave(rows: [&[f32]; MR], dst: &mut [[f32; MR]]) {
     #[cfg(target_arch = "x86_64")]
-    if super::detect() == super::Isa::Avx2Fma {
+    if detect() != super::Isa::Portable && super::Isa::Avx2Fma.supported() {
         let kc = dst.len();
-        // SAFETY: detect() confirmed AVX2; the sizes are checked inside.
+        // SAFETY: the CPU has AVX2 (checked above); the sizes are checked inside.
         unsafe { super::avx2::interleave6(rows, kc, dst.as_flattened_mut()) };
         return;
     }

@@ -4,8 +4,8 @@
 
 use std::cell::RefCell;
 
-use super::kernel::{kernel, Isa, MR, NR, PREFETCH_LINES};
-use super::pack::{pack_a, PackedB, KC};
+use super::kernel::{kernel, Isa, Layout, MR, NR_MAX, PREFETCH_LINES};
+use super::pack::{pack_a, PackedB};
 use crate::Activation;
 use std::ops::Range;
 
@@ -37,13 +37,14 @@ pub fn packed_a_len(m: usize, k: usize) -> usize {
     m.div_ceil(MR) * MR * k
 }
 
-/// Where panel `g` of the depth block starting at `kb` begins in packed X.
-fn a_offset(m: usize, k: usize, kb: usize, g: usize) -> usize {
-    kb * m.div_ceil(MR) * MR + g * MR * KC.min(k - kb)
+/// Where panel `g` of the depth block starting at `kb` (blocks `kc` deep) begins in packed X.
+fn a_offset(m: usize, k: usize, kc: usize, kb: usize, g: usize) -> usize {
+    kb * m.div_ceil(MR) * MR + g * MR * kc.min(k - kb)
 }
 
 /// Packs the row panels `panels` (rows `g·MR ..`) of `x` (`m × k`, row `i` at `x[i·lda]`),
-/// for every depth block, into `out`, which holds all of packed X ([`packed_a_len`]).
+/// for every depth block (`kc` deep: the [`Layout`] of the packed B it will meet), into
+/// `out`, which holds all of packed X ([`packed_a_len`]).
 ///
 /// # Safety
 /// `out` must be valid for writes of `packed_a_len(m, k)` values, and no one else may read or
@@ -53,9 +54,12 @@ pub unsafe fn pack_a_panels(
     lda: usize,
     m: usize,
     k: usize,
+    kc: usize,
     panels: Range<usize>,
     out: *mut f32,
 ) {
+    let kc_max = kc;
+    assert!(kc_max > 0, "blocks must be at least one deep");
     assert!(
         panels.end <= m.div_ceil(MR),
         "panel range past the last row"
@@ -68,13 +72,13 @@ pub unsafe fn pack_a_panels(
         "x must hold m rows of k values at stride lda"
     );
     let rows = panels.start * MR..(panels.end * MR).min(m);
-    for kb in (0..k).step_by(KC) {
-        let kc = KC.min(k - kb);
+    for kb in (0..k).step_by(kc_max) {
+        let kc = kc_max.min(k - kb);
         let len = panels.len() * MR * kc;
         // SAFETY: the panels' part of this depth block lies inside out (a_offset of the last
         // panel plus its MR·kc values ≤ packed_a_len) and is this caller's alone.
         let dst = unsafe {
-            std::slice::from_raw_parts_mut(out.add(a_offset(m, k, kb, panels.start)), len)
+            std::slice::from_raw_parts_mut(out.add(a_offset(m, k, kc_max, kb, panels.start)), len)
         };
         pack_a(x, lda, rows.clone(), kb, kc, dst);
     }
@@ -98,13 +102,21 @@ impl Finish<'_> {
     ///
     /// # Safety
     /// The values must be valid for reads and writes and not touched by anyone else.
-    unsafe fn apply(&self, c: *mut f32, ldc: usize, rows: usize, col0: usize, cols: usize) {
+    /// `isa` must be supported by this CPU.
+    unsafe fn apply(
+        &self,
+        isa: Isa,
+        c: *mut f32,
+        ldc: usize,
+        rows: usize,
+        col0: usize,
+        cols: usize,
+    ) {
         let bias = self.bias.map(|b| &b[col0..col0 + cols]);
         let act = self.act.unwrap_or(Activation::Identity);
-        #[cfg(target_arch = "x86_64")]
-        if super::detect() == Isa::Avx2Fma {
-            // SAFETY: AVX2 and FMA are present; the tile is the caller's (see above).
-            unsafe { crate::simd::bias_act(c, ldc, rows, cols, bias, act) };
+        if isa != Isa::Portable {
+            // SAFETY: isa is supported (the caller's contract); the tile is the caller's.
+            unsafe { crate::dispatch::bias_act(isa, c, ldc, rows, cols, bias, act) };
             return;
         }
         for r in 0..rows {
@@ -130,7 +142,7 @@ pub fn gemm(
 ) {
     assert_eq!(x.len(), m * b.k(), "x must be [m, k]");
     assert_eq!(y.len(), m * b.n(), "y must be [m, n]");
-    let panels = b.n().div_ceil(NR);
+    let panels = b.n().div_ceil(b.layout().nr);
     // SAFETY: y is a unique borrow of exactly m·n values.
     unsafe {
         gemm_strided(
@@ -174,14 +186,16 @@ pub unsafe fn gemm_strided(
         // SAFETY: a holds packed_a_len(m, k) values and is this call's own; y as the caller
         // guarantees.
         unsafe {
-            pack_a_panels(x, lda, m, k, row_panels.clone(), a.as_mut_ptr());
+            let kc = b.layout().kc;
+            pack_a_panels(x, lda, m, k, kc, row_panels.clone(), a.as_mut_ptr());
             gemm_packed_a(isa, a, m, row_panels, b, y, ldc, accumulate, finish, panels);
         }
     })
 }
 
 /// The compute of one worker: rows of row panels `rows` (`MR` rows each) and columns of
-/// column panels `cols` (`NR` each), from X packed by [`pack_a_panels`] (`a`, for `m` rows).
+/// column panels `cols` (`nr` each), from X packed by [`pack_a_panels`] (`a`, for `m` rows,
+/// in the depth blocks of `b`'s layout, which must be `isa`'s).
 ///
 /// # Safety
 /// For every row `i` of `rows` (below `m`), the values `y + i·ldc + j` for the columns `j`
@@ -200,10 +214,17 @@ pub unsafe fn gemm_packed_a(
     cols: Range<usize>,
 ) {
     let (k, n) = (b.k(), b.n());
+    let Layout { nr, kc: kc_max } = b.layout();
+    assert_eq!(
+        b.layout(),
+        isa.layout(),
+        "B must be packed for {isa}'s kernel"
+    );
+    assert!(isa.supported(), "{isa} kernels on a CPU without them");
     assert_eq!(a.len(), packed_a_len(m, k), "a must be X packed");
     assert!(rows.end <= m.div_ceil(MR), "row panels past the last row");
     assert!(
-        cols.end <= n.div_ceil(NR),
+        cols.end <= n.div_ceil(nr),
         "column panels past the last column"
     );
     if let Some(bias) = finish.bias {
@@ -214,7 +235,7 @@ pub unsafe fn gemm_packed_a(
     }
     let at = |row: usize, col: usize| y.wrapping_add(row * ldc + col);
     if k == 0 {
-        let (c0, c1) = (cols.start * NR, (cols.end * NR).min(n));
+        let (c0, c1) = (cols.start * nr, (cols.end * nr).min(n));
         let (r0, r1) = (rows.start * MR, (rows.end * MR).min(m));
         for r in r0..r1 {
             // SAFETY: row r, columns c0..c1 of the output owned by this call.
@@ -225,7 +246,7 @@ pub unsafe fn gemm_packed_a(
         }
         if !finish.is_noop() {
             // SAFETY: as above, the whole column range of every row.
-            unsafe { finish.apply(at(r0, c0), ldc, r1 - r0, c0, c1 - c0) };
+            unsafe { finish.apply(isa, at(r0, c0), ldc, r1 - r0, c0, c1 - c0) };
         }
         return;
     }
@@ -238,8 +259,8 @@ pub unsafe fn gemm_packed_a(
     // Row panels per block: MC_MAX rows at most, in blocks of equal size.
     let blocks = rows.len().div_ceil(MC_MAX / MR);
     let per_block = rows.len().div_ceil(blocks);
-    for kb in (0..k).step_by(KC) {
-        let kc = KC.min(k - kb);
+    for kb in (0..k).step_by(kc_max) {
+        let kc = kc_max.min(k - kb);
         let acc = accumulate || kb > 0;
         let last = kb + kc == k;
         for g0 in rows.clone().step_by(per_block) {
@@ -248,42 +269,42 @@ pub unsafe fn gemm_packed_a(
                 let bp = b.panel(kb, jp);
                 // The next panel of this block, fetched a few lines per call.
                 let next = (jp + 1 < cols.end).then(|| b.panel(kb, jp + 1));
-                let col0 = jp * NR;
-                let ncols = NR.min(n - col0);
+                let col0 = jp * nr;
+                let ncols = nr.min(n - col0);
                 for (i, g) in block.clone().enumerate() {
                     let nrows = MR.min(m - g * MR);
-                    let ap = &a[a_offset(m, k, kb, g)..][..MR * kc];
+                    let ap = &a[a_offset(m, k, kc_max, kb, g)..][..MR * kc];
                     let pf = next
                         .and_then(|p| p.get(i * PREFETCH_LINES * 16..))
                         .map_or(std::ptr::null(), |p| p.as_ptr());
                     let c = at(g * MR, col0);
-                    if nrows == MR && ncols == NR {
+                    if nrows == MR && ncols == nr {
                         // On the last pass a full tile gets its bias in the kernel's registers
                         // and only its activation afterwards.
                         let bias = match (last, finish.and_then(|f| f.bias)) {
                             (true, Some(b)) => b[col0..].as_ptr(),
                             _ => std::ptr::null(),
                         };
-                        // SAFETY: ap holds kc·MR values, bp kc·NR, the bias (if any) NR values
-                        // from col0 (n ≥ col0 + NR), and the whole MR×NR tile at c (stride
+                        // SAFETY: ap holds kc·MR values, bp kc·nr, the bias (if any) nr values
+                        // from col0 (n ≥ col0 + nr), and the whole MR×nr tile at c (stride
                         // ldc) is inside y and in this call's rows and columns.
                         unsafe {
                             kern(kc, ap.as_ptr(), bp.as_ptr(), c, ldc, acc, pf, bias);
                             if let (true, Some(act)) = (last, &act_only) {
-                                act.apply(c, ldc, MR, col0, NR);
+                                act.apply(isa, c, ldc, MR, col0, nr);
                             }
                         }
                         continue;
                     }
-                    let mut tile = [0.0f32; MR * NR];
+                    let mut tile = [0.0f32; MR * NR_MAX];
                     if acc {
                         for r in 0..nrows {
                             // SAFETY: nrows × ncols of the tile at c lie inside y.
                             let out = unsafe { std::slice::from_raw_parts(c.add(r * ldc), ncols) };
-                            tile[r * NR..r * NR + ncols].copy_from_slice(out);
+                            tile[r * nr..r * nr + ncols].copy_from_slice(out);
                         }
                     }
-                    // SAFETY: as above, into the scratch tile of MR×NR values at stride NR.
+                    // SAFETY: as above, into the scratch tile of MR×nr values at stride nr.
                     unsafe {
                         let t = tile.as_mut_ptr();
                         kern(
@@ -291,7 +312,7 @@ pub unsafe fn gemm_packed_a(
                             ap.as_ptr(),
                             bp.as_ptr(),
                             t,
-                            NR,
+                            nr,
                             acc,
                             pf,
                             std::ptr::null(),
@@ -299,12 +320,12 @@ pub unsafe fn gemm_packed_a(
                     };
                     if let (true, Some(f)) = (last, &finish) {
                         // SAFETY: the scratch tile, nrows × ncols of it.
-                        unsafe { f.apply(tile.as_mut_ptr(), NR, nrows, col0, ncols) };
+                        unsafe { f.apply(isa, tile.as_mut_ptr(), nr, nrows, col0, ncols) };
                     }
                     for r in 0..nrows {
                         // SAFETY: as above.
                         let out = unsafe { std::slice::from_raw_parts_mut(c.add(r * ldc), ncols) };
-                        out.copy_from_slice(&tile[r * NR..r * NR + ncols]);
+                        out.copy_from_slice(&tile[r * nr..r * nr + ncols]);
                     }
                 }
             }

@@ -6,6 +6,7 @@
 //! broadcast and multiplied into two vectors of columns with [`Lanes::dpbusd`].
 
 use super::lanes::{Emulated, Lanes};
+use crate::gemm::{Isa, IsaError};
 
 /// Rows of a tile (every ISA: the packed activations do not depend on the ISA).
 pub const MR: usize = 6;
@@ -58,6 +59,15 @@ pub unsafe fn kernel_portable(k4: usize, a: *const u8, b: *const i8, c: *mut i32
     unsafe { tile::<Emulated<8>>(k4, a, b, c) }
 }
 
+/// The AVX512-VNNI tile logic on sixteen emulated lanes (`NR = 32`).
+///
+/// # Safety
+/// As [`QKernelFn`].
+pub unsafe fn kernel_emu16(k4: usize, a: *const u8, b: *const i8, c: *mut i32) {
+    // SAFETY: the caller's contract is tile's.
+    unsafe { tile::<Emulated<16>>(k4, a, b, c) }
+}
+
 /// Which int8 implementation runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QIsa {
@@ -70,24 +80,85 @@ pub enum QIsa {
     /// AVX2 with 7-bit activations (plain `vpmaddubsw`, no saturation below 128): faster,
     /// coarser; for the layers whose inputs tolerate it.
     Avx2U7,
+    /// The AVX512-VNNI logic (`vpdpbusd`, 32-column tiles) on sixteen emulated lanes, any
+    /// CPU: what `VITRS_ISA=emu16` runs, to test the wide path where the CPU lacks it. Slow.
+    Emulated16,
     /// Plain Rust on emulated lanes, any CPU.
     Portable,
 }
 
 impl QIsa {
-    /// The best implementation this CPU supports, detected once. `VITRS_PORTABLE=1` picks the
-    /// portable one (as for the f32 kernels).
-    pub fn detect() -> QIsa {
-        static CHOICE: std::sync::OnceLock<QIsa> = std::sync::OnceLock::new();
-        *CHOICE.get_or_init(|| {
-            if crate::gemm::detect() == crate::gemm::Isa::Portable {
-                return QIsa::Portable;
-            }
-            QIsa::available()
+    /// The implementation for this process, decided once from the f32 kernels' ISA
+    /// ([`crate::gemm::select`], i.e. `VITRS_ISA`): `avx512` → AVX512-VNNI, `avx2` → AVX-VNNI
+    /// where present, else AVX2, `emu16` → [`QIsa::Emulated16`], `portable` → portable. When
+    /// the ISA was chosen automatically and the CPU lacks its int8 features (AVX-512F without
+    /// VNNI), the best int8 kernel it has runs instead; when it was asked for, that is an error.
+    pub fn select() -> Result<QIsa, IsaError> {
+        static CHOICE: std::sync::OnceLock<Result<QIsa, IsaError>> = std::sync::OnceLock::new();
+        CHOICE
+            .get_or_init(|| QIsa::for_isa(crate::gemm::select()?, crate::gemm::requested()))
+            .clone()
+    }
+
+    /// The int8 implementation for the f32 kernels' `isa`; `forced` makes a missing int8
+    /// feature an error rather than a step down.
+    pub fn for_isa(isa: Isa, forced: bool) -> Result<QIsa, IsaError> {
+        let have = QIsa::available();
+        let missing = |what: &'static str| IsaError::Unsupported {
+            isa,
+            missing: what,
+            supported: have.iter().map(|q| q.name()).collect::<Vec<_>>().join(", "),
+        };
+        match isa {
+            Isa::Portable => Ok(QIsa::Portable),
+            Isa::Emulated16 => Ok(QIsa::Emulated16),
+            Isa::Avx512 if have.contains(&QIsa::Avx512Vnni) => Ok(QIsa::Avx512Vnni),
+            Isa::Avx512 if forced => Err(missing("AVX512-VNNI + AVX512-BW (the int8 kernel)")),
+            Isa::Avx512 | Isa::Avx2Fma => [QIsa::AvxVnni, QIsa::Avx2]
                 .into_iter()
-                .next()
-                .unwrap_or(QIsa::Portable)
+                .find(|q| have.contains(q))
+                .ok_or_else(|| missing("AVX2 (the int8 kernel)")),
+        }
+    }
+
+    /// [`QIsa::select`].
+    ///
+    /// # Panics
+    /// If `VITRS_ISA` asks for an ISA this CPU lacks (programs report that first through
+    /// [`QIsa::select`]), as [`crate::gemm::detect`].
+    pub fn detect() -> QIsa {
+        match QIsa::select() {
+            Ok(isa) => isa,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// What `--dtype int8` runs, for reports: the kernel of q/k/v ([`QIsa::detect`]) and, when
+    /// it differs, that of the other linears ([`QIsa::detect_coarse`]), e.g.
+    /// `avx2-s8 (q/k/v), avx2-u7 (attention output, MLP)`. The error if [`QIsa::select`] fails.
+    pub fn summary() -> Result<String, IsaError> {
+        let fine = QIsa::select()?;
+        let coarse = QIsa::detect_coarse();
+        Ok(match fine == coarse {
+            true => fine.name().to_string(),
+            false => format!(
+                "{} (q/k/v), {} (attention output, MLP)",
+                fine.name(),
+                coarse.name()
+            ),
         })
+    }
+
+    /// Its name (in `vitrs info` and bench JSON).
+    pub fn name(self) -> &'static str {
+        match self {
+            QIsa::Avx512Vnni => "avx512-vnni",
+            QIsa::AvxVnni => "avx-vnni",
+            QIsa::Avx2 => "avx2-s8",
+            QIsa::Avx2U7 => "avx2-u7",
+            QIsa::Emulated16 => "emu16-vnni",
+            QIsa::Portable => "portable",
+        }
     }
 
     /// The fastest kernel for layers whose inputs tolerate 7-bit activations: [`QIsa::Avx2U7`]
@@ -100,7 +171,8 @@ impl QIsa {
         }
     }
 
-    /// Every implementation this CPU can run, best first (the portable one last).
+    /// Every implementation this CPU can run, best first (the emulated and portable ones
+    /// last).
     pub fn available() -> Vec<QIsa> {
         #[allow(unused_mut)]
         let mut v = Vec::new();
@@ -120,6 +192,7 @@ impl QIsa {
                 v.push(QIsa::Avx2U7);
             }
         }
+        v.push(QIsa::Emulated16);
         v.push(QIsa::Portable);
         v
     }
@@ -127,7 +200,7 @@ impl QIsa {
     /// Columns of a tile.
     pub fn nr(self) -> usize {
         match self {
-            QIsa::Avx512Vnni => 32,
+            QIsa::Avx512Vnni | QIsa::Emulated16 => 32,
             QIsa::AvxVnni | QIsa::Avx2 | QIsa::Avx2U7 | QIsa::Portable => 16,
         }
     }
@@ -139,7 +212,7 @@ impl QIsa {
         match self {
             QIsa::Avx2 => 254,
             QIsa::Avx2U7 => 127,
-            QIsa::Avx512Vnni | QIsa::AvxVnni | QIsa::Portable => 255,
+            QIsa::Avx512Vnni | QIsa::AvxVnni | QIsa::Emulated16 | QIsa::Portable => 255,
         }
     }
 
@@ -148,7 +221,9 @@ impl QIsa {
     pub fn act_shift(self) -> u8 {
         match self {
             QIsa::Avx2 => 127,
-            QIsa::Avx2U7 | QIsa::Avx512Vnni | QIsa::AvxVnni | QIsa::Portable => 0,
+            QIsa::Avx2U7 | QIsa::Avx512Vnni | QIsa::AvxVnni | QIsa::Emulated16 | QIsa::Portable => {
+                0
+            }
         }
     }
 
@@ -163,6 +238,7 @@ impl QIsa {
             QIsa::Avx2 => super::x86::kernel_avx2,
             #[cfg(target_arch = "x86_64")]
             QIsa::Avx2U7 => super::x86::kernel_avx2_u7,
+            QIsa::Emulated16 => kernel_emu16,
             _ => kernel_portable,
         }
     }

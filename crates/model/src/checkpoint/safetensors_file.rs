@@ -35,7 +35,10 @@ fn dtype_of(d: Dtype) -> Result<DType, String> {
 impl SafetensorsFile {
     /// Maps and validates the file at `path`.
     pub fn open(path: &Path) -> Result<Self, ModelError> {
-        let map = MappedFile::open(path).map_err(|e| ModelError::io(path, e))?;
+        // A regular file only: mapping a FIFO or a device would block or never end.
+        let map = vitrs_tensor::file::open_regular(path)
+            .and_then(|(file, _)| MappedFile::map(file))
+            .map_err(|e| ModelError::io(path, e))?;
         let bad = |message: String| ModelError::Safetensors {
             path: path.to_path_buf(),
             message,

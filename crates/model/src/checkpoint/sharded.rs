@@ -8,7 +8,12 @@ use crate::ModelError;
 
 /// Opens every shard the index names, checking that each tensor is where the index says.
 pub fn open_shards(index: &Path) -> Result<Vec<SafetensorsFile>, ModelError> {
-    let text = std::fs::read_to_string(index).map_err(|e| ModelError::io(index, e))?;
+    let text = vitrs_tensor::file::read_capped_string(
+        index,
+        vitrs_tensor::file::caps::INDEX_JSON,
+        "a safetensors index",
+    )
+    .map_err(|e| ModelError::io(index, e))?;
     let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| ModelError::Json {
         path: index.to_path_buf(),
         message: e.to_string(),
@@ -54,6 +59,31 @@ pub fn open_shards(index: &Path) -> Result<Vec<SafetensorsFile>, ModelError> {
                     .to_string(),
                 name: tensor.clone(),
             });
+        }
+    }
+    // Each tensor must live in exactly the shard the index names: a second copy elsewhere (or
+    // one the index does not list) would make which values load depend on the search order.
+    for shard in &shards {
+        let here = shard
+            .path()
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        for tensor in shard.names() {
+            match map.get(&tensor).and_then(|f| f.as_str()) {
+                Some(named) if named == here => {}
+                Some(named) => {
+                    return Err(bad(format!(
+                    "tensor `{tensor}` is in shard {here:?} but the index puts it in {named:?}; \
+                         a tensor must be stored once, where the index says"
+                )))
+                }
+                None => {
+                    return Err(bad(format!(
+                        "shard {here:?} holds tensor `{tensor}`, which the index does not list"
+                    )))
+                }
+            }
         }
     }
     Ok(shards)

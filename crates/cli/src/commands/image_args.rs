@@ -1,0 +1,51 @@
+//! Preprocessing flags shared by `preprocess`, `embed` and `classify`.
+
+use anyhow::Result;
+use vitrs_image::{Backend, ImageProcessor};
+
+/// Which of transformers' image-processor backends to reproduce.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ImageArgs {
+    /// transformers' image-processor backend to reproduce: torchvision (the default, as
+    /// AutoImageProcessor and pipeline() when torchvision is installed) or pil
+    /// (ViTImageProcessorPil). Configs with BOX or HAMMING resampling default to pil, the only
+    /// backend that has them.
+    #[arg(long, value_enum)]
+    backend: Option<BackendArg>,
+    /// Turn images upright by their EXIF orientation before preprocessing (the default, as
+    /// transformers' pipelines do with load_image).
+    #[arg(long, overrides_with = "no_exif")]
+    exif: bool,
+    /// Use the stored pixels as they are, ignoring EXIF orientation (as the image processor
+    /// called on PIL.Image.open(path)).
+    #[arg(long, overrides_with = "exif")]
+    no_exif: bool,
+}
+
+/// `--backend` values.
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+enum BackendArg {
+    /// ViTImageProcessorPil: Pillow resize.
+    Pil,
+    /// ViTImageProcessor (torchvision backend): torch's uint8 antialiased resize.
+    Torchvision,
+}
+
+impl ImageArgs {
+    /// The backend asked for, if any.
+    pub fn backend(&self) -> Option<Backend> {
+        self.backend.map(|b| match b {
+            BackendArg::Pil => Backend::Pil,
+            BackendArg::Torchvision => Backend::Torchvision,
+        })
+    }
+
+    /// Applies the flags to `processor`.
+    pub fn apply(&self, processor: &mut ImageProcessor) -> Result<()> {
+        if let Some(b) = self.backend() {
+            processor.set_backend(b)?;
+        }
+        processor.set_exif(!self.no_exif);
+        Ok(())
+    }
+}
