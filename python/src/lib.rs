@@ -15,7 +15,7 @@ use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyTuple};
 use vitrs::embed::Pool;
-use vitrs::load::{ModelArgs, Source};
+use vitrs::load::Source;
 use vitrs::pipeline::{top_k_of, Pipeline, Skipped};
 use vitrs_image::{ImageProcessor, RgbImage};
 use vitrs_model::ForwardOptions;
@@ -54,7 +54,12 @@ fn py_err(e: anyhow::Error) -> PyErr {
         if cause.downcast_ref::<std::io::Error>().is_some() {
             return FileError::new_err(message);
         }
-        if let Some(img) = cause.downcast_ref::<vitrs_image::ImageError>() {
+        let img = match cause.downcast_ref::<vitrs::Error>() {
+            Some(vitrs::Error::Io { .. }) => return FileError::new_err(message),
+            Some(vitrs::Error::Image(img)) => Some(img.as_ref()),
+            _ => cause.downcast_ref::<vitrs_image::ImageError>(),
+        };
+        if let Some(img) = img {
             return match img {
                 vitrs_image::ImageError::Io { .. } => FileError::new_err(message),
                 _ => ImageError::new_err(message),
@@ -79,7 +84,7 @@ impl Input {
     }
 
     /// Decodes (if need be) and preprocesses into `[3, H, W]`.
-    fn pixels(&self, processor: &ImageProcessor) -> Result<Tensor> {
+    fn pixels(&self, processor: &ImageProcessor) -> vitrs::Result<Tensor> {
         let image;
         let rgb = match self {
             Input::Path(p) => return Ok(processor.preprocess_path(p)?),
@@ -264,19 +269,13 @@ impl Model {
             )));
         }
         let n = thread_count(threads)?;
-        let args = ModelArgs {
-            model: spec.clone(),
-            seed,
-            allow_nonfinite: false,
-            // f32 (the default): the binding takes dtype="f32" only, checked above.
-            dtype: Default::default(),
-        };
+        let builder = Pipeline::builder(spec.clone()).seed(seed);
         let (pipe, pool_threads) = py
             .detach(|| {
                 let pool_threads = vitrs_kernels::threads::init(n);
-                Pipeline::from_args(&args).map(|p| (p, pool_threads))
+                builder.build().map(|p| (p, pool_threads))
             })
-            .map_err(py_err)?;
+            .map_err(|e| py_err(e.into()))?;
         Ok(Model {
             pipe,
             spec,
@@ -373,7 +372,7 @@ impl Model {
                 if errors == OnError::Raise {
                     if let Some(i) = results.iter().position(|r| r.is_err()) {
                         if let Err(s) = results.swap_remove(i) {
-                            return Err(s.error);
+                            return Err(s.error.into());
                         }
                     }
                 }
@@ -444,7 +443,7 @@ impl Model {
         let out = py
             .detach(|| -> Result<_> {
                 let pixels = Tensor::new(&dims, data)?;
-                self.pipe.forward(&pixels, &opts)
+                Ok(self.pipe.forward(&pixels, &opts)?)
             })
             .map_err(py_err)?;
         let dict = PyDict::new(py);
@@ -498,7 +497,7 @@ impl Model {
                     let pixels = chunk
                         .iter()
                         .map(|i| i.pixels(self.pipe.processor()))
-                        .collect::<Result<Vec<_>>>()?;
+                        .collect::<vitrs::Result<Vec<_>>>()?;
                     let pixels = stack(&pixels)?;
                     let out = self.pipe.forward(&pixels, &ForwardOptions::default())?;
                     let logits = out
@@ -582,7 +581,7 @@ fn preprocess_with<'py>(
             let pixels = inputs
                 .iter()
                 .map(|i| i.pixels(processor))
-                .collect::<Result<Vec<_>>>()?;
+                .collect::<vitrs::Result<Vec<_>>>()?;
             stack(&pixels)
         })
         .map_err(py_err)?;

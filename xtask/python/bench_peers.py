@@ -2,7 +2,7 @@
 same ViT checkpoint, and Pillow + transformers'
 ViTImageProcessorPil on the same images, for `cargo xtask bench-peers`. Prints one JSON object.
 
-Usage: bench_peers.py models MODEL_DIR ONNX_PATH INPUT_OUT --batch B --threads T --runs R --warmup W
+Usage: bench_peers.py models MODEL_DIR ONNX_PATH INPUT_OUT --batch B --threads T --runs R --warmup W [--size S]
        bench_peers.py int8 ONNX_PATH ONNX_INT8_PATH INPUT --batch B --threads T --runs R --warmup W
        bench_peers.py preprocess IMAGE... --runs R
 """
@@ -49,11 +49,12 @@ def models(args):
     import onnxruntime as ort
     import torch
     from safetensors.numpy import save_file
-    from transformers import ViTModel
+    from transformers import AutoModel
 
     torch.set_num_threads(args.threads)
-    model = ViTModel.from_pretrained(args.model_dir, attn_implementation="sdpa").eval()
-    size = model.config.image_size
+    # ViTModel, Dinov2Model, CLIPVisionModel (of a vision tower with projection: the tower)...
+    model = AutoModel.from_pretrained(args.model_dir, attn_implementation="sdpa").eval()
+    size = args.size or model.config.image_size
     if not os.path.exists(args.onnx):
         export_onnx(model, args.onnx, size)
     rng = np.random.default_rng(0)
@@ -159,6 +160,7 @@ def main():
     m.add_argument("--threads", type=int, default=1)
     m.add_argument("--runs", type=int, default=10)
     m.add_argument("--warmup", type=int, default=2)
+    m.add_argument("--size", type=int, default=None, help="input side (default: the config's image_size)")
     q = sub.add_parser("int8")
     q.add_argument("onnx")
     q.add_argument("onnx_int8")

@@ -201,6 +201,12 @@ pub fn run(quick: bool, baseline: Option<&Path>) -> Result<()> {
         }));
     }
 
+    // The other families' rows are extra: a failure there is reported, not fatal.
+    let families = family_rows(&python, &script, &vitrs, &work, quick).unwrap_or_else(|e| {
+        eprintln!("xtask: the family rows failed: {e:#}");
+        Vec::new()
+    });
+
     // Decode + preprocess of ~1000 px images.
     let images = make_images(&python, &work)?;
     let pillow = run_json(
@@ -227,16 +233,166 @@ pub fn run(quick: bool, baseline: Option<&Path>) -> Result<()> {
 
     let mut report = render(&rows, &pillow, &ours["preprocess"]);
     report.push_str(&render_int8(&int8_rows));
+    report.push_str(&render_families(&families));
     println!("{report}");
     std::fs::write(work.join("../bench-peers.md"), &report)?;
     std::fs::write(
         work.join("../bench-peers.json"),
         serde_json::to_string_pretty(
-            &json!({"models": rows, "int8": int8_rows, "pillow": pillow, "vitrs_preprocess": ours["preprocess"]}),
+            &json!({"models": rows, "int8": int8_rows, "families": families, "pillow": pillow, "vitrs_preprocess": ours["preprocess"]}),
         )?,
     )?;
     eprintln!("xtask: wrote target/bench-peers.md and target/bench-peers.json");
     Ok(())
+}
+
+/// The other families' full-size fixtures timed beside the peers, batch 1 on 2 threads:
+/// (fixture, what it is, input side, the `random:` model of the same shape that `vitrs bench`
+/// times — its processor gives the size that really runs; weights do not change the time).
+const FAMILIES: &[(&str, &str, usize, &str)] = &[
+    (
+        "dinov2_base_224",
+        "DINOv2-base at 224 (518 table resized, 257 tokens)",
+        224,
+        "random:facebook/dinov2-base",
+    ),
+    (
+        "clip_b32_224",
+        "CLIP ViT-B/32 vision tower (50 tokens)",
+        224,
+        "random:openai/clip-vit-base-patch32",
+    ),
+];
+
+/// DINOv2-base and CLIP ViT-B/32 (issue 15): vitrs, ONNX Runtime, OpenVINO and PyTorch in
+/// alternating rounds, and vitrs's `last_hidden_state` against PyTorch's on the same input.
+fn family_rows(
+    python: &Path,
+    script: &Path,
+    vitrs: &Path,
+    work: &Path,
+    quick: bool,
+) -> Result<Vec<Value>> {
+    let models = paths::full_fixtures().join("models");
+    if FAMILIES
+        .iter()
+        .any(|(name, ..)| !models.join(name).join("model.safetensors").exists())
+    {
+        eprintln!("xtask: generating the full-size family fixtures first");
+        crate::fixtures::run(true, Some("models"))?;
+    }
+    let (batch, threads) = (1usize, 2usize);
+    let (rounds, runs) = if quick { (1, 5) } else { (3, 4) };
+    let mut rows = Vec::new();
+    for &(name, what, size, shape_twin) in FAMILIES {
+        eprintln!(
+            "xtask: {what}: batch {batch}, {threads} threads, {rounds} rounds of {runs} runs each"
+        );
+        let dir = models.join(name);
+        let dir_s = dir.to_string_lossy().to_string();
+        let onnx = work.join(format!("{name}.onnx"));
+        let input = work.join(format!("input-{name}.safetensors"));
+        let mut pooled: [Vec<f64>; 4] = Default::default();
+        let mut peers = Value::Null;
+        for _ in 0..rounds {
+            peers = run_json(
+                Command::new(python)
+                    .arg(script)
+                    .args(["models", &dir_s])
+                    .arg(&onnx)
+                    .arg(&input)
+                    .args(["--batch", &batch.to_string()])
+                    .args(["--threads", &threads.to_string()])
+                    .args(["--size", &size.to_string()])
+                    .args(["--runs", &runs.to_string(), "--warmup", "2"]),
+            )?;
+            let ours = run_json(Command::new(vitrs).args([
+                "bench",
+                "--model",
+                shape_twin,
+                "--batch",
+                &batch.to_string(),
+                "--threads",
+                &threads.to_string(),
+                "--runs",
+                &runs.to_string(),
+                "--warmup",
+                "2",
+            ]))?;
+            for (pool, v) in
+                pooled
+                    .iter_mut()
+                    .zip([&ours, &peers["ort"], &peers["openvino"], &peers["torch"]])
+            {
+                pool.extend(
+                    v["all_ms"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_f64),
+                );
+            }
+        }
+        let [v_ms, o_ms, ov_ms, t_ms] = pooled.map(|mut ms| {
+            ms.sort_by(f64::total_cmp);
+            median(&ms)
+        });
+        let out = work.join(format!("vitrs-{name}.safetensors"));
+        venv::run(
+            Command::new(vitrs)
+                .args([
+                    "run",
+                    "--model",
+                    &dir_s,
+                    "--threads",
+                    &threads.to_string(),
+                    "--input",
+                ])
+                .arg(&input)
+                .arg("--output")
+                .arg(&out),
+        )?;
+        let diff = max_abs_diff(
+            &load(&out, "last_hidden_state")?,
+            &load(&input, "last_hidden_state")?,
+        );
+        rows.push(json!({
+            "model": what, "batch": batch, "threads": threads,
+            "vitrs_ms": v_ms, "ort_ms": o_ms, "openvino_ms": ov_ms, "torch_ms": t_ms,
+            "vitrs_vs_torch_max_abs_diff": diff,
+            "ort_vs_torch_max_abs_diff": peers["ort_vs_torch_max_abs_diff"],
+            "openvino_vs_torch_max_abs_diff": peers["openvino_vs_torch_max_abs_diff"],
+        }));
+    }
+    Ok(rows)
+}
+
+fn render_families(rows: &[Value]) -> String {
+    let f = |r: &Value, k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+    let mut s = String::from(
+        "\nOther families, f32, batch 1, 2 threads, same weights and input (medians pooled from alternating rounds):\n\n\
+         | model | vitrs ms | ONNX Runtime ms | OpenVINO ms | PyTorch ms | vitrs / ORT | vitrs / OpenVINO | vitrs / PyTorch | max diff vs PyTorch (vitrs, ORT, OpenVINO) |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    for r in rows {
+        let (v, o, ov, t) = (
+            f(r, "vitrs_ms"),
+            f(r, "ort_ms"),
+            f(r, "openvino_ms"),
+            f(r, "torch_ms"),
+        );
+        s.push_str(&format!(
+            "| {} | {v:.1} | {o:.1} | {ov:.1} | {t:.1} | {:.2} | {:.2} | {:.2} | {:.1e}, {:.1e}, {:.1e} |\n",
+            r["model"].as_str().unwrap_or("?"),
+            v / o,
+            v / ov,
+            v / t,
+            f(r, "vitrs_vs_torch_max_abs_diff"),
+            f(r, "ort_vs_torch_max_abs_diff"),
+            f(r, "openvino_vs_torch_max_abs_diff"),
+        ));
+    }
+    s
 }
 
 fn make_images(python: &Path, dir: &Path) -> Result<Vec<PathBuf>> {

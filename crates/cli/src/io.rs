@@ -5,12 +5,13 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
 use safetensors::tensor::{Dtype, View};
 use vitrs_model::checkpoint::SafetensorsFile;
 use vitrs_tensor::Tensor;
 
+use crate::error::IoContext;
 use crate::output::{Destination, Inputs, Target};
+use crate::{Error, Result};
 
 /// A tensor as an f32 safetensors view, for `safetensors::tensor::serialize`.
 pub struct F32View<'a>(&'a Tensor);
@@ -66,8 +67,10 @@ pub fn write_tensors_to(
     dest.check_binary("safetensors")?;
     let views = tensors.iter().map(|(n, t)| (n.clone(), F32View(t)));
     let metadata = (!metadata.is_empty()).then_some(metadata);
-    let bytes = safetensors::tensor::serialize(views, &metadata)
-        .with_context(|| format!("serialising {}", dest.shown()))?;
+    let bytes = safetensors::tensor::serialize(views, &metadata).map_err(|e| Error::Serialize {
+        action: format!("serialising {}", dest.shown()),
+        source: Box::new(e),
+    })?;
     dest.write_all(&bytes)
 }
 
@@ -78,7 +81,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .create()
         .and_then(|mut p| {
             p.write_all(bytes)
-                .with_context(|| format!("writing {}", path.display()))?;
+                .io_err(path, || format!("writing {}", path.display()))?;
             p.commit()
         })
 }
@@ -89,13 +92,13 @@ pub use crate::output::remove_partial_files;
 pub fn read_tensor(path: &Path, name: &str) -> Result<Tensor> {
     let file = SafetensorsFile::open(path)?;
     let Some(dims) = file.dims(name) else {
-        let mut names = file.names();
-        names.sort();
-        bail!(
-            "{}: no tensor `{name}`; found [{}]",
-            path.display(),
-            names.join(", ")
-        );
+        let mut found = file.names();
+        found.sort();
+        return Err(Error::MissingTensor {
+            path: path.to_path_buf(),
+            name: name.to_string(),
+            found,
+        });
     };
     let data = file.load(name)?;
     Ok(Tensor::new(&dims, data)?)

@@ -6,31 +6,48 @@
 //!   naming the largest batch that fits ([`check_batch`]).
 //! - `--size` is checked against the most tokens a model takes ([`check_size`]).
 
-use anyhow::{bail, Result};
 use vitrs_model::{ViTConfig, MAX_TOKENS};
+
+use crate::{Error, Result};
 
 /// Most worker threads per core. More only adds switching; a larger `--threads` is clamped.
 pub const THREADS_PER_CORE: usize = 8;
 
-/// Worker threads for `--threads` (`None`: one per core), clamped to
-/// [`THREADS_PER_CORE`] × cores with a message on stderr.
+/// Worker threads for `--threads` (`None`: `RAYON_NUM_THREADS` if it is set to a positive
+/// number, else one per core), clamped to [`THREADS_PER_CORE`] × cores with a warning
+/// (logged).
 pub fn threads(requested: Option<usize>) -> usize {
-    let cores = vitrs_kernels::threads::available();
-    let cap = cores.saturating_mul(THREADS_PER_CORE);
-    match requested {
-        None => cores,
-        Some(n) if n > cap => {
-            eprintln!(
-                "vitrs: --threads {n} is more than {THREADS_PER_CORE} per core on this machine \
-                 ({cores} cores); using {cap}"
-            );
-            cap
-        }
-        Some(n) => n,
-    }
+    threads_with(
+        requested,
+        std::env::var("RAYON_NUM_THREADS").ok().as_deref(),
+    )
 }
 
-/// Starts the worker pool as [`threads`] says, returning its size.
+/// [`threads`] with the value of `RAYON_NUM_THREADS` given.
+fn threads_with(requested: Option<usize>, env: Option<&str>) -> usize {
+    let cores = vitrs_kernels::threads::available();
+    let cap = cores.saturating_mul(THREADS_PER_CORE);
+    let (n, from) = match requested {
+        Some(n) => (n, "--threads"),
+        None => match env.and_then(|v| v.trim().parse::<usize>().ok()) {
+            // As rayon: 0 (or anything that is not a number) means one per core.
+            Some(n) if n > 0 => (n, "RAYON_NUM_THREADS="),
+            _ => return cores,
+        },
+    };
+    if n > cap {
+        let space = if from.ends_with('=') { "" } else { " " };
+        log::warn!(
+            "{from}{space}{n} is more than {THREADS_PER_CORE} per core on this machine \
+             ({cores} cores); using {cap}"
+        );
+        return cap;
+    }
+    n
+}
+
+/// Starts the worker pool as [`threads`] says, returning its size. Only the first call in a
+/// process sets the size.
 pub fn init_threads(requested: Option<usize>) -> usize {
     vitrs_kernels::threads::init(threads(requested))
 }
@@ -83,7 +100,10 @@ fn gb(bytes: u64) -> String {
 pub fn check_batch(batch: usize, cfg: &ViTConfig, size: [usize; 2]) -> Result<()> {
     let [h, w] = size;
     let Some(per_image) = bytes_per_image(cfg, size) else {
-        bail!("{h}x{w} pixels: the forward pass's size overflows; use a smaller --size");
+        return Err(Error::option(
+            "--size",
+            format!("{h}x{w} pixels: the forward pass's size overflows; use a smaller --size"),
+        ));
     };
     // Without /proc/meminfo, a ceiling no machine of today reaches.
     let memory = memory_bytes().unwrap_or(1 << 42);
@@ -98,37 +118,49 @@ pub fn check_batch(batch: usize, cfg: &ViTConfig, size: [usize; 2]) -> Result<()
         |n| format!("about {}", gb(n)),
     );
     if fits == 0 {
-        bail!(
-            "{h}x{w} pixels: one image needs about {} for the forward pass, more than half of \
-             this machine's {} of memory; use a smaller --size",
+        return Err(Error::option(
+            "--size",
+            format!(
+                "{h}x{w} pixels: one image needs about {} for the forward pass, more than half \
+                 of this machine's {} of memory; use a smaller --size",
+                gb(per_image),
+                gb(memory)
+            ),
+        ));
+    }
+    Err(Error::option(
+        "--batch",
+        format!(
+            "--batch {batch}: one forward pass would need {need} ({} per image at {h}x{w}), \
+             more than half of this machine's {} of memory; use --batch {fits} or less",
             gb(per_image),
             gb(memory)
-        );
-    }
-    bail!(
-        "--batch {batch}: one forward pass would need {need} ({} per image at {h}x{w}), \
-         more than half of this machine's {} of memory; use --batch {fits} or less",
-        gb(per_image),
-        gb(memory)
-    )
+        ),
+    ))
 }
 
 /// Refuses `--size` when it is zero or gives more tokens than any model takes.
 pub fn check_size(size: usize, cfg: &ViTConfig) -> Result<()> {
     let [ph, pw] = cfg.patch_size;
     if size < ph.max(pw) {
-        bail!(
-            "--size {size}: smaller than one patch ({ph}x{pw} pixels) of this model; nothing \
-             would be left to embed"
-        );
+        return Err(Error::option(
+            "--size",
+            format!(
+                "--size {size}: smaller than one patch ({ph}x{pw} pixels) of this model; \
+                 nothing would be left to embed"
+            ),
+        ));
     }
     match tokens(cfg, [size, size]) {
         Some(t) if t <= MAX_TOKENS => Ok(()),
-        t => bail!(
-            "--size {size}: {} tokens with {ph}x{pw} patches, more than the {MAX_TOKENS} vitrs \
-             accepts (the attention matrix grows with the square of the tokens)",
-            t.map_or_else(|| "an overflowing number of".into(), |t| t.to_string())
-        ),
+        t => Err(Error::option(
+            "--size",
+            format!(
+                "--size {size}: {} tokens with {ph}x{pw} patches, more than the {MAX_TOKENS} \
+                 vitrs accepts (the attention matrix grows with the square of the tokens)",
+                t.map_or_else(|| "an overflowing number of".into(), |t| t.to_string())
+            ),
+        )),
     }
 }
 
@@ -165,6 +197,16 @@ mod tests {
         let cores = vitrs_kernels::threads::available();
         assert_eq!(threads(Some(usize::MAX)), cores * THREADS_PER_CORE);
         assert_eq!(threads(Some(1)), 1);
-        assert_eq!(threads(None), cores);
+        assert_eq!(threads_with(None, None), cores);
+        // RAYON_NUM_THREADS when --threads is not given; --threads wins; junk and 0 mean
+        // one per core, as in rayon.
+        assert_eq!(threads_with(None, Some("1")), 1);
+        assert_eq!(threads_with(Some(2), Some("1")), 2);
+        assert_eq!(threads_with(None, Some("0")), cores);
+        assert_eq!(threads_with(None, Some("x")), cores);
+        assert_eq!(
+            threads_with(None, Some("99999999")),
+            cores * THREADS_PER_CORE
+        );
     }
 }

@@ -1,14 +1,14 @@
-//! Turning a `--model` argument into a loaded model.
+//! Turning a model name (`--model`: a folder, a Hub id, `random:NAME`) into a loaded model.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
 use vitrs_image::ImageProcessor;
-use vitrs_model::{Checkpoint, ComputeDtype, LoadOptions, ViT};
+use vitrs_model::{Checkpoint, LoadOptions, ViT};
 
 use crate::hub::{self, ModelSpec, ResolveOptions};
 use crate::zoo::{self, Architecture};
+use crate::{Error, Result};
 
 /// Where a loaded model came from.
 #[derive(Debug, Clone)]
@@ -56,49 +56,15 @@ impl Loaded {
     }
 }
 
-/// The model arguments every command shares.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ModelArgs {
-    /// A model folder in the Hugging Face layout, a Hub id (`org/name[@revision]`, from the
-    /// Hugging Face cache or downloaded into it), or random:NAME (an architecture with seeded
-    /// random weights).
-    #[arg(long)]
-    pub model: String,
-    /// Seed of random: weights.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Load weights even if they hold NaN or infinities, and write (embed) or print
-    /// (classify) results that are NaN or infinite instead of skipping their image.
-    #[arg(long)]
-    pub allow_nonfinite: bool,
-    /// What the encoder's linear layers compute in: f32, or int8 (weights per output channel,
-    /// activations per row; an f32 checkpoint is quantized while loading).
-    #[arg(long, default_value = "f32")]
-    pub dtype: ComputeDtype,
-}
-
-impl ModelArgs {
-    /// Loads the model these arguments name.
-    pub fn load(&self) -> Result<Loaded> {
-        let opts = LoadOptions {
-            allow_nonfinite: self.allow_nonfinite,
-            dtype: self.dtype,
-        };
-        load(&self.model, self.seed, &opts)
-    }
-}
-
 fn random_processor(arch: &Architecture) -> Result<ImageProcessor> {
     let origin = PathBuf::from(format!("random:{}/preprocessor_config.json", arch.name));
     Ok(ImageProcessor::from_json_str(arch.preprocessor, &origin)?)
 }
 
 fn find_architecture(name: &str) -> Result<&'static Architecture> {
-    zoo::find(name).with_context(|| {
-        format!(
-            "unknown architecture `random:{name}`; choose one of: {}",
-            zoo::names()
-        )
+    zoo::find(name).ok_or_else(|| Error::UnknownArchitecture {
+        name: name.to_string(),
+        known: zoo::names(),
     })
 }
 
@@ -111,8 +77,11 @@ pub fn image_processor(spec: &str) -> Result<ImageProcessor> {
         ModelSpec::Random { name } => random_processor(find_architecture(&name)?),
         ModelSpec::Dir(dir) => match std::fs::metadata(&dir) {
             Ok(m) if m.is_dir() => Ok(ImageProcessor::from_dir(&dir)?),
-            Ok(_) => bail!("{}: not a folder", dir.display()),
-            Err(e) => bail!("{}: {e}", dir.display()),
+            Ok(_) => Err(hub::HubError::NotAFolder { path: dir }.into()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(hub::HubError::NoSuchFolder { path: dir }.into())
+            }
+            Err(e) => Err(Error::io(dir.display().to_string(), dir, e)),
         },
         hub_spec => {
             let dir = hub::resolve(&hub_spec, &ResolveOptions::from_env())?;
@@ -121,7 +90,8 @@ pub fn image_processor(spec: &str) -> Result<ImageProcessor> {
     }
 }
 
-/// Loads `spec`: `random:NAME` (built in memory from `seed`, announced on stderr), a model
+/// Loads `spec`: `random:NAME` (built in memory from `seed`, announced by an info-level log
+/// message), a model
 /// folder, or a Hub id (`org/name[@revision]`) found in the Hugging Face cache or downloaded
 /// into it (see [`crate::hub`]).
 pub fn load(spec: &str, seed: u64, opts: &LoadOptions) -> Result<Loaded> {
@@ -129,9 +99,9 @@ pub fn load(spec: &str, seed: u64, opts: &LoadOptions) -> Result<Loaded> {
     let (vit, source) = match spec.parse::<ModelSpec>()? {
         ModelSpec::Random { name } => {
             let arch = find_architecture(&name)?;
-            eprintln!(
-                "vitrs: using random:{name} — the {} architecture with random weights \
-                 (seed {seed}), not the trained model",
+            log::info!(
+                "using random:{name} — the {} architecture with random weights (seed {seed}), \
+                 not the trained model",
                 arch.repo
             );
             (arch.build_with(seed, opts)?, Source::Random(arch, seed))

@@ -10,8 +10,8 @@
 //!   destination's folder), renamed over the destination only once complete. A replaced file
 //!   keeps its permission bits (and owner, where allowed); a new file gets `0666` less the
 //!   umask, as `>` in a shell would.
-//! - [`install_signal_cleanup`]: SIGINT, SIGTERM and SIGHUP remove every partial file before
-//!   the process dies of the signal; SIGXFSZ (`ulimit -f`) becomes an error instead of death.
+//! - [`remove_partial_files`]: what a signal handler calls (the `vitrs` command does on SIGINT,
+//!   SIGTERM and SIGHUP) to remove every partial file before the process dies.
 
 use std::fs::{self, Metadata, Permissions};
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -19,10 +19,11 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use anyhow::{anyhow, bail, Context, Result};
 use tempfile::NamedTempFile;
 
+use crate::error::IoContext;
 use crate::hub::{CacheState, ModelSpec, ResolveOptions};
+use crate::{Error, Result};
 
 /// Prefix of the temporary files outputs are written to, in the destination's folder.
 pub const PARTIAL_PREFIX: &str = ".vitrs-partial-";
@@ -130,9 +131,13 @@ impl Destination {
     /// Refuses binary output to a terminal, where it would only garble the screen.
     pub fn check_binary(&self, what: &str) -> Result<()> {
         if matches!(self, Destination::Stdout) && io::stdout().is_terminal() {
-            bail!(
-                "-o -: {what} is binary and stdout is a terminal; redirect it to a file or a pipe"
-            );
+            return Err(Error::output(
+                Path::new("-"),
+                format!(
+                    "-o -: {what} is binary and stdout is a terminal; redirect it to a file or \
+                     a pipe"
+                ),
+            ));
         }
         Ok(())
     }
@@ -144,12 +149,12 @@ impl Destination {
                 let mut out = io::stdout().lock();
                 out.write_all(bytes)
                     .and_then(|_| out.flush())
-                    .context("writing to stdout")
+                    .io_err(Path::new("-"), || "writing to stdout".into())
             }
             Destination::File(t) => {
                 let mut p = t.create()?;
                 p.write_all(bytes)
-                    .with_context(|| format!("writing {}", t.shown.display()))?;
+                    .io_err(&t.shown, || format!("writing {}", t.shown.display()))?;
                 p.commit()
             }
         }
@@ -192,8 +197,8 @@ fn resolve_links(path: &Path) -> Result<(PathBuf, Option<Metadata>)> {
     for _ in 0..MAX_LINKS {
         match fs::symlink_metadata(&p) {
             Ok(m) if m.file_type().is_symlink() => {
-                let to = fs::read_link(&p)
-                    .with_context(|| format!("reading the link {}", p.display()))?;
+                let to =
+                    fs::read_link(&p).io_err(&p, || format!("reading the link {}", p.display()))?;
                 p = match p.parent() {
                     Some(dir) if to.is_relative() => dir.join(to),
                     _ => to,
@@ -201,13 +206,21 @@ fn resolve_links(path: &Path) -> Result<(PathBuf, Option<Metadata>)> {
             }
             Ok(m) => return Ok((p, Some(m))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((p, None)),
-            Err(e) => return Err(anyhow!("{}: cannot inspect it: {e}", path.display())),
+            Err(e) => {
+                return Err(Error::output(
+                    path,
+                    format!("{}: cannot inspect it: {e}", path.display()),
+                ))
+            }
         }
     }
-    bail!(
-        "{}: more than {MAX_LINKS} symlinks in a chain (a loop?)",
-        path.display()
-    )
+    Err(Error::output(
+        path,
+        format!(
+            "{}: more than {MAX_LINKS} symlinks in a chain (a loop?)",
+            path.display()
+        ),
+    ))
 }
 
 impl Target {
@@ -216,6 +229,7 @@ impl Target {
     /// existing folder; and none of `inputs`. The error names the path and why.
     pub fn check(path: &Path, inputs: &Inputs) -> Result<Target> {
         let shown = path.display();
+        let refuse = |message: String| Err(Error::output(path, message));
         let (real, existing) = resolve_links(path)?;
         let via = if real != path {
             format!(" (a symlink to {})", real.display())
@@ -223,21 +237,23 @@ impl Target {
             String::new()
         };
         if real.file_name().is_none() || path.as_os_str().to_string_lossy().ends_with('/') {
-            bail!("{shown}: not a file name; give the output file's name");
+            return refuse(format!(
+                "{shown}: not a file name; give the output file's name"
+            ));
         }
         if let Some(m) = &existing {
             if !m.is_file() {
-                bail!(
+                return refuse(format!(
                     "{shown}{via}: refusing to write: it is {}; vitrs writes only regular files",
                     kind(m)
-                );
+                ));
             }
             if let Some(input) = inputs.find(m) {
-                bail!(
+                return refuse(format!(
                     "{shown}{via}: refusing to write over {}, {} this command reads",
                     input.path.display(),
                     input.role
-                );
+                ));
             }
             // Opening for writing (no truncation, non-blocking) asks the kernel whether we may
             // write it: a read-only file is not silently replaced.
@@ -246,17 +262,25 @@ impl Target {
                 .custom_flags(libc::O_NONBLOCK)
                 .open(&real)
             {
-                bail!("{shown}{via}: refusing to replace it: {e}");
+                return refuse(format!("{shown}{via}: refusing to replace it: {e}"));
             }
         } else {
             let dir = parent(&real);
             match fs::metadata(dir) {
                 Ok(m) if m.is_dir() => {}
-                Ok(_) => bail!("{shown}{via}: {} is not a folder", dir.display()),
+                Ok(_) => return refuse(format!("{shown}{via}: {} is not a folder", dir.display())),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    bail!("{shown}{via}: the folder {} does not exist", dir.display())
+                    return refuse(format!(
+                        "{shown}{via}: the folder {} does not exist",
+                        dir.display()
+                    ))
                 }
-                Err(e) => bail!("{shown}{via}: cannot use the folder {}: {e}", dir.display()),
+                Err(e) => {
+                    return refuse(format!(
+                        "{shown}{via}: cannot use the folder {}: {e}",
+                        dir.display()
+                    ))
+                }
             }
         }
         Ok(Target {
@@ -281,7 +305,7 @@ impl Target {
             .prefix(PARTIAL_PREFIX)
             .permissions(Permissions::from_mode(0o666))
             .tempfile_in(dir)
-            .with_context(|| {
+            .io_err(&self.shown, || {
                 format!(
                     "{}: cannot create a temporary file in {}",
                     self.shown.display(),
@@ -300,7 +324,9 @@ impl Target {
             // Keep the owner where we may (root, or our own file), then the mode.
             let _ = std::os::unix::fs::fchown(file, Some(uid), Some(gid));
             file.set_permissions(Permissions::from_mode(mode & 0o777))
-                .with_context(|| format!("{}: setting permissions", partial.path.display()))?;
+                .io_err(&partial.path, || {
+                    format!("{}: setting permissions", partial.path.display())
+                })?;
         }
         Ok(partial)
     }
@@ -339,37 +365,44 @@ impl Partial {
     pub fn commit(mut self) -> Result<()> {
         let shown = self.target.shown.clone();
         let w = self.w.take().expect("present until commit");
-        let tmp = w
-            .into_inner()
-            .map_err(|e| anyhow!("writing {}: {}", shown.display(), e.error()))?;
+        let tmp = w.into_inner().map_err(|e| {
+            let source = io::Error::new(e.error().kind(), e.error().to_string());
+            Error::io(format!("writing {}", shown.display()), &shown, source)
+        })?;
         tmp.as_file()
             .sync_all()
-            .with_context(|| format!("writing {}", shown.display()))?;
+            .io_err(&shown, || format!("writing {}", shown.display()))?;
         let mut registry = partials();
         // The destination may have changed while we worked: check it again just before.
         let (real, existing) = resolve_links(&shown)?;
         if let Some(m) = &existing {
             if !m.is_file() {
-                bail!(
-                    "{}: it became {} while vitrs worked; nothing written",
-                    shown.display(),
-                    kind(m)
-                );
+                return Err(Error::output(
+                    &shown,
+                    format!(
+                        "{}: it became {} while vitrs worked; nothing written",
+                        shown.display(),
+                        kind(m)
+                    ),
+                ));
             }
             if let Some(input) = self.target.inputs.find(m) {
-                bail!(
-                    "{}: refusing to write over {}, {} this command reads",
-                    shown.display(),
-                    input.path.display(),
-                    input.role
-                );
+                return Err(Error::output(
+                    &shown,
+                    format!(
+                        "{}: refusing to write over {}, {} this command reads",
+                        shown.display(),
+                        input.path.display(),
+                        input.role
+                    ),
+                ));
             }
         }
         let result = tmp.persist(&real).map(|_| ()).map_err(|e| {
-            anyhow!(
-                "renaming the finished file to {}: {}",
-                shown.display(),
-                e.error
+            Error::io(
+                format!("renaming the finished file to {}", shown.display()),
+                &shown,
+                e.error,
             )
         });
         registry.retain(|p| p != &self.path);
@@ -416,32 +449,13 @@ pub fn remove_partial_files() -> MutexGuard<'static, Vec<PathBuf>> {
     files
 }
 
-/// SIGINT, SIGTERM and SIGHUP: remove partial files, then die of the signal as if unhandled
-/// (so a shell sees 130, 143 or 129). SIGXFSZ (a file-size limit, `ulimit -f`) is caught so the
-/// write fails with `EFBIG` and the command cleans up, instead of the process dying mid-write.
-pub fn install_signal_cleanup() -> Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGXFSZ};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
-    std::thread::Builder::new()
-        .name("vitrs-signals".into())
-        .spawn(move || {
-            if let Some(sig) = signals.forever().next() {
-                let _guard = remove_partial_files();
-                let _ = signal_hook::low_level::emulate_default_handler(sig);
-                std::process::exit(128 + sig);
-            }
-        })?;
-    signal_hook::flag::register(SIGXFSZ, Default::default())?;
-    Ok(())
-}
-
 /// Writes `text` to stdout and flushes it; a closed pipe or a full disk is an error saying
 /// so, never a panic (as `print!` would).
 pub fn print(text: &str) -> Result<()> {
     let mut out = io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|_| out.flush())
-        .context("writing to stdout")
+        .io_err(Path::new("-"), || "writing to stdout".into())
 }
 
 /// A path for JSON output: `{"path": ...}`, lossy for a name that is not UTF-8, which then

@@ -1,4 +1,5 @@
 //! `vitrs convert` driven as a user drives it.
+#![cfg(feature = "cli")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,4 +1,5 @@
 //! `vitrs preprocess`, `vitrs embed` and `vitrs classify`, driven as a user drives them.
+#![cfg(feature = "cli")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -149,7 +150,7 @@ fn embed_equals_preprocess_then_run_and_skips_bad_files() {
             s(&out),
         ]);
         let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert_eq!(o.status.code(), Some(3), "{err}");
         assert!(
             err.contains("skipped") && err.contains("broken.png"),
             "{err}"

@@ -2,6 +2,7 @@
 //! run through the binary: FIFOs, sockets and devices (skipped, never opened, never a hang),
 //! symlink loops (walked once), unreadable folders (skipped and reported), images the model
 //! cannot take (refused from the header, before decoding), and model specs for `preprocess`.
+#![cfg(feature = "cli")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -61,8 +62,8 @@ fn fifos_sockets_devices_and_loops_in_a_folder_are_skipped_without_hanging() {
     std::os::unix::fs::symlink(images.join("sub"), images.join("again")).unwrap();
     let o = vitrs(&["embed", s(&images), "--model", s(&model)]);
     let err = stderr(&o);
-    // One image embedded once (not again through `loop` or `again`), three skipped: exit 2.
-    assert_eq!(o.status.code(), Some(2), "{err}");
+    // One image embedded once (not again through `loop` or `again`), three skipped: exit 3.
+    assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(err.contains("embedded 1 image "), "{err}");
     assert!(
         err.contains("fifo.png: a FIFO (named pipe), not a regular file"),
@@ -75,7 +76,7 @@ fn fifos_sockets_devices_and_loops_in_a_folder_are_skipped_without_hanging() {
     // Named directly, on embed and classify alike.
     let fifo = images.join("fifo.png");
     let o = vitrs(&["embed", s(&fifo), s(&chelsea()), "--model", s(&model)]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("a FIFO"), "{}", stderr(&o));
     let classifier = root().join("fixtures/models/classifier");
     let o = vitrs(&["classify", s(&fifo), "--model", s(&classifier)]);
@@ -104,7 +105,7 @@ fn an_unreadable_subfolder_is_skipped_and_reported() {
         assert!(o.status.success(), "{err}");
         assert!(err.contains("embedded 2 images"), "{err}");
     } else {
-        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert_eq!(o.status.code(), Some(3), "{err}");
         assert!(err.contains("embedded 1 image "), "{err}");
         assert!(err.contains("locked: cannot read the folder"), "{err}");
     }

@@ -1,4 +1,5 @@
 //! `vitrs info` and `vitrs bench` on committed fixtures and random: architectures.
+#![cfg(feature = "cli")]
 
 use std::path::Path;
 use std::process::Command;

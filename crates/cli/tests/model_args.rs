@@ -1,5 +1,6 @@
 //! Every way `--model` can be wrong gives a one-line error that says what to do, and a
 //! non-zero exit code. No network: the Hub is switched off with HF_HUB_OFFLINE.
+#![cfg(feature = "cli")]
 
 use std::process::Command;
 

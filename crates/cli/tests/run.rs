@@ -1,4 +1,5 @@
 //! `vitrs run`, driven as other tools drive it: the binary, files in, files out.
+#![cfg(feature = "cli")]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

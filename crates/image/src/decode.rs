@@ -146,6 +146,17 @@ pub fn decode_bytes(bytes: &[u8], path: &Path, limits: Limits) -> Result<RgbImag
     })
 }
 
+/// An image decoded elsewhere (by the `image` crate, re-exported as [`crate::image`]) to
+/// 8-bit RGB with the same policy as files: grey replicated, alpha composited onto white,
+/// 16-bit samples to their high byte. `name` is what errors call it. No EXIF orientation is
+/// applied: the pixels are taken as they are, as transformers takes a `PIL.Image`.
+pub fn from_dynamic(image: DynamicImage, name: &Path) -> Result<RgbImage, ImageError> {
+    to_rgb(image).ok_or_else(|| ImageError::Decode {
+        path: name.to_path_buf(),
+        message: "unsupported pixel format (floating-point images are not read)".into(),
+    })
+}
+
 #[cfg(feature = "libjpeg")]
 fn reader_format(bytes: &[u8]) -> Option<image::ImageFormat> {
     image::guess_format(bytes).ok()

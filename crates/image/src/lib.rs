@@ -36,6 +36,9 @@ mod processor;
 pub mod resample;
 mod rgb;
 
+/// The `image` crate this one decodes with, for callers that hold an `image::DynamicImage`.
+pub use image;
+
 pub use backend::Backend;
 pub use config::{ProcessorClass, ProcessorConfig, Size, PROCESSOR_CLASSES};
 pub use decode::{Limits, DEFAULT_MAX_PIXELS};

@@ -172,12 +172,30 @@ impl ImageProcessor {
         accept: impl FnOnce([usize; 2]) -> Result<(), String>,
     ) -> Result<Tensor, ImageError> {
         let bytes = decode::read_file(path, self.limits)?;
-        let (mut in_width, mut in_height) = decode::dimensions(&bytes, path, self.limits)?;
+        self.preprocess_bytes_checked(&bytes, path, accept)
+    }
+
+    /// Decodes and preprocesses an encoded image (PNG, JPEG, ...) held in memory into
+    /// `[3, H, W]`, exactly as [`ImageProcessor::preprocess_path`] does the same bytes read
+    /// from a file: same limits, same EXIF orientation. `name` is what errors call it.
+    pub fn preprocess_bytes(&self, bytes: &[u8], name: &Path) -> Result<Tensor, ImageError> {
+        self.preprocess_bytes_checked(bytes, name, |_| Ok(()))
+    }
+
+    /// [`ImageProcessor::preprocess_bytes`] with the output size put to `accept` before any
+    /// pixel is decoded (see [`ImageProcessor::preprocess_path_checked`]).
+    pub fn preprocess_bytes_checked(
+        &self,
+        bytes: &[u8],
+        path: &Path,
+        accept: impl FnOnce([usize; 2]) -> Result<(), String>,
+    ) -> Result<Tensor, ImageError> {
+        let (mut in_width, mut in_height) = decode::dimensions(bytes, path, self.limits)?;
         // EXIF orientations 5–8 turn the image a quarter: the upright size is what counts.
         let exif = if self.ignore_exif {
             1
         } else {
-            crate::exif::orientation_of_bytes(&bytes)
+            crate::exif::orientation_of_bytes(bytes)
         };
         if exif >= 5 {
             std::mem::swap(&mut in_width, &mut in_height);
@@ -208,7 +226,7 @@ impl ImageProcessor {
             width,
             reason,
         })?;
-        let image = crate::exif::apply(decode::decode_bytes(&bytes, path, self.limits)?, exif);
+        let image = crate::exif::apply(decode::decode_bytes(bytes, path, self.limits)?, exif);
         self.preprocess(&image).map_err(|[h, w]| {
             if h == 0 || w == 0 {
                 ImageError::ZeroSize {
@@ -223,6 +241,44 @@ impl ImageProcessor {
                     path: path.to_path_buf(),
                     height: h,
                     width: w,
+                    limit: self.limits.max_pixels,
+                }
+            }
+        })
+    }
+
+    /// The decoding limits in use.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// [`ImageProcessor::preprocess`] with its refusal as an [`ImageError`] naming `name`
+    /// (what errors call the image).
+    pub fn preprocess_named(&self, image: &RgbImage, name: &Path) -> Result<Tensor, ImageError> {
+        let in_width = u32::try_from(image.width).unwrap_or(u32::MAX);
+        let in_height = u32::try_from(image.height).unwrap_or(u32::MAX);
+        if (image.width as u64).saturating_mul(image.height as u64) > self.limits.max_pixels {
+            return Err(ImageError::TooLarge {
+                path: name.to_path_buf(),
+                width: in_width,
+                height: in_height,
+                limit: self.limits.max_pixels,
+            });
+        }
+        self.preprocess(image).map_err(|[height, width]| {
+            if height == 0 || width == 0 {
+                ImageError::ZeroSize {
+                    path: name.to_path_buf(),
+                    in_width,
+                    in_height,
+                    height,
+                    width,
+                }
+            } else {
+                ImageError::OutputTooLarge {
+                    path: name.to_path_buf(),
+                    height,
+                    width,
                     limit: self.limits.max_pixels,
                 }
             }

@@ -325,7 +325,8 @@ impl ViT {
         if !resizes && [h, w] != cfg.image_size {
             return Err(ModelError::Input(format!(
                 "input image size ({h}*{w}) doesn't match model ({}*{}); pass \
-                 interpolate_pos_encoding to run at another size",
+                 --interpolate-pos-encoding (ForwardOptions::interpolate_pos_encoding) to run \
+                 at another size",
                 cfg.image_size[0], cfg.image_size[1]
             )));
         }

@@ -14,17 +14,23 @@ use anyhow::Result;
 use vitrs_model::ForwardOptions;
 use vitrs_tensor::Tensor;
 
-use vitrs::load;
+use super::model_args::ModelArgs;
+
+/// `vitrs bench --help` examples.
+pub const EXAMPLES: &str = "\
+Examples:
+  vitrs bench --model google/vit-base-patch16-224 --batch 8 --threads 2 --runs 20
+  vitrs bench --model random:vit-base-patch16-224 --preprocess cat.jpg --runs 50";
 
 /// Arguments of `vitrs bench`.
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    model: load::ModelArgs,
+    model: ModelArgs,
     /// Images per forward pass.
     #[arg(long, default_value_t = 1)]
     batch: usize,
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: RAYON_NUM_THREADS if set, else one per core).
     #[arg(long)]
     threads: Option<usize>,
     /// Timed runs.
@@ -72,7 +78,7 @@ fn median(sorted: &[f64]) -> f64 {
 }
 
 fn bench_preprocess(args: &Args) -> Result<ExitCode> {
-    let pipeline = vitrs::pipeline::Pipeline::from_args(&args.model)?;
+    let pipeline = args.model.pipeline()?;
     let mut out = serde_json::Map::new();
     for path in &args.preprocess {
         for _ in 0..args.warmup {
@@ -119,7 +125,11 @@ fn input_size(loaded: &vitrs::load::Loaded) -> [usize; 2] {
 /// Runs the subcommand.
 pub fn main(args: Args) -> Result<ExitCode> {
     if args.runs > MAX_RUNS {
-        anyhow::bail!("--runs {}: at most {MAX_RUNS} timed runs", args.runs);
+        return Err(super::UsageError(format!(
+            "--runs {}: at most {MAX_RUNS} timed runs",
+            args.runs
+        ))
+        .into());
     }
     let threads = vitrs::limits::init_threads(args.threads);
     if !args.preprocess.is_empty() {
@@ -147,8 +157,8 @@ pub fn main(args: Args) -> Result<ExitCode> {
         "isa": isa.name(),
         "peak_gflops": peak_gflops,
         "model": args.model.model,
-        "dtype": args.model.dtype.to_string(),
-        "int8_kernel": match args.model.dtype {
+        "dtype": args.model.compute_dtype().to_string(),
+        "int8_kernel": match args.model.compute_dtype() {
             vitrs_model::ComputeDtype::Int8 => Some(vitrs_kernels::qgemm::QIsa::summary()?),
             vitrs_model::ComputeDtype::F32 => None,
         },

@@ -4,8 +4,14 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use vitrs::embed::inputs;
-use vitrs::load::ModelArgs;
-use vitrs::pipeline::Pipeline;
+
+use super::model_args::ModelArgs;
+
+/// `vitrs classify --help` examples.
+pub const EXAMPLES: &str = "\
+Examples:
+  vitrs classify cat.jpg --model google/vit-base-patch16-224 --top-k 5
+  vitrs classify photos/ --model facebook/deit-tiny-patch16-224 --json > labels.jsonl";
 
 /// Arguments of `vitrs classify`.
 #[derive(clap::Args)]
@@ -23,7 +29,7 @@ pub struct Args {
     /// One JSON object per image on stdout instead of a table.
     #[arg(long)]
     json: bool,
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: RAYON_NUM_THREADS if set, else one per core).
     #[arg(long)]
     threads: Option<usize>,
     /// Largest image accepted, in pixels (width × height), checked in the file header before
@@ -37,7 +43,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     vitrs::limits::init_threads(args.threads);
     let inputs = inputs::expand_inputs(&args.paths)?;
     let paths = inputs.files;
-    let mut pipeline = Pipeline::from_args(&args.model)?;
+    let mut pipeline = args.model.pipeline()?;
     pipeline.set_limits(vitrs_image::Limits {
         max_pixels: args.max_pixels,
     });
@@ -52,12 +58,14 @@ pub fn main(args: Args) -> Result<ExitCode> {
     // What the walk could not read counts as skipped, like a file that fails to decode.
     let mut skipped = inputs.skipped.len();
     for (path, why) in &inputs.skipped {
-        eprintln!("skipped {}: {why}", path.display());
+        log::warn!("skipped {}: {why}", path.display());
     }
     let total = paths.len() + skipped;
     for path in &paths {
-        let result = pipeline.classify(path, args.top_k).and_then(|top| {
-            match top.iter().find(|p| !p.logit.is_finite()) {
+        let result = pipeline
+            .classify(path, args.top_k)
+            .map_err(anyhow::Error::from)
+            .and_then(|top| match top.iter().find(|p| !p.logit.is_finite()) {
                 Some(p) if !args.model.allow_nonfinite => anyhow::bail!(
                     "{}: logit {} of `{}` is not finite; no prediction printed (pass \
                      --allow-nonfinite to print it)",
@@ -66,8 +74,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
                     p.label
                 ),
                 _ => Ok(top),
-            }
-        });
+            });
         match result {
             Ok(top) => {
                 let mut text = String::new();
@@ -94,7 +101,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
                 vitrs::output::print(&text)?;
             }
             Err(e) => {
-                eprintln!("skipped {e:#}");
+                log::warn!("skipped {}", vitrs::error::chain_of(e.as_ref()));
                 skipped += 1;
             }
         }
@@ -104,7 +111,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     } else if skipped == total {
         anyhow::bail!("no image could be classified");
     } else {
-        eprintln!("skipped {skipped} of {total} files");
-        Ok(ExitCode::from(super::embed::SOME_SKIPPED))
+        log::warn!("skipped {skipped} of {total} files");
+        Ok(ExitCode::from(super::SOME_SKIPPED))
     }
 }

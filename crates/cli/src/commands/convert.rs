@@ -12,7 +12,16 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use vitrs::output::{Inputs, Target};
-use vitrs_convert::{prepare, DType, Format};
+use vitrs_convert::prepare;
+
+use super::values::{DTypeArg, SourceFormatArg};
+
+/// `vitrs convert --help` examples.
+pub const EXAMPLES: &str = "\
+Examples:
+  vitrs convert vit_base_patch16_224.augreg_in21k/model.safetensors vit-hf/
+  vitrs convert ViT-B_16.npz vit-hf/ --from jax
+  vitrs convert vit-hf/ vit-hf-bf16/ --dtype bf16";
 
 /// Arguments of `vitrs convert`.
 #[derive(clap::Args)]
@@ -22,43 +31,14 @@ pub struct Args {
     input: PathBuf,
     /// The folder to write (config.json, model.safetensors, preprocessor_config.json).
     out_dir: PathBuf,
-    /// The source layout: timm, jax or hf (detected when omitted).
-    #[arg(long)]
-    from: Option<Format>,
-    /// Weights dtype of the output: f32, f16, bf16, or int8 (the encoder's linear weights
-    /// quantized per output channel to I8 with F32 `weight_scale`s, the rest f32; runs with
-    /// `--dtype int8` without quantizing again).
-    #[arg(long, default_value = "f32")]
-    dtype: OutDtype,
-}
-
-/// `--dtype` of `convert`: a float dtype, or int8.
-#[derive(Debug, Clone, Copy)]
-enum OutDtype {
-    Float(DType),
-    Int8,
-}
-
-impl std::str::FromStr for OutDtype {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "int8" => Ok(OutDtype::Int8),
-            other => other
-                .parse::<DType>()
-                .map(OutDtype::Float)
-                .map_err(|e| format!("{e} (or int8)")),
-        }
-    }
-}
-
-impl std::fmt::Display for OutDtype {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            OutDtype::Float(d) => write!(f, "{d}"),
-            OutDtype::Int8 => f.write_str("int8"),
-        }
-    }
+    /// The source layout (detected when omitted).
+    #[arg(long, value_enum)]
+    from: Option<SourceFormatArg>,
+    /// Weights dtype of the output: int8 quantizes the encoder's linear weights per output
+    /// channel to I8 with F32 `weight_scale`s (the rest f32); the result runs with
+    /// `--dtype int8` without quantizing again.
+    #[arg(long, value_enum, default_value_t = DTypeArg::F32)]
+    dtype: DTypeArg,
 }
 
 const FILES: [&str; 3] = [
@@ -111,7 +91,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
             Target::check(&args.out_dir.join(f), &inputs)?;
         }
     }
-    let conversion = prepare(&args.input, args.from)?;
+    let conversion = prepare(&args.input, args.from.map(Into::into))?;
     if !existed {
         std::fs::create_dir_all(&args.out_dir)
             .with_context(|| format!("creating {}", args.out_dir.display()))?;
@@ -123,12 +103,12 @@ pub fn main(args: Args) -> Result<ExitCode> {
     }
     let bytes = result?;
     let report = conversion.report(bytes);
-    eprintln!(
+    log::info!(
         "converted {:?} checkpoint: {} tensors, {:.1} MB as {} → {} ({})",
         report.format,
         report.tensors,
         report.bytes as f64 / 1e6,
-        args.dtype,
+        args.dtype.name(),
         args.out_dir.display(),
         report.architecture
     );
@@ -139,9 +119,9 @@ pub fn main(args: Args) -> Result<ExitCode> {
 fn write(args: &Args, conversion: &vitrs_convert::Conversion, inputs: &Inputs) -> Result<u64> {
     let [weights, config, pre] = FILES.map(|f| args.out_dir.join(f));
     let mut partial = Target::check(&weights, inputs)?.create()?;
-    let bytes = match args.dtype {
-        OutDtype::Float(dtype) => conversion.write_weights(&mut partial, &weights, dtype)?,
-        OutDtype::Int8 => conversion.write_weights_int8(&mut partial, &weights)?,
+    let bytes = match args.dtype.float() {
+        Some(dtype) => conversion.write_weights(&mut partial, &weights, dtype)?,
+        None => conversion.write_weights_int8(&mut partial, &weights)?,
     };
     let mut done = vec![partial];
     let texts = [

@@ -8,9 +8,10 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use vitrs::embed::write::{Format, Writer};
 use vitrs::embed::{inputs, Pool};
-use vitrs::load::ModelArgs;
 use vitrs::output::{Destination, Inputs};
-use vitrs::pipeline::Pipeline;
+
+use super::model_args::ModelArgs;
+use super::values::{FormatArg, PoolArg};
 
 /// Arguments of `vitrs embed`.
 #[derive(clap::Args)]
@@ -28,22 +29,21 @@ pub struct Args {
     /// summarised but not written.
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// npy, safetensors or jsonl.
-    #[arg(long)]
-    format: Option<Format>,
-    /// cls, mean (patch tokens), pooler (SigLIP: its MAP head; alias map), image_embeds
-    /// (CLIP with projection) or none (all tokens). Default: the family's natural embedding —
-    /// cls for ViT, DeiT and DINOv2, image_embeds for CLIP with projection (pooler without),
-    /// pooler (the MAP head) for SigLIP.
-    #[arg(long)]
-    pool: Option<Pool>,
+    /// The output format (default: from the extension of -o; jsonl for stdout).
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+    /// How tokens become an embedding. Default: the family's natural embedding — cls for
+    /// ViT, DeiT and DINOv2, image_embeds for CLIP with projection (pooler without), pooler
+    /// (the MAP head) for SigLIP.
+    #[arg(long, value_enum)]
+    pool: Option<PoolArg>,
     /// L2-normalise each embedding (as CLIPModel and SiglipModel do before comparing).
     #[arg(long)]
     normalize: bool,
     /// Images per forward pass.
     #[arg(long, default_value_t = 8)]
     batch: usize,
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: RAYON_NUM_THREADS if set, else one per core).
     #[arg(long)]
     threads: Option<usize>,
     /// Largest image accepted, in pixels (width × height), checked in the file header before
@@ -60,7 +60,7 @@ pub struct Args {
 }
 
 /// Exit code when some images were skipped but the rest were embedded and written.
-pub const SOME_SKIPPED: u8 = 2;
+pub const SOME_SKIPPED: u8 = super::SOME_SKIPPED;
 
 /// Runs the subcommand.
 pub fn main(args: Args) -> Result<ExitCode> {
@@ -77,12 +77,12 @@ pub fn main(args: Args) -> Result<ExitCode> {
             }
             inputs.model(&args.model.model);
             let dest = Destination::parse(out, &inputs)?;
-            let format = Format::for_output(out, args.format)?;
+            let format = Format::for_output(out, args.format.map(Into::into))?;
             Some(Writer::new(dest, format)?)
         }
         None => None,
     };
-    let mut pipeline = Pipeline::from_args(&args.model)?;
+    let mut pipeline = args.model.pipeline()?;
     pipeline.set_limits(vitrs_image::Limits {
         max_pixels: args.max_pixels,
     });
@@ -100,10 +100,16 @@ pub fn main(args: Args) -> Result<ExitCode> {
     }
     pipeline.interpolate_pos_encoding = args.interpolate_pos_encoding;
     pipeline.normalize = args.normalize;
-    let pool = args.pool.unwrap_or_else(|| Pool::natural(pipeline.model()));
-    pool.check(pipeline.model()).map_err(anyhow::Error::msg)?;
+    let pool = args
+        .pool
+        .map_or_else(|| Pool::natural(pipeline.model()), Into::into);
+    pool.check(pipeline.model())
+        .map_err(|m| vitrs::Error::option("--pool", m))?;
 
     let bar = ProgressBar::new(paths.len() as u64);
+    if !log::log_enabled!(log::Level::Info) {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} images  {per_sec}  eta {eta}")
             .expect("valid template"),
@@ -114,7 +120,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
     // What the walk could not read counts as skipped, like a file that fails to decode.
     let mut skipped = Vec::new();
     for (path, why) in inputs.skipped {
-        eprintln!("skipped {}: {why}", path.display());
+        log::warn!("skipped {}: {why}", path.display());
         skipped.push(path);
     }
     let total = paths.len() + skipped.len();
@@ -146,7 +152,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
                     embedded += 1;
                 }
                 Err(e) => {
-                    bar.suspend(|| eprintln!("skipped {e}"));
+                    bar.suspend(|| log::warn!("skipped {e}"));
                     skipped.push(path.clone());
                 }
             }
@@ -174,13 +180,13 @@ pub fn main(args: Args) -> Result<ExitCode> {
         row,
     );
     summary.push_str(written_to.as_deref().unwrap_or(""));
-    eprintln!("{summary}");
+    log::info!("{summary}");
     if skipped.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!("skipped {} of {total} files:", skipped.len());
+    log::warn!("skipped {} of {total} files:", skipped.len());
     for p in &skipped {
-        eprintln!("  {}", p.display());
+        log::warn!("  {}", p.display());
     }
     if embedded == 0 {
         anyhow::bail!("no image could be embedded");

@@ -3,6 +3,8 @@
 use anyhow::Result;
 use vitrs_image::{Backend, ImageProcessor};
 
+use super::values::BackendArg;
+
 /// Which of transformers' image-processor backends to reproduce.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ImageArgs {
@@ -22,22 +24,10 @@ pub struct ImageArgs {
     no_exif: bool,
 }
 
-/// `--backend` values.
-#[derive(clap::ValueEnum, Debug, Clone, Copy)]
-enum BackendArg {
-    /// ViTImageProcessorPil: Pillow resize.
-    Pil,
-    /// ViTImageProcessor (torchvision backend): torch's uint8 antialiased resize.
-    Torchvision,
-}
-
 impl ImageArgs {
     /// The backend asked for, if any.
     pub fn backend(&self) -> Option<Backend> {
-        self.backend.map(|b| match b {
-            BackendArg::Pil => Backend::Pil,
-            BackendArg::Torchvision => Backend::Torchvision,
-        })
+        self.backend.map(Backend::from)
     }
 
     /// Applies the flags to `processor`.

@@ -8,13 +8,21 @@ use anyhow::Result;
 use vitrs_model::family::{Cls, Family, FinalNorm, MlpKind, Pooling};
 use vitrs_model::{Layout, ViT, ViTConfig};
 
-use vitrs::load::{self, Source};
+use vitrs::load::Source;
+
+use super::model_args::ModelArgs;
+
+/// `vitrs info --help` examples.
+pub const EXAMPLES: &str = "\
+Examples:
+  vitrs info --model google/vit-base-patch16-224
+  vitrs info --model random:dinov2-small";
 
 /// Arguments of `vitrs info`.
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    model: load::ModelArgs,
+    model: ModelArgs,
 }
 
 fn linear(i: usize, o: usize, bias: bool) -> String {

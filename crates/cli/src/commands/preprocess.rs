@@ -15,6 +15,12 @@ use vitrs_tensor::Tensor;
 use vitrs::io::write_tensors_to;
 use vitrs::output::{Destination, Inputs};
 
+/// `vitrs preprocess --help` examples.
+pub const EXAMPLES: &str = "\
+Examples:
+  vitrs preprocess cat.jpg dog.png --model google/vit-base-patch16-224 -o pixels.safetensors
+  vitrs preprocess cat.jpg --model ./my-vit --backend pil --no-exif -o - | xxd | head";
+
 /// Arguments of `vitrs preprocess`.
 #[derive(clap::Args)]
 pub struct Args {

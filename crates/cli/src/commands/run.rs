@@ -12,8 +12,15 @@ use anyhow::Result;
 use vitrs_model::ForwardOptions;
 
 use vitrs::io::{read_tensor, write_tensors_to};
-use vitrs::load::ModelArgs;
 use vitrs::output::{Destination, Inputs};
+
+use super::model_args::ModelArgs;
+
+/// `vitrs run --help` examples.
+pub const EXAMPLES: &str = "\
+Examples:
+  vitrs run --model google/vit-base-patch16-224 --input pixels.safetensors --output out.safetensors
+  vitrs run --model ./dinov2 --input p.safetensors --output o.safetensors --output-hidden-states";
 
 /// Arguments of `vitrs run`.
 #[derive(clap::Args)]
@@ -29,7 +36,7 @@ pub struct Args {
     /// Accept inputs of any size by resizing the position table, as transformers does.
     #[arg(long)]
     interpolate_pos_encoding: bool,
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: RAYON_NUM_THREADS if set, else one per core).
     #[arg(long)]
     threads: Option<usize>,
     /// Also write `hidden_states.{i}` (embeddings, then every layer before the final norm).

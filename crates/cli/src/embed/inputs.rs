@@ -3,8 +3,9 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
 use walkdir::WalkDir;
+
+use crate::{Error, Result};
 
 /// File extensions treated as images when a directory is walked.
 pub const IMAGE_EXTENSIONS: &[&str] = &[
@@ -126,7 +127,7 @@ fn glob_base(pattern: &str) -> (PathBuf, usize) {
 /// what is not a regular file), keeping every match that is not a folder.
 fn glob(pattern: &str, out: &mut Inputs) -> Result<()> {
     let pat = glob::Pattern::new(pattern)
-        .map_err(|e| anyhow::anyhow!("{pattern}: not a valid pattern: {e}"))?;
+        .map_err(|e| Error::input(pattern, format!("{pattern}: not a valid pattern: {e}")))?;
     let options = glob::MatchOptions {
         case_sensitive: true,
         require_literal_separator: true,
@@ -171,10 +172,13 @@ pub fn expand_inputs(args: &[String]) -> Result<Inputs> {
                 let before = (out.files.len(), out.skipped.len());
                 walk(path, usize::MAX, &is_image, &mut out);
                 if (out.files.len(), out.skipped.len()) == before {
-                    bail!(
-                        "{arg}: the directory holds no image files ({})",
-                        IMAGE_EXTENSIONS.join(", ")
-                    );
+                    return Err(Error::input(
+                        path,
+                        format!(
+                            "{arg}: the directory holds no image files ({})",
+                            IMAGE_EXTENSIONS.join(", ")
+                        ),
+                    ));
                 }
             }
             Ok(meta) => out.add(path, &meta),
@@ -182,11 +186,17 @@ pub fn expand_inputs(args: &[String]) -> Result<Inputs> {
                 let before = (out.files.len(), out.skipped.len());
                 glob(arg, &mut out)?;
                 if (out.files.len(), out.skipped.len()) == before {
-                    bail!("{arg}: the pattern matches no files");
+                    return Err(Error::input(
+                        path,
+                        format!("{arg}: the pattern matches no files"),
+                    ));
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                bail!("{arg}: no such file or directory")
+                return Err(Error::input(
+                    path,
+                    format!("{arg}: no such file or directory"),
+                ))
             }
             Err(e) => out.skip(path, e),
         }
@@ -194,12 +204,12 @@ pub fn expand_inputs(args: &[String]) -> Result<Inputs> {
     Ok(out)
 }
 
-/// [`expand_inputs`] for callers that only want the files: what is skipped is reported on
-/// stderr as `skipped PATH: why`.
+/// [`expand_inputs`] for callers that only want the files: what is skipped is logged as a
+/// warning, `skipped PATH: why`.
 pub fn expand(args: &[String]) -> Result<Vec<PathBuf>> {
     let inputs = expand_inputs(args)?;
     for (path, why) in &inputs.skipped {
-        eprintln!("skipped {}: {why}", path.display());
+        log::warn!("skipped {}: {why}", path.display());
     }
     Ok(inputs.files)
 }

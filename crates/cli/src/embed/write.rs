@@ -7,10 +7,11 @@ use std::str::FromStr;
 
 use std::io::Write;
 
-use anyhow::{bail, Context, Result};
 use vitrs_tensor::Tensor;
 
+use crate::error::IoContext;
 use crate::output::{Destination, Partial};
+use crate::{Error, Result};
 
 /// Output formats of `vitrs embed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,19 +71,20 @@ impl Format {
         if let Some(f) = Format::from_path(path) {
             return Ok(f);
         }
-        match path.extension() {
-            Some(ext) => bail!(
+        let message = match path.extension() {
+            Some(ext) => format!(
                 "{}: unknown extension `.{}`; name the file .npy, .safetensors or .jsonl, or \
                  pass --format",
                 path.display(),
                 ext.to_string_lossy()
             ),
-            None => bail!(
+            None => format!(
                 "{}: no extension to choose the format by; name the file .npy, .safetensors or \
                  .jsonl, or pass --format",
                 path.display()
             ),
-        }
+        };
+        Err(Error::output(path, message))
     }
 }
 
@@ -167,9 +169,11 @@ impl Writer {
             let mut line = serde_json::Value::Object(row).to_string();
             line.push('\n');
             match &mut self.partial {
-                Some(p) => p
-                    .write_all(line.as_bytes())
-                    .with_context(|| format!("writing {}", self.dest.shown()))?,
+                Some(p) => {
+                    let shown = self.dest.shown();
+                    p.write_all(line.as_bytes())
+                        .io_err(Path::new(&shown), || format!("writing {shown}"))?
+                }
                 None => crate::output::print(&line)?,
             }
             self.written += 1;
@@ -177,17 +181,20 @@ impl Writer {
         }
         if let Some((first, t)) = self.rows.first() {
             if t.dims() != embedding.dims() {
-                bail!(
-                    "{}: its embedding has shape {:?} but the one of {} has {:?}: rows of \
-                     different shapes cannot share one {} array (nothing written); use \
-                     --format jsonl (one row per line), or --size to give every image the same \
-                     size",
-                    path.display(),
-                    embedding.dims(),
-                    first.display(),
-                    t.dims(),
-                    self.format
-                );
+                return Err(Error::output(
+                    Path::new(&self.dest.shown()),
+                    format!(
+                        "{}: its embedding has shape {:?} but the one of {} has {:?}: rows of \
+                         different shapes cannot share one {} array (nothing written); use \
+                         --format jsonl (one row per line), or --size to give every image the \
+                         same size",
+                        path.display(),
+                        embedding.dims(),
+                        first.display(),
+                        t.dims(),
+                        self.format
+                    ),
+                ));
             }
         }
         self.rows.push((path.to_path_buf(), embedding));
@@ -198,10 +205,13 @@ impl Writer {
     /// written and this is an error.
     pub fn finish(mut self) -> Result<()> {
         if self.written == 0 && self.rows.is_empty() {
-            bail!(
-                "no image could be embedded, so {} was not written",
-                self.dest.shown()
-            );
+            return Err(Error::output(
+                Path::new(&self.dest.shown()),
+                format!(
+                    "no image could be embedded, so {} was not written",
+                    self.dest.shown()
+                ),
+            ));
         }
         let bytes = match self.format {
             Format::Jsonl => None,
@@ -231,20 +241,27 @@ impl Writer {
                     .map(|(p, _)| p.to_string_lossy().into_owned())
                     .collect();
                 let tensor = Tensor::new(&dims, data)?;
+                let serialising =
+                    |source: Box<dyn std::error::Error + Send + Sync>| Error::Serialize {
+                        action: format!("serialising {}", self.dest.shown()),
+                        source,
+                    };
+                let paths = serde_json::to_string(&names).map_err(|e| serialising(e.into()))?;
                 let metadata: std::collections::HashMap<_, _> =
-                    [("paths".to_string(), serde_json::to_string(&names)?)].into();
+                    [("paths".to_string(), paths)].into();
                 let views = [("embeddings".to_string(), crate::io::f32_view(&tensor))];
                 Some(
                     safetensors::tensor::serialize(views, &Some(metadata))
-                        .with_context(|| format!("serialising {}", self.dest.shown()))?,
+                        .map_err(|e| serialising(e.into()))?,
                 )
             }
         };
         match (self.partial.take(), bytes) {
             (Some(mut p), bytes) => {
                 if let Some(b) = bytes {
+                    let shown = self.dest.shown();
                     p.write_all(&b)
-                        .with_context(|| format!("writing {}", self.dest.shown()))?;
+                        .io_err(Path::new(&shown), || format!("writing {shown}"))?;
                 }
                 p.commit()
             }

@@ -144,6 +144,7 @@ pub fn no_exist_marker(cache_dir: &Path, repo: &str, commit: &str, file: &str) -
 
 /// Records that `file` does not exist in the repo at `commit`, as `huggingface_hub` does, so
 /// later runs neither ask again nor wait for it.
+#[cfg_attr(not(feature = "hub"), allow(dead_code))]
 pub fn mark_missing(cache_dir: &Path, repo: &str, commit: &str, file: &str) -> std::io::Result<()> {
     let marker = no_exist_marker(cache_dir, repo, commit, file);
     if let Some(parent) = marker.parent() {

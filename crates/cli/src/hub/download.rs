@@ -358,9 +358,7 @@ impl<'a> Fetcher<'a> {
         let mut hint = String::new();
         if status != 404 {
             hint.push_str(match self.opts.token {
-                None => {
-                    "; if it is private or gated, set HF_TOKEN (or run `huggingface-cli login`)"
-                }
+                None => "; if it is private or gated, set HF_TOKEN (or run `hf auth login`)",
                 Some(_) => "; if it is private or gated, check that your token has access",
             });
         }

@@ -47,7 +47,7 @@ pub enum HubError {
     /// The folder has no `config.json`.
     #[error(
         "{} has no config.json, so it is not a model folder in Hugging Face layout; download \
-         one with `huggingface-cli download ORG/NAME --local-dir {}` or convert a timm/JAX \
+         one with `hf download ORG/NAME --local-dir {}` or convert a timm/JAX \
          checkpoint with `vitrs convert`",
         dir.display(),
         dir.display()
@@ -113,6 +113,25 @@ pub enum HubError {
         cache.display()
     )]
     NotCached {
+        /// The Hub id.
+        repo: String,
+        /// The revision asked for.
+        revision: String,
+        /// The cache folder searched.
+        cache: PathBuf,
+        /// A command that downloads it into that cache.
+        command: String,
+    },
+
+    /// The model is not in the cache and this build cannot download (the `hub` feature is
+    /// off).
+    #[error(
+        "`{repo}` (revision {revision}) is not in the Hugging Face cache at {}, and this build \
+         of vitrs cannot download (its `hub` feature is off): fetch it with `{command}`, or \
+         pass a model folder",
+        cache.display()
+    )]
+    NoDownloads {
         /// The Hub id.
         repo: String,
         /// The revision asked for.

@@ -118,7 +118,7 @@ mod tests {
         let dir = tmp.path();
         let err = check_model_dir(dir).unwrap_err().to_string();
         assert!(
-            err.contains("no config.json") && err.contains("huggingface-cli download"),
+            err.contains("no config.json") && err.contains("hf download"),
             "{err}"
         );
         fs::write(dir.join(CONFIG), "{}").unwrap();

@@ -7,6 +7,8 @@
 //!   environment as `huggingface_hub` reads it;
 //! - [`resolve`]: checks a folder, or finds a Hub id in the standard Hugging Face cache, or
 //!   downloads it there through the `hf-hub` crate (with a progress bar), checking every file.
+//!   Downloading needs the `hub` feature (on by default); without it a Hub id is found in the
+//!   cache or is an error saying how to fetch it (`hf download ...`).
 //!
 //! ```no_run
 //! use vitrs::hub::{resolve, ModelSpec, ResolveOptions};
@@ -18,10 +20,12 @@
 //! ```
 
 mod cache;
+#[cfg(feature = "hub")]
 mod download;
 mod error;
 mod layout;
 mod options;
+#[cfg(feature = "hub")]
 mod progress;
 mod spec;
 
@@ -88,6 +92,7 @@ fn resolve_hub(repo: &str, revision: &str, opts: &ResolveOptions) -> Result<Path
     match cache::lookup(&opts.cache_dir, repo, revision)? {
         CacheState::Complete(dir) => Ok(dir),
         CacheState::NoPreprocessorInfo(dir) => {
+            #[cfg(feature = "hub")]
             if !opts.offline {
                 let commit = dir
                     .file_name()
@@ -103,13 +108,22 @@ fn resolve_hub(repo: &str, revision: &str, opts: &ResolveOptions) -> Result<Path
             cache: opts.cache_dir.clone(),
             command: download_command(repo, revision),
         }),
+        #[cfg(feature = "hub")]
         CacheState::Missing => download::download_model(repo, revision, opts),
+        #[cfg(not(feature = "hub"))]
+        CacheState::Missing => Err(HubError::NoDownloads {
+            repo: repo.to_string(),
+            revision: revision.to_string(),
+            cache: opts.cache_dir.clone(),
+            command: download_command(repo, revision),
+        }),
     }
 }
 
-/// The `huggingface-cli` command that fetches what vitrs needs into the default cache.
+/// The `hf` command (huggingface_hub's CLI) that fetches what vitrs needs into the default
+/// cache.
 fn download_command(repo: &str, revision: &str) -> String {
-    let mut cmd = format!("huggingface-cli download {repo}");
+    let mut cmd = format!("hf download {repo}");
     if revision != "main" {
         cmd.push_str(&format!(" --revision {revision}"));
     }
@@ -179,7 +193,7 @@ mod tests {
         let err = resolve(&spec, &opts).unwrap_err().to_string();
         assert!(err.contains("HF_HUB_OFFLINE"), "{err}");
         assert!(
-            err.contains("huggingface-cli download google/vit-base-patch16-224 --revision v1"),
+            err.contains("hf download google/vit-base-patch16-224 --revision v1"),
             "{err}"
         );
         assert!(!err.contains('\n'));

@@ -19,7 +19,7 @@ pub struct ResolveOptions {
     /// Base URL of the Hub, without a trailing slash (`HF_ENDPOINT`).
     pub endpoint: String,
     /// Bearer token for private and gated repos (`HF_TOKEN`, or the token file
-    /// `huggingface-cli login` writes).
+    /// `hf auth login` (formerly `huggingface-cli login`) writes).
     pub token: Option<String>,
     /// The hub cache folder that holds `models--org--name/` (`HF_HUB_CACHE`, else
     /// `$HF_HOME/hub`, else `~/.cache/huggingface/hub`).
@@ -117,7 +117,7 @@ impl ResolveOptions {
     }
 }
 
-/// The token stored by `huggingface-cli login`, if the file exists and is not blank.
+/// The token stored by `hf auth login`, if the file exists and is not blank.
 fn read_token_file(path: &Path) -> Option<String> {
     let token = vitrs_tensor::file::read_capped_string(
         path,

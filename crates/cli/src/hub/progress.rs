@@ -1,13 +1,42 @@
 //! The download progress bar: one per file, on stderr, hidden when stderr is not a terminal.
+//! Without the `progress` feature there is no bar; each download is logged (info level).
 
+#[cfg(feature = "progress")]
 use indicatif::{ProgressBar, ProgressStyle};
 
+/// Without the `progress` feature: a log line per file instead of a bar.
+#[cfg(not(feature = "progress"))]
+pub struct FileBar {
+    label: String,
+}
+
+#[cfg(not(feature = "progress"))]
+impl FileBar {
+    /// A file labelled `label` (e.g. `org/name model.safetensors`).
+    pub fn new(label: String) -> Self {
+        FileBar { label }
+    }
+}
+
+#[cfg(not(feature = "progress"))]
+impl hf_hub::api::Progress for FileBar {
+    fn init(&mut self, size: usize, _filename: &str) {
+        log::info!("downloading {} ({size} bytes)", self.label);
+    }
+
+    fn update(&mut self, _size: usize) {}
+
+    fn finish(&mut self) {}
+}
+
 /// A progress bar for one file, fed by `hf-hub`'s download loop.
+#[cfg(feature = "progress")]
 pub struct FileBar {
     bar: ProgressBar,
     label: String,
 }
 
+#[cfg(feature = "progress")]
 impl FileBar {
     /// A bar labelled `label` (e.g. `org/name model.safetensors`); drawn on stderr only when
     /// it is a terminal.
@@ -22,6 +51,7 @@ impl FileBar {
     }
 }
 
+#[cfg(feature = "progress")]
 impl hf_hub::api::Progress for FileBar {
     fn init(&mut self, size: usize, _filename: &str) {
         // hf-hub calls `init` again (then `update(bytes already on disk)`) at every resume;
@@ -40,7 +70,7 @@ impl hf_hub::api::Progress for FileBar {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "progress"))]
 mod tests {
     use super::*;
     use hf_hub::api::Progress;
