@@ -152,13 +152,7 @@ pub fn run(quick: bool, baseline: Option<&Path>) -> Result<()> {
                 &peers["openvino"],
                 &base,
             ]) {
-                pool.extend(
-                    v["all_ms"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_f64),
-                );
+                pool.extend(all_ms(v));
             }
         }
         let [v_ms, o_ms, t_ms, ov_ms, b_ms] = pooled.map(|mut ms| {
@@ -172,24 +166,7 @@ pub fn run(quick: bool, baseline: Option<&Path>) -> Result<()> {
         ours["peak_gflops"] = json!(peak);
         // Same input, same weights: vitrs against PyTorch's last_hidden_state.
         let out = work.join(format!("vitrs-b{batch}.safetensors"));
-        venv::run(
-            Command::new(&vitrs)
-                .args([
-                    "run",
-                    "--model",
-                    &model_s,
-                    "--threads",
-                    &threads.to_string(),
-                    "--input",
-                ])
-                .arg(&input)
-                .arg("--output")
-                .arg(&out),
-        )?;
-        let diff = max_abs_diff(
-            &load(&out, "last_hidden_state")?,
-            &load(&input, "last_hidden_state")?,
-        );
+        let diff = vitrs_vs_torch(&vitrs, &model_s, threads, &input, &out)?;
         rows.push(json!({
             "batch": batch, "threads": threads, "rounds": rounds,
             "vitrs": ours, "ort": summary(&o_ms), "torch": summary(&t_ms),
@@ -324,13 +301,7 @@ fn family_rows(
                     .iter_mut()
                     .zip([&ours, &peers["ort"], &peers["openvino"], &peers["torch"]])
             {
-                pool.extend(
-                    v["all_ms"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_f64),
-                );
+                pool.extend(all_ms(v));
             }
         }
         let [v_ms, o_ms, ov_ms, t_ms] = pooled.map(|mut ms| {
@@ -338,24 +309,7 @@ fn family_rows(
             median(&ms)
         });
         let out = work.join(format!("vitrs-{name}.safetensors"));
-        venv::run(
-            Command::new(vitrs)
-                .args([
-                    "run",
-                    "--model",
-                    &dir_s,
-                    "--threads",
-                    &threads.to_string(),
-                    "--input",
-                ])
-                .arg(&input)
-                .arg("--output")
-                .arg(&out),
-        )?;
-        let diff = max_abs_diff(
-            &load(&out, "last_hidden_state")?,
-            &load(&input, "last_hidden_state")?,
-        );
+        let diff = vitrs_vs_torch(vitrs, &dir_s, threads, &input, &out)?;
         rows.push(json!({
             "model": what, "batch": batch, "threads": threads,
             "vitrs_ms": v_ms, "ort_ms": o_ms, "openvino_ms": ov_ms, "torch_ms": t_ms,
@@ -393,6 +347,44 @@ fn render_families(rows: &[Value]) -> String {
         ));
     }
     s
+}
+
+/// The timings (`all_ms`) of one tool's JSON report.
+fn all_ms(report: &Value) -> impl Iterator<Item = f64> + '_ {
+    report["all_ms"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_f64)
+}
+
+/// Runs `vitrs run` on the saved input and returns the largest |difference| of its
+/// `last_hidden_state` from PyTorch's, saved beside the input.
+fn vitrs_vs_torch(
+    vitrs: &Path,
+    model: &str,
+    threads: usize,
+    input: &Path,
+    out: &Path,
+) -> Result<f32> {
+    venv::run(
+        Command::new(vitrs)
+            .args([
+                "run",
+                "--model",
+                model,
+                "--threads",
+                &threads.to_string(),
+                "--input",
+            ])
+            .arg(input)
+            .arg("--output")
+            .arg(out),
+    )?;
+    Ok(max_abs_diff(
+        &load(out, "last_hidden_state")?,
+        &load(input, "last_hidden_state")?,
+    ))
 }
 
 fn make_images(python: &Path, dir: &Path) -> Result<Vec<PathBuf>> {

@@ -147,6 +147,7 @@ fn install_signal_cleanup() -> std::io::Result<()> {
         .name("vitrs-signals".into())
         .spawn(move || {
             if let Some(sig) = signals.forever().next() {
+                let _hold = vitrs::output::hold_signals();
                 let _guard = vitrs::output::remove_partial_files();
                 let _ = signal_hook::low_level::emulate_default_handler(sig);
                 std::process::exit(128 + sig);

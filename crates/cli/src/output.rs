@@ -410,6 +410,12 @@ impl Partial {
     }
 }
 
+impl io::Seek for Partial {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        self.w.as_mut().expect("present until commit").seek(pos)
+    }
+}
+
 impl Write for Partial {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.w.as_mut().expect("present until commit").write(buf)
@@ -437,6 +443,14 @@ fn partials() -> MutexGuard<'static, Vec<PathBuf>> {
         .get_or_init(|| Mutex::new(Vec::new()))
         .lock()
         .unwrap_or_else(|e| e.into_inner())
+}
+
+/// Held while a group of files must change together (a shard renamed into place and its
+/// lines appended to a manifest): the signal cleanup waits for it, so SIGINT, SIGTERM or
+/// SIGHUP never lands between the two.
+pub fn hold_signals() -> MutexGuard<'static, ()> {
+    static HOLD: Mutex<()> = Mutex::new(());
+    HOLD.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Removes the temporary files of writes still in progress, and keeps any other from being

@@ -131,7 +131,7 @@ fn embed_equals_preprocess_then_run_and_skips_bad_files() {
     let (_, lhs) = load(&ran, "last_hidden_state");
     let (_, pooled) = load(&ran, "pooler_output");
 
-    // embed, with a broken file in the middle: reported, skipped, exit code 2
+    // embed, with a broken file in the middle: reported, skipped, exit code 3
     for (pool, want) in [("none", &lhs), ("pooler", &pooled)] {
         let out = tmp.path().join(format!("emb-{pool}.safetensors"));
         let o = vitrs(&[

@@ -171,8 +171,18 @@ impl ImageProcessor {
         path: &Path,
         accept: impl FnOnce([usize; 2]) -> Result<(), String>,
     ) -> Result<Tensor, ImageError> {
+        self.preprocess_path_sized(path, accept).map(|(t, _)| t)
+    }
+
+    /// [`ImageProcessor::preprocess_path_checked`], also returning the image's upright
+    /// `[width, height]` (after EXIF orientation), as read from its header.
+    pub fn preprocess_path_sized(
+        &self,
+        path: &Path,
+        accept: impl FnOnce([usize; 2]) -> Result<(), String>,
+    ) -> Result<(Tensor, [u32; 2]), ImageError> {
         let bytes = decode::read_file(path, self.limits)?;
-        self.preprocess_bytes_checked(&bytes, path, accept)
+        self.preprocess_bytes_sized(&bytes, path, accept)
     }
 
     /// Decodes and preprocesses an encoded image (PNG, JPEG, ...) held in memory into
@@ -190,6 +200,18 @@ impl ImageProcessor {
         path: &Path,
         accept: impl FnOnce([usize; 2]) -> Result<(), String>,
     ) -> Result<Tensor, ImageError> {
+        self.preprocess_bytes_sized(bytes, path, accept)
+            .map(|(t, _)| t)
+    }
+
+    /// [`ImageProcessor::preprocess_bytes_checked`], also returning the image's upright
+    /// `[width, height]` (after EXIF orientation), as read from its header.
+    pub fn preprocess_bytes_sized(
+        &self,
+        bytes: &[u8],
+        path: &Path,
+        accept: impl FnOnce([usize; 2]) -> Result<(), String>,
+    ) -> Result<(Tensor, [u32; 2]), ImageError> {
         let (mut in_width, mut in_height) = decode::dimensions(bytes, path, self.limits)?;
         // EXIF orientations 5–8 turn the image a quarter: the upright size is what counts.
         let exif = if self.ignore_exif {
@@ -227,7 +249,7 @@ impl ImageProcessor {
             reason,
         })?;
         let image = crate::exif::apply(decode::decode_bytes(bytes, path, self.limits)?, exif);
-        self.preprocess(&image).map_err(|[h, w]| {
+        let pixels = self.preprocess(&image).map_err(|[h, w]| {
             if h == 0 || w == 0 {
                 ImageError::ZeroSize {
                     path: path.to_path_buf(),
@@ -244,7 +266,8 @@ impl ImageProcessor {
                     limit: self.limits.max_pixels,
                 }
             }
-        })
+        })?;
+        Ok((pixels, [in_width, in_height]))
     }
 
     /// The decoding limits in use.

@@ -2,7 +2,11 @@
 //! written.
 
 pub mod inputs;
+pub mod manifest;
 pub mod pool;
+pub mod rows;
+pub mod shard;
+pub mod stream;
 pub mod write;
 
 pub use pool::Pool;
