@@ -90,10 +90,12 @@ fn unknown_dtype_is_refused_in_one_line() {
         "--dtype",
         "int4",
     ]);
-    assert!(!o.status.success());
+    // A usage error (exit 2), naming the flag, the value and the values it takes.
+    assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("unknown dtype `int4`: expected f32 or int8"),
+        err.contains("invalid value 'int4' for '--dtype <DTYPE>'")
+            && err.contains("[possible values: f32, int8]"),
         "{err}"
     );
 }
