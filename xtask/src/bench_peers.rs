@@ -76,7 +76,7 @@ pub fn run(quick: bool, baseline: Option<&Path>) -> Result<()> {
     let model = paths::full_fixtures().join("models").join("vit_b16_224");
     if !model.join("model.safetensors").exists() {
         eprintln!("xtask: generating the full-size ViT-B/16 fixture first");
-        crate::fixtures::run(true, Some("models"))?;
+        crate::fixtures::run_full_only(Some("models"))?;
     }
     let python = venv::python()?;
     let script = paths::root()
@@ -256,7 +256,7 @@ fn family_rows(
         .any(|(name, ..)| !models.join(name).join("model.safetensors").exists())
     {
         eprintln!("xtask: generating the full-size family fixtures first");
-        crate::fixtures::run(true, Some("models"))?;
+        crate::fixtures::run_full_only(Some("models"))?;
     }
     let (batch, threads) = (1usize, 2usize);
     let (rounds, runs) = if quick { (1, 5) } else { (3, 4) };
