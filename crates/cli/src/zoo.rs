@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use vitrs_model::family::{Cls, MlpKind, Pooling};
-use vitrs_model::{ModelError, ViT, ViTConfig, WeightSource};
+use vitrs_model::{LoadOptions, ModelError, ViT, ViTConfig, WeightSource};
 
 /// One of the Hub's ViT-family architectures.
 #[derive(Debug, Clone, Copy)]
@@ -215,9 +215,14 @@ impl Architecture {
 
     /// Builds the architecture with random weights from `seed` (same seed, same weights).
     pub fn build(&self, seed: u64) -> Result<ViT, ModelError> {
+        self.build_with(seed, &LoadOptions::default())
+    }
+
+    /// [`Architecture::build`] with load options (the dtype of the linears).
+    pub fn build_with(&self, seed: u64, opts: &LoadOptions) -> Result<ViT, ModelError> {
         let config = self.config();
         let weights = RandomWeights::new(self, &config, seed);
-        ViT::from_source(config, &weights)
+        ViT::from_source_with(config, &weights, opts)
     }
 }
 
