@@ -192,9 +192,11 @@ pub const ARCHITECTURES: &[Architecture] = &[
     },
 ];
 
-/// Looks up an architecture by name.
+/// Looks up an architecture by its name (`dinov2-base`) or its Hub repo (`facebook/dinov2-base`).
 pub fn find(name: &str) -> Option<&'static Architecture> {
-    ARCHITECTURES.iter().find(|a| a.name == name)
+    ARCHITECTURES
+        .iter()
+        .find(|a| a.name == name || a.repo == name)
 }
 
 /// The names `random:` accepts, comma-separated (for error messages).
@@ -414,6 +416,15 @@ impl WeightSource for RandomWeights {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_takes_the_name_or_the_hub_repo() {
+        for a in ARCHITECTURES {
+            assert_eq!(find(a.name).map(|f| f.repo), Some(a.repo));
+            assert_eq!(find(a.repo).map(|f| f.name), Some(a.name));
+        }
+        assert!(find("facebook/dinov2-huge").is_none());
+    }
 
     #[test]
     fn every_architecture_builds_with_its_shapes() {
