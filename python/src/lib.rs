@@ -18,7 +18,7 @@ use vitrs::embed::Pool;
 use vitrs::load::Source;
 use vitrs::pipeline::{top_k_of, Pipeline, Skipped};
 use vitrs_image::{ImageProcessor, RgbImage};
-use vitrs_model::ForwardOptions;
+use vitrs_model::{ComputeDtype, ForwardOptions};
 use vitrs_tensor::Tensor;
 
 create_exception!(
@@ -246,13 +246,14 @@ fn share_dir(share: Option<&Bound<'_, PyAny>>) -> PyResult<Option<PathBuf>> {
 /// A Vision Transformer with its image processor.
 ///
 /// `Model(spec, *, dtype="f32", threads=None, seed=0, share_weights=None)`: `spec` is a model
-/// folder in the Hugging Face layout, a Hub id (`org/name[@revision]`) or `random:NAME`
-/// (seeded random weights, `seed`), as the `vitrs` command's `--model` takes it. vitrs
-/// computes in f32 (f16 and bf16 checkpoints are widened on load). `threads` sizes the
-/// process's worker pool on the first model (default: `OMP_NUM_THREADS`, else the cores).
-/// `share_weights` (True or a folder) memory-maps the packed weights from a read-only file
-/// shared by every process loading the same weights. A model pickles as its spec and loads
-/// again where it is unpickled.
+/// folder in the Hugging Face layout, a Hub id (`org/name[@revision]`) or `random:NAME` (seeded
+/// random weights, `seed`), as the `vitrs` command's `--model` takes it. `dtype`: "f32" (f16
+/// and bf16 checkpoints are widened on load) or "int8" (the encoder's linear layers in int8, as
+/// `--dtype int8`; an f32 checkpoint is quantized on load). `threads` sizes the process's
+/// worker pool on the first model (default: `OMP_NUM_THREADS`, else the cores). `share_weights`
+/// (True or a folder) memory-maps the packed weights from a read-only file shared by every
+/// process loading the same weights. A model pickles as its spec and loads again where it is
+/// unpickled.
 #[pyclass(module = "vitrs", frozen)]
 struct Model {
     pipe: Pipeline,
@@ -310,14 +311,14 @@ impl Model {
         share_weights: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let share_dir = share_dir(share_weights)?;
-        if dtype != "f32" {
-            return Err(PyValueError::new_err(format!(
-                "dtype={dtype:?}: vitrs computes in f32 (f16 and bf16 checkpoints are read and \
-                 widened on load); pass dtype=\"f32\""
-            )));
-        }
+        let compute: ComputeDtype = dtype.parse().map_err(|e| {
+            PyValueError::new_err(format!(
+                "dtype={dtype:?}: {e} (f16 and bf16 checkpoints are read and widened to f32 on \
+                 load; int8 runs the encoder's linear layers in int8)"
+            ))
+        })?;
         let n = thread_count(threads)?;
-        let builder = Pipeline::builder(spec.clone()).seed(seed);
+        let builder = Pipeline::builder(spec.clone()).seed(seed).dtype(compute);
         let (pipe, pool_threads, shared) = py
             .detach(|| -> vitrs::Result<_> {
                 let pool_threads = vitrs_kernels::threads::init(n);

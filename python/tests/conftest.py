@@ -28,10 +28,11 @@ def cli():
     pytest.skip("no vitrs binary: cargo build -p vitrs")
 
 
-def cli_embed(tmp_path, images, spec=SPEC, pool="cls", batch=8):
-    out = tmp_path / f"cli-{pool}.npy"
+def cli_embed(tmp_path, images, spec=SPEC, pool="cls", batch=8, dtype="f32"):
+    out = tmp_path / f"cli-{pool}-{dtype}.npy"
     subprocess.run(
-        [cli(), "embed", *images, "--model", spec, "--pool", pool, "--batch", str(batch), "-o", str(out)],
+        [cli(), "embed", *images, "--model", spec, "--pool", pool, "--batch", str(batch),
+         "--dtype", dtype, "-o", str(out)],
         check=True,
         capture_output=True,
     )

@@ -74,6 +74,19 @@ def test_model_errors_are_typed():
         vitrs.Model(SPEC, dtype="f16")
 
 
+def test_int8_embeds_as_the_cli(images, cli_reference, tmp_path):
+    # dtype="int8" is the CLI's --dtype int8 (same kernels, same quantization), with the
+    # weights private or shared (only the f32 layers go into the shared file).
+    want = cli_embed(tmp_path, images, dtype="int8")
+    private = vitrs.Model(SPEC, dtype="int8")
+    shared = vitrs.Model(SPEC, dtype="int8", share_weights=tmp_path / "weights")
+    assert private.dtype == "int8" and shared.shared_weights is not None
+    for m in [private, shared]:
+        got = m.embed(images, batch_size=8)
+        assert got.shape == want.shape and max_diff(got, want) <= EMBED_TOL
+    assert max_diff(want, cli_reference) > 0  # int8 was really used
+
+
 def test_the_api_has_docstrings():
     # help() in a notebook shows these (the .pyi stubs serve editors and type checkers).
     for f in [vitrs.Model, vitrs.Model.embed, vitrs.Model.forward, vitrs.Model.classify,

@@ -26,8 +26,9 @@ class Model:
     """A Vision Transformer with its image processor.
 
     ``spec`` is a model folder in the Hugging Face layout, a Hub id (``org/name[@revision]``)
-    or ``random:NAME`` (seeded random weights, ``seed``). vitrs computes in f32: ``dtype``
-    must be ``"f32"`` (f16 and bf16 checkpoints are widened on load). ``threads`` sizes the
+    or ``random:NAME`` (seeded random weights, ``seed``). ``dtype``: ``"f32"`` (f16 and
+    bf16 checkpoints are widened on load) or ``"int8"`` (the encoder's linear layers in int8,
+    as the CLI's ``--dtype int8``; an f32 checkpoint is quantized on load). ``threads`` sizes the
     process's worker pool on the first model (default: ``OMP_NUM_THREADS``, else the cores).
     A model pickles as its spec, seed, dtype, threads and ``share_weights`` folder and loads
     again where it is unpickled.
@@ -38,14 +39,15 @@ class Model:
     per process (ViT-B/16: ~330 MB each). The file, named by a hash of the weights, is written
     by the first process into ``VITRS_CACHE_DIR``, else ``$XDG_CACHE_HOME/vitrs``, else
     ``~/.cache/vitrs`` (or the folder given), and used only where it equals the weights this
-    process loaded, bit for bit. Delete the folder's files when no process uses them.
+    process loaded, bit for bit. Delete the folder's files when no process uses them. With
+    ``dtype="int8"`` only the f32 layers (patch embedding, heads) are shared.
     """
 
     def __init__(
         self,
         spec: str,
         *,
-        dtype: Literal["f32"] = "f32",
+        dtype: Literal["f32", "int8"] = "f32",
         threads: Optional[int] = None,
         seed: int = 0,
         share_weights: Union[bool, str, "os.PathLike[str]", None] = None,

@@ -44,10 +44,13 @@ class Embedder:
         seed: int = 0,
         threads: Optional[int] = None,
         share_weights: Any = None,
+        dtype: str = "f32",
     ) -> None:
         if errors == "skip":
             raise ValueError('errors="skip" would misalign rows: use "raise" or "nan"')
-        self.model = Model(model, seed=seed, threads=threads, share_weights=share_weights)
+        self.model = Model(
+            model, dtype=dtype, seed=seed, threads=threads, share_weights=share_weights
+        )
         self.column = column
         self.output_column = output_column
         self.kwargs = dict(pool=pool, normalize=normalize, batch_size=batch_size, errors=errors)

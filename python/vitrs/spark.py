@@ -18,16 +18,22 @@ from typing import Any, Dict, Iterator, Optional, Tuple
 
 from ._native import Model
 
-_MODELS: Dict[Tuple[str, int, Optional[int], Any], Model] = {}
+_MODELS: Dict[Tuple[str, int, Optional[int], Any, str], Model] = {}
 
 
 def cached_model(
-    spec: str, seed: int = 0, threads: Optional[int] = None, share_weights: Any = None
+    spec: str,
+    seed: int = 0,
+    threads: Optional[int] = None,
+    share_weights: Any = None,
+    dtype: str = "f32",
 ) -> Model:
     """This process's model for ``spec``, loaded on first use."""
-    key = (spec, seed, threads, share_weights)
+    key = (spec, seed, threads, share_weights, dtype)
     if key not in _MODELS:
-        _MODELS[key] = Model(spec, seed=seed, threads=threads, share_weights=share_weights)
+        _MODELS[key] = Model(
+            spec, dtype=dtype, seed=seed, threads=threads, share_weights=share_weights
+        )
     return _MODELS[key]
 
 
@@ -41,17 +47,18 @@ def embed_udf(
     seed: int = 0,
     threads: Optional[int] = None,
     share_weights: Any = None,
+    dtype: str = "f32",
 ) -> Any:
     """A ``pandas_udf`` (``array<float>``) embedding a column of paths or encoded bytes.
 
-    ``model`` is a spec (or a :class:`vitrs.Model`, whose spec and seed are used). With
+    ``model`` is a spec (or a :class:`vitrs.Model`, whose spec, seed and dtype are used). With
     ``errors="nan"`` (the default) an unreadable image gets a row of NaN, so rows stay aligned.
     """
     import pandas as pd
     from pyspark.sql.functions import pandas_udf
 
     if isinstance(model, Model):
-        spec, seed = model.spec, model.seed
+        spec, seed, dtype = model.spec, model.seed, model.dtype
     else:
         spec = str(model)
     if errors == "skip":
@@ -60,7 +67,7 @@ def embed_udf(
 
     @pandas_udf("array<float>")  # type: ignore[call-overload]
     def vitrs_embed(batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
-        m = cached_model(spec, seed, threads, share_weights)
+        m = cached_model(spec, seed, threads, share_weights, dtype)
         for batch in batches:
             images = [v if isinstance(v, (str, bytes)) else bytes(v) for v in batch]
             yield pd.Series(list(m.embed(images, **kwargs)))

@@ -76,7 +76,7 @@ pub fn run(quick: bool, baseline: Option<&Path>) -> Result<()> {
     let model = paths::full_fixtures().join("models").join("vit_b16_224");
     if !model.join("model.safetensors").exists() {
         eprintln!("xtask: generating the full-size ViT-B/16 fixture first");
-        crate::fixtures::run(true, Some("models"))?;
+        crate::fixtures::run_full_only(Some("models"))?;
     }
     let python = venv::python()?;
     let script = paths::root()
@@ -206,14 +206,17 @@ pub fn run(quick: bool, baseline: Option<&Path>) -> Result<()> {
     }
     let ours = run_json(&mut cmd)?;
 
+    let int8_rows = run_int8(quick, &python, &script, &vitrs, &model, &onnx, &work)?;
+
     let mut report = render(&rows, &pillow, &ours["preprocess"]);
+    report.push_str(&render_int8(&int8_rows));
     report.push_str(&render_families(&families));
     println!("{report}");
     std::fs::write(work.join("../bench-peers.md"), &report)?;
     std::fs::write(
         work.join("../bench-peers.json"),
         serde_json::to_string_pretty(
-            &json!({"models": rows, "families": families, "pillow": pillow, "vitrs_preprocess": ours["preprocess"]}),
+            &json!({"models": rows, "int8": int8_rows, "families": families, "pillow": pillow, "vitrs_preprocess": ours["preprocess"]}),
         )?,
     )?;
     eprintln!("xtask: wrote target/bench-peers.md and target/bench-peers.json");
@@ -228,13 +231,13 @@ const FAMILIES: &[(&str, &str, usize, &str)] = &[
         "dinov2_base_224",
         "DINOv2-base at 224 (518 table resized, 257 tokens)",
         224,
-        "random:facebook/dinov2-base",
+        "random:dinov2-base",
     ),
     (
         "clip_b32_224",
         "CLIP ViT-B/32 vision tower (50 tokens)",
         224,
-        "random:openai/clip-vit-base-patch32",
+        "random:clip-vit-base-patch32",
     ),
 ];
 
@@ -253,7 +256,7 @@ fn family_rows(
         .any(|(name, ..)| !models.join(name).join("model.safetensors").exists())
     {
         eprintln!("xtask: generating the full-size family fixtures first");
-        crate::fixtures::run(true, Some("models"))?;
+        crate::fixtures::run_full_only(Some("models"))?;
     }
     let (batch, threads) = (1usize, 2usize);
     let (rounds, runs) = if quick { (1, 5) } else { (3, 4) };
@@ -480,6 +483,161 @@ fn render(rows: &[Value], pillow: &Value, ours: &Value) -> String {
                 v / ms(p)
             ));
         }
+    }
+    s
+}
+
+/// Per-image cosine similarity of two same-shaped `[B, ...]` arrays.
+fn cosines(a: &[f32], b: &[f32], batch: usize) -> Vec<f64> {
+    let per = a.len() / batch.max(1);
+    a.chunks(per.max(1))
+        .zip(b.chunks(per.max(1)))
+        .map(|(a, b)| {
+            let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+            let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+            let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+            dot / (na * nb)
+        })
+        .collect()
+}
+
+/// The int8 rows: vitrs `--dtype int8` against ONNX Runtime dynamic int8 (`quantize_dynamic`,
+/// s8 weights) on the same weights and inputs as the f32 rows (which wrote the inputs and
+/// PyTorch's f32 outputs), rounds alternating the two; and each one's cosine of
+/// `last_hidden_state` against PyTorch f32.
+fn run_int8(
+    quick: bool,
+    python: &Path,
+    script: &Path,
+    vitrs: &Path,
+    model: &Path,
+    onnx: &Path,
+    work: &Path,
+) -> Result<Vec<Value>> {
+    let onnx_int8 = work.join("vit_b16_224.int8.onnx");
+    let model_s = model.to_string_lossy().to_string();
+    let mut rows = Vec::new();
+    for (batch, threads) in [(1usize, 1usize), (1, 2), (8, 2)] {
+        let (rounds, runs) = match (quick, batch) {
+            (true, 1) => (1, 5),
+            (true, _) => (1, 2),
+            (false, 1) => (3, 4),
+            (false, _) => (3, 2),
+        };
+        let warmup = if batch == 1 { "2" } else { "1" };
+        eprintln!(
+            "xtask: int8, batch {batch}, {threads} thread(s), {rounds} rounds of {runs} runs each"
+        );
+        let input = work.join(format!("input-b{batch}.safetensors"));
+        let mut pooled: [Vec<f64>; 3] = Default::default();
+        let (mut peer, mut peak_rss_mb) = (Value::Null, 0.0f64);
+        for _ in 0..rounds {
+            peer = run_json(
+                Command::new(python)
+                    .arg(script)
+                    .arg("int8")
+                    .arg(onnx)
+                    .arg(&onnx_int8)
+                    .arg(&input)
+                    .args(["--batch", &batch.to_string()])
+                    .args(["--threads", &threads.to_string()])
+                    .args(["--runs", &runs.to_string(), "--warmup", warmup]),
+            )?;
+            let ours = run_json(Command::new(vitrs).args([
+                "bench",
+                "--model",
+                &model_s,
+                "--dtype",
+                "int8",
+                "--batch",
+                &batch.to_string(),
+                "--threads",
+                &threads.to_string(),
+                "--runs",
+                &runs.to_string(),
+                "--warmup",
+                warmup,
+            ]))?;
+            peak_rss_mb = peak_rss_mb.max(ours["peak_rss_mb"].as_f64().unwrap_or(0.0));
+            for (pool, v) in
+                pooled
+                    .iter_mut()
+                    .zip([&ours, &peer["ort_int8"], &peer["openvino_int8"]])
+            {
+                pool.extend(
+                    v["all_ms"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_f64),
+                );
+            }
+        }
+        let [v_ms, o_ms, ov_ms] = pooled.map(|mut ms| {
+            ms.sort_by(f64::total_cmp);
+            ms
+        });
+        let summary = |ms: &[f64]| json!({"median_ms": median(ms), "min_ms": ms.first(), "runs": ms.len(), "all_ms": ms});
+        let mut ours = summary(&v_ms);
+        ours["peak_rss_mb"] = json!(peak_rss_mb);
+        let out = work.join(format!("vitrs-int8-b{batch}.safetensors"));
+        venv::run(
+            Command::new(vitrs)
+                .args(["run", "--model", &model_s, "--dtype", "int8", "--threads"])
+                .arg(threads.to_string())
+                .arg("--input")
+                .arg(&input)
+                .arg("--output")
+                .arg(&out),
+        )?;
+        let cos = cosines(
+            &load(&out, "last_hidden_state")?,
+            &load(&input, "last_hidden_state")?,
+            batch,
+        );
+        rows.push(json!({
+            "batch": batch, "threads": threads, "rounds": rounds,
+            "vitrs_int8": ours, "ort_int8": summary(&o_ms), "openvino_int8": summary(&ov_ms),
+            "vitrs_int8_cosines": cos, "ort_int8_cosines": peer["ort_int8_cosines"],
+            "openvino_int8_cosines": peer["openvino_int8_cosines"],
+        }));
+    }
+    Ok(rows)
+}
+
+fn min_cosine(v: &Value) -> f64 {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_f64)
+        .fold(f64::INFINITY, f64::min)
+}
+
+fn render_int8(rows: &[Value]) -> String {
+    let mut s = String::from(
+        "\nint8, same weights and inputs: vitrs `--dtype int8` (per-channel s8 weights, per-row u8 activations) against ONNX Runtime dynamic int8 (`quantize_dynamic`, QInt8 weights) and OpenVINO int8 (NNCF `quantize`, transformer preset, calibrated on 32 other random inputs); cosine of last_hidden_state against PyTorch f32, least over the batch's images:\n\n",
+    );
+    s.push_str("| batch | threads | vitrs int8 ms/image | ORT int8 ms/image | OpenVINO int8 ms/image | vitrs / ORT | vitrs / OpenVINO | vitrs / faster peer | vitrs peak RSS MB | cosine vs PyTorch f32 (vitrs, ORT, OpenVINO) |\n");
+    s.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    for r in rows {
+        let b = r["batch"].as_f64().unwrap_or(1.0);
+        let (v, o, ov) = (
+            ms(&r["vitrs_int8"]) / b,
+            ms(&r["ort_int8"]) / b,
+            ms(&r["openvino_int8"]) / b,
+        );
+        s.push_str(&format!(
+            "| {} | {} | {v:.1} | {o:.1} | {ov:.1} | {:.2} | {:.2} | {:.2} | {:.0} | {:.5}, {:.5}, {:.5} |\n",
+            r["batch"],
+            r["threads"],
+            v / o,
+            v / ov,
+            v / o.min(ov),
+            r["vitrs_int8"]["peak_rss_mb"].as_f64().unwrap_or(f64::NAN),
+            min_cosine(&r["vitrs_int8_cosines"]),
+            min_cosine(&r["ort_int8_cosines"]),
+            min_cosine(&r["openvino_int8_cosines"]),
+        ));
     }
     s
 }

@@ -37,7 +37,7 @@ struct Node {
 /// The Rust version vitrs's own code needs, and why. Raise it with the feature that needs it.
 const OWN_CODE_NEEDS: ((u32, u32, u32), &str) = (
     (1, 89, 0),
-    "the AVX-512 intrinsics and #[target_feature(enable = \"avx512f\")] (stable since 1.89)",
+    "the AVX-512 intrinsics and `avx512vnni` / `avxvnni` target features of the int8 kernels (qgemm/x86.rs) are stable since 1.89",
 );
 
 /// `1.88` or `1.88.0` as a comparable triple.

@@ -104,7 +104,7 @@ pub fn load(spec: &str, seed: u64, opts: &LoadOptions) -> Result<Loaded> {
                  not the trained model",
                 arch.repo
             );
-            (arch.build(seed)?, Source::Random(arch, seed))
+            (arch.build_with(seed, opts)?, Source::Random(arch, seed))
         }
         other => {
             let dir = hub::resolve(&other, &ResolveOptions::from_env())?;

@@ -208,6 +208,13 @@ impl PipelineBuilder {
         self
     }
 
+    /// What the encoder's linear layers compute in (default f32; int8 quantizes an f32
+    /// checkpoint while loading).
+    pub fn dtype(mut self, dtype: vitrs_model::ComputeDtype) -> Self {
+        self.load.dtype = dtype;
+        self
+    }
+
     /// transformers' image-processor backend to reproduce (default: what
     /// `AutoImageProcessor` picks, torchvision unless the config's filter needs PIL).
     pub fn backend(mut self, backend: Backend) -> Self {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use vitrs_model::family::{Cls, MlpKind, Pooling};
-use vitrs_model::{ModelError, ViT, ViTConfig, WeightSource};
+use vitrs_model::{LoadOptions, ModelError, ViT, ViTConfig, WeightSource};
 
 /// One of the Hub's ViT-family architectures.
 #[derive(Debug, Clone, Copy)]
@@ -192,9 +192,11 @@ pub const ARCHITECTURES: &[Architecture] = &[
     },
 ];
 
-/// Looks up an architecture by name.
+/// Looks up an architecture by its name (`dinov2-base`) or its Hub repo (`facebook/dinov2-base`).
 pub fn find(name: &str) -> Option<&'static Architecture> {
-    ARCHITECTURES.iter().find(|a| a.name == name)
+    ARCHITECTURES
+        .iter()
+        .find(|a| a.name == name || a.repo == name)
 }
 
 /// The names `random:` accepts, comma-separated (for error messages).
@@ -215,9 +217,14 @@ impl Architecture {
 
     /// Builds the architecture with random weights from `seed` (same seed, same weights).
     pub fn build(&self, seed: u64) -> Result<ViT, ModelError> {
+        self.build_with(seed, &LoadOptions::default())
+    }
+
+    /// [`Architecture::build`] with load options (the dtype of the linears).
+    pub fn build_with(&self, seed: u64, opts: &LoadOptions) -> Result<ViT, ModelError> {
         let config = self.config();
         let weights = RandomWeights::new(self, &config, seed);
-        ViT::from_source(config, &weights)
+        ViT::from_source_with(config, &weights, opts)
     }
 }
 
@@ -409,6 +416,15 @@ impl WeightSource for RandomWeights {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_takes_the_name_or_the_hub_repo() {
+        for a in ARCHITECTURES {
+            assert_eq!(find(a.name).map(|f| f.repo), Some(a.repo));
+            assert_eq!(find(a.repo).map(|f| f.name), Some(a.name));
+        }
+        assert!(find("facebook/dinov2-huge").is_none());
+    }
 
     #[test]
     fn every_architecture_builds_with_its_shapes() {

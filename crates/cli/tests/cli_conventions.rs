@@ -58,7 +58,7 @@ fn help_lists_values_examples_and_exit_codes() {
     let help = text(&vitrs(&["convert", "-h"]).stdout);
     assert!(help.contains("[possible values: timm, jax, hf]"), "{help}");
     assert!(
-        help.contains("[default: f32] [possible values: f32, f16, bf16]"),
+        help.contains("[default: f32] [possible values: f32, f16, bf16, int8]"),
         "{help}"
     );
     // The alias of pooler still parses.

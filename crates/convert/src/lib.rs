@@ -176,6 +176,19 @@ impl Conversion {
         write::write_plan_to(&self.plan, self.source.as_ref(), w, out, dtype)
     }
 
+    /// Writes `model.safetensors` to `w` as an int8 checkpoint: the encoder's linear weights
+    /// (see [`write::is_quantized_linear`]) quantized per output channel to `I8` `X.weight`
+    /// with an `F32` `X.weight_scale` `[out]` beside it (`weight ≈ weight_scale[:, None] ·
+    /// weight`), every other tensor `F32`; the header's metadata says
+    /// `"vitrs_quantization": "int8"`. `--dtype int8` loads it without quantizing again.
+    pub fn write_weights_int8(
+        &self,
+        w: &mut dyn std::io::Write,
+        out: &Path,
+    ) -> Result<u64, ConvertError> {
+        write::write_plan_int8_to(&self.plan, self.source.as_ref(), w, out)
+    }
+
     /// The text of `config.json`.
     pub fn config_json(&self) -> String {
         serde_json::to_string_pretty(&self.plan.config).expect("JSON values serialise") + "\n"

@@ -3,6 +3,7 @@
 //!
 //! - [`gemm`]: `y = x·Wᵀ + b` with fused epilogues ([`Linear`], [`Epilogue`]), and the
 //!   strided form attention uses ([`gemm::gemm_strided`]).
+//! - [`qgemm`]: the int8 linear layer ([`qgemm::QLinear`]) and its kernels.
 //! - [`layer_norm`]: LayerNorm over the last axis.
 //! - [`softmax`]: row-wise softmax.
 //! - [`activation`]: GELU (erf and tanh forms) and the other `ACT2FN` activations.
@@ -21,6 +22,7 @@ pub mod gemm;
 mod lanes;
 pub mod layer_norm;
 pub mod mmap;
+pub mod qgemm;
 pub mod shared;
 mod simd;
 pub mod softmax;

@@ -3,11 +3,12 @@
 
 use vitrs_kernels::attention::{attention_batch, AttentionShape};
 use vitrs_kernels::layer_norm::layer_norm;
+use vitrs_kernels::qgemm::{AnyLinear, QLinear, QuantizedWeight};
 use vitrs_kernels::{Activation, Epilogue, Linear};
 
 use crate::family::{MlpKind, Names};
 use crate::weights::Weights;
-use crate::{ModelError, ViTConfig};
+use crate::{ComputeDtype, ModelError, ViTConfig};
 
 /// A LayerNorm's parameters.
 pub struct Norm {
@@ -38,43 +39,45 @@ pub enum Mlp {
     /// `fc2(act(fc1 x))`: `fc1 [I, D]`, `fc2 [D, I]`.
     Plain {
         /// `[I, D]`.
-        fc1: Linear,
+        fc1: AnyLinear,
         /// The activation.
         act: Activation,
         /// `[D, I]`.
-        fc2: Linear,
+        fc2: AnyLinear,
     },
     /// `w_out(silu(gate) ⊙ up)`: `w_in = [gate; up]` `[2F, D]`, `w_out [D, F]`.
     SwiGlu {
         /// `[2F, D]`.
-        w_in: Linear,
+        w_in: AnyLinear,
         /// `[D, F]`.
-        w_out: Linear,
+        w_out: AnyLinear,
     },
 }
 
 impl Mlp {
-    /// Its linear layers.
+    /// Its f32 linear layers (int8 ones are left out: they are not shared).
     pub fn linears_mut(&mut self) -> Vec<&mut Linear> {
-        match self {
-            Mlp::Plain { fc1, fc2, .. } => vec![fc1, fc2],
-            Mlp::SwiGlu { w_in, w_out } => vec![w_in, w_out],
-        }
+        let both = match self {
+            Mlp::Plain { fc1, fc2, .. } => [fc1, fc2],
+            Mlp::SwiGlu { w_in, w_out } => [w_in, w_out],
+        };
+        both.into_iter().filter_map(f32_linear).collect()
     }
 
-    /// Loads a plain MLP from `names[0]`, `names[1]`, the second linear's rows scaled by
-    /// `scale` when given.
+    /// Loads a plain MLP from `names[0]`, `names[1]` computing in `dtype`, the second
+    /// linear's rows scaled by `scale` when given (before quantizing).
     pub fn load_plain(
         w: &Weights,
         names: [&str; 2],
         cfg: &ViTConfig,
         scale: Option<&[f32]>,
+        dtype: ComputeDtype,
     ) -> Result<Self, ModelError> {
         let (d, i) = (cfg.hidden_size, cfg.intermediate_size);
         Ok(Mlp::Plain {
-            fc1: w.linear(names[0], i, d, true)?,
+            fc1: w.linear_as(names[0], i, d, true, dtype)?,
             act: cfg.hidden_act,
-            fc2: w.linear_scaled(names[1], d, i, scale)?,
+            fc2: w.linear_scaled_as(names[1], d, i, scale, dtype)?,
         })
     }
 
@@ -130,9 +133,9 @@ impl Mlp {
 pub struct Layer {
     norm1: Norm,
     /// Query, key and value fused: `[3D, D]`.
-    qkv: Linear,
+    qkv: AnyLinear,
     /// The attention output projection `[D, D]` (LayerScale folded in).
-    attn_out: Linear,
+    attn_out: AnyLinear,
     norm2: Norm,
     /// The MLP (LayerScale folded into its last linear).
     mlp: Mlp,
@@ -177,28 +180,59 @@ impl Scratch {
 }
 
 impl Layer {
-    /// Its linear layers.
+    /// Its f32 linear layers (int8 ones are left out: they are not shared).
     pub fn linears_mut(&mut self) -> Vec<&mut Linear> {
-        let mut out = vec![&mut self.qkv, &mut self.attn_out];
+        let mut out: Vec<&mut Linear> = [&mut self.qkv, &mut self.attn_out]
+            .into_iter()
+            .filter_map(f32_linear)
+            .collect();
         out.extend(self.mlp.linears_mut());
         out
     }
 
-    /// Loads one layer under `w` with the family's `names`.
-    pub fn load(w: &Weights, cfg: &ViTConfig, names: &Names) -> Result<Self, ModelError> {
+    /// Loads one layer under `w` with the family's `names`, its linears (fused q/k/v,
+    /// attention output, the MLP's two) computing in `dtype`. LayerScale is folded into the
+    /// f32 weights before they are quantized.
+    pub fn load(
+        w: &Weights,
+        cfg: &ViTConfig,
+        names: &Names,
+        dtype: ComputeDtype,
+    ) -> Result<Self, ModelError> {
         let d = cfg.hidden_size;
         let eps = cfg.layer_norm_eps;
         let [q, k, v] = names.qkv;
-        let qkv = Linear::concat(&[
-            w.linear(q, d, d, cfg.qkv_bias)?,
-            w.linear(k, d, d, cfg.qkv_bias)?,
-            w.linear(v, d, d, cfg.qkv_bias)?,
-        ])
-        .map_err(|e| ModelError::Shape {
+        let fused = |e: vitrs_kernels::gemm::LinearError| ModelError::Shape {
             name: format!("{q}, {k}, {v}"),
             expected: vec![e.expected],
             found: vec![e.found],
-        })?;
+        };
+        let qkv = match dtype {
+            ComputeDtype::F32 => AnyLinear::F32(
+                Linear::concat(&[
+                    w.linear(q, d, d, cfg.qkv_bias)?,
+                    w.linear(k, d, d, cfg.qkv_bias)?,
+                    w.linear(v, d, d, cfg.qkv_bias)?,
+                ])
+                .map_err(fused)?,
+            ),
+            ComputeDtype::Int8 => {
+                let parts = [q, k, v]
+                    .map(|n| w.quantized(n, d, d, cfg.qkv_bias))
+                    .into_iter()
+                    .collect::<Result<Vec<_>, _>>()?;
+                let bias = cfg.qkv_bias.then(|| {
+                    parts
+                        .iter()
+                        .flat_map(|(_, b)| b.clone().unwrap_or_default())
+                        .collect()
+                });
+                let weights: Vec<QuantizedWeight> = parts.into_iter().map(|(q, _)| q).collect();
+                let q = QuantizedWeight::concat(&weights).map_err(fused)?;
+                // 8-bit activations: 7-bit ones here cost the most accuracy (measured).
+                AnyLinear::Int8(QLinear::new(q, bias).map_err(fused)?)
+            }
+        };
         let (lambda1, lambda2) = match cfg.variant.layer_scale {
             true => (
                 Some(w.get(names.layer_scale1, &[d])?),
@@ -207,19 +241,19 @@ impl Layer {
             false => (None, None),
         };
         let mlp = match cfg.variant.mlp {
-            MlpKind::Plain => Mlp::load_plain(w, names.mlp, cfg, lambda2.as_deref())?,
+            MlpKind::Plain => Mlp::load_plain(w, names.mlp, cfg, lambda2.as_deref(), dtype)?,
             MlpKind::SwiGlu => {
                 let f = cfg.intermediate_size;
                 Mlp::SwiGlu {
-                    w_in: w.linear(names.swiglu[0], 2 * f, d, true)?,
-                    w_out: w.linear_scaled(names.swiglu[1], d, f, lambda2.as_deref())?,
+                    w_in: w.linear_as(names.swiglu[0], 2 * f, d, true, dtype)?,
+                    w_out: w.linear_scaled_as(names.swiglu[1], d, f, lambda2.as_deref(), dtype)?,
                 }
             }
         };
         Ok(Layer {
             norm1: Norm::load(w, names.norm1, d, eps)?,
             qkv,
-            attn_out: w.linear_scaled(names.attn_out, d, d, lambda1.as_deref())?,
+            attn_out: w.linear_scaled_as(names.attn_out, d, d, lambda1.as_deref(), dtype)?,
             norm2: Norm::load(w, names.norm2, d, eps)?,
             mlp,
         })
@@ -270,5 +304,13 @@ impl Layer {
     /// Multiply-accumulates of the four linears for `rows` tokens.
     pub fn linear_macs(&self, rows: usize) -> usize {
         self.qkv.macs(rows) + self.attn_out.macs(rows) + self.mlp.macs(rows)
+    }
+}
+
+/// The f32 layer inside `l`, if it is one.
+fn f32_linear(l: &mut AnyLinear) -> Option<&mut Linear> {
+    match l {
+        AnyLinear::F32(l) => Some(l),
+        AnyLinear::Int8(_) => None,
     }
 }

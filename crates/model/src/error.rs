@@ -104,6 +104,9 @@ pub enum ModelError {
     /// `pixel_values` does not fit the model.
     #[error("pixel_values: {0}")]
     Input(String),
+    /// The kernels asked for (`VITRS_ISA`) cannot run here.
+    #[error(transparent)]
+    Isa(#[from] vitrs_kernels::gemm::IsaError),
 }
 
 impl ModelError {

@@ -7,7 +7,7 @@ use vitrs_kernels::{Activation, Epilogue, Linear};
 
 use crate::encoder::{Mlp, Norm};
 use crate::weights::Weights;
-use crate::{ModelError, ViTConfig};
+use crate::{ComputeDtype, ModelError, ViTConfig};
 
 /// What produces `pooler_output`.
 pub enum Pooler {
@@ -102,7 +102,7 @@ impl ProbeHead {
             kv,
             out: a.linear("out_proj", d, d, true)?,
             norm: Norm::load(w, "layernorm", d, cfg.layer_norm_eps)?,
-            mlp: Mlp::load_plain(w, ["mlp.fc1", "mlp.fc2"], cfg, None)?,
+            mlp: Mlp::load_plain(w, ["mlp.fc1", "mlp.fc2"], cfg, None, ComputeDtype::F32)?,
             heads: cfg.num_attention_heads,
             dim: d,
         })

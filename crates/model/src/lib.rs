@@ -43,4 +43,4 @@ pub use error::ModelError;
 pub use family::{Family, Variant};
 pub use interpolate::{bicubic_resize, bicubic_resize_antialiased};
 pub use output::{ForwardOptions, ViTOutput};
-pub use vit::{LoadOptions, ViT, MAX_TOKENS};
+pub use vit::{ComputeDtype, LoadOptions, ViT, MAX_TOKENS};

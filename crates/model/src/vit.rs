@@ -27,6 +27,41 @@ pub struct LoadOptions {
     /// Accept weights holding NaN or infinities (refused by default: a corrupt checkpoint
     /// must not quietly produce numbers).
     pub allow_nonfinite: bool,
+    /// What the encoder's linear layers compute in.
+    pub dtype: ComputeDtype,
+}
+
+/// What the encoder's linear layers (q/k/v, attention output, fc1, fc2) compute in. The
+/// patch embedding, pooler, classifier, attention, softmax and LayerNorm stay f32.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ComputeDtype {
+    /// f32 throughout (the default; transformers' numbers to float noise).
+    #[default]
+    F32,
+    /// int8 weights (per output channel) and activations (per row), `i32` accumulation
+    /// ([`vitrs_kernels::qgemm`]). An int8 checkpoint's stored weights are used as they are;
+    /// an f32 checkpoint is quantized while loading.
+    Int8,
+}
+
+impl std::str::FromStr for ComputeDtype {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "f32" => Ok(ComputeDtype::F32),
+            "int8" => Ok(ComputeDtype::Int8),
+            other => Err(format!("unknown dtype `{other}`: expected f32 or int8")),
+        }
+    }
+}
+
+impl std::fmt::Display for ComputeDtype {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ComputeDtype::F32 => "f32",
+            ComputeDtype::Int8 => "int8",
+        })
+    }
 }
 
 /// A loaded model of any supported family: `ViTModel` (with or without pooler),
@@ -82,6 +117,10 @@ impl ViT {
         source: &dyn WeightSource,
         opts: &LoadOptions,
     ) -> Result<Self, ModelError> {
+        if opts.dtype == ComputeDtype::Int8 {
+            // A forced ISA without the int8 kernel's features is an error here, not a panic.
+            vitrs_kernels::qgemm::QIsa::select()?;
+        }
         let variant = config.variant;
         let names = variant.family.names();
         let patch = format!("{}.weight", names.patch);
@@ -122,7 +161,7 @@ impl ViT {
         };
         let encoder = w.pp(names.layers);
         let layers = (0..config.num_hidden_layers)
-            .map(|i| Layer::load(&encoder.pp(i), &config, names))
+            .map(|i| Layer::load(&encoder.pp(i), &config, names, opts.dtype))
             .collect::<Result<Vec<_>, _>>()?;
         let final_norm = Norm::load(w, names.final_norm, d, eps)?;
         let pooler = match variant.pooling {
@@ -202,7 +241,7 @@ impl ViT {
         })
     }
 
-    /// Every linear layer (the bulk of the weights), in a fixed order.
+    /// Every f32 linear layer (the bulk of the weights), in a fixed order.
     fn linears_mut(&mut self) -> Vec<&mut Linear> {
         let mut out = vec![self.embeddings.linear_mut()];
         for layer in &mut self.layers {
@@ -222,7 +261,8 @@ impl ViT {
     /// every process loading the same weights maps, so N workers on one machine hold one
     /// copy instead of N ([`vitrs_kernels::shared`]: the file is named by its contents,
     /// written once, and used only where it equals this model's own weights bit for bit).
-    /// Outputs are unchanged.
+    /// Outputs are unchanged. Only f32 layers are shared: with [`ComputeDtype::Int8`] the
+    /// encoder's int8 layers (a quarter of the f32 size) stay in this process.
     pub fn share_weights(
         &mut self,
         dir: &Path,

@@ -4,9 +4,10 @@
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
+use vitrs_kernels::qgemm::{AnyLinear, QIsa, QLinear, QuantizedWeight};
 use vitrs_kernels::Linear;
 
-use crate::{ModelError, WeightSource};
+use crate::{ComputeDtype, ModelError, WeightSource};
 
 /// A view of a [`WeightSource`] under a name prefix (`"vit."`, `"encoder.layer.3."`).
 pub struct Weights<'a> {
@@ -90,6 +91,7 @@ impl<'a> Weights<'a> {
     }
 
     /// A PyTorch `nn.Linear` under `name`: `weight [out, in]` and, if `bias`, `bias [out]`.
+    /// A weight stored quantized (int8 checkpoint) is dequantized.
     pub fn linear(
         &self,
         name: &str,
@@ -97,18 +99,108 @@ impl<'a> Weights<'a> {
         in_features: usize,
         bias: bool,
     ) -> Result<Linear, ModelError> {
-        let w = self.pp(name);
-        let weight = w.get("weight", &[out_features, in_features])?;
-        let bias = if bias {
-            Some(w.get("bias", &[out_features])?)
-        } else {
-            None
+        let weight = match self.stored_int8(name, out_features, in_features)? {
+            Some(q) => q.dequantize(),
+            None => self.pp(name).get("weight", &[out_features, in_features])?,
         };
-        Linear::new(weight, bias, out_features, in_features).map_err(|e| ModelError::Shape {
+        let bias = self.bias(name, out_features, bias)?;
+        Linear::new(weight, bias, out_features, in_features).map_err(|e| self.shape_error(name, e))
+    }
+
+    /// The linear under `name` computed in `dtype`: int8 from the stored quantized weight if
+    /// there is one, else quantized here from the f32 weight. In int8 it runs the fastest
+    /// kernel for inputs that tolerate 7-bit activations ([`QIsa::detect_coarse`]): the
+    /// attention output, fc1 and fc2 (q/k/v, which does not, is built apart).
+    pub fn linear_as(
+        &self,
+        name: &str,
+        out_features: usize,
+        in_features: usize,
+        bias: bool,
+        dtype: ComputeDtype,
+    ) -> Result<AnyLinear, ModelError> {
+        match dtype {
+            ComputeDtype::F32 => Ok(AnyLinear::F32(self.linear(
+                name,
+                out_features,
+                in_features,
+                bias,
+            )?)),
+            ComputeDtype::Int8 => {
+                let (q, b) = self.quantized(name, out_features, in_features, bias)?;
+                Ok(AnyLinear::Int8(
+                    QLinear::with_isa(q, b, QIsa::detect_coarse())
+                        .map_err(|e| self.shape_error(name, e))?,
+                ))
+            }
+        }
+    }
+
+    /// The weight under `name` quantized per output channel (as stored, or quantized now),
+    /// and its bias.
+    pub fn quantized(
+        &self,
+        name: &str,
+        out_features: usize,
+        in_features: usize,
+        bias: bool,
+    ) -> Result<(QuantizedWeight, Option<Vec<f32>>), ModelError> {
+        let q = match self.stored_int8(name, out_features, in_features)? {
+            Some(q) => q,
+            None => {
+                let w = self.pp(name).get("weight", &[out_features, in_features])?;
+                QuantizedWeight::quantize(&w, out_features, in_features)
+                    .map_err(|e| self.shape_error(name, e))?
+            }
+        };
+        Ok((q, self.bias(name, out_features, bias)?))
+    }
+
+    /// `name.weight` as stored by `vitrs convert --dtype int8`: `I8 [out, in]` with
+    /// `name.weight_scale` `F32 [out]`; `None` if the weight is not stored that way.
+    fn stored_int8(
+        &self,
+        name: &str,
+        out_features: usize,
+        in_features: usize,
+    ) -> Result<Option<QuantizedWeight>, ModelError> {
+        let w = self.pp(name);
+        if !w.contains("weight_scale") {
+            return Ok(None);
+        }
+        let full = w.full("weight");
+        let found = self.source.dims(&full).unwrap_or_default();
+        if found != [out_features, in_features] {
+            return Err(ModelError::Shape {
+                name: full,
+                expected: vec![out_features, in_features],
+                found,
+            });
+        }
+        let values = self
+            .source
+            .load_i8(&full)?
+            .ok_or_else(|| ModelError::Layout {
+                checkpoint: self.source.describe(),
+                message: format!("`{full}` has a `weight_scale` beside it but is not stored as I8"),
+            })?;
+        let scales = w.get("weight_scale", &[out_features])?;
+        self.used.borrow_mut().insert(full);
+        QuantizedWeight::from_parts(values, scales, out_features, in_features)
+            .map(Some)
+            .map_err(|e| self.shape_error(name, e))
+    }
+
+    fn bias(&self, name: &str, n: usize, bias: bool) -> Result<Option<Vec<f32>>, ModelError> {
+        bias.then(|| self.pp(name).get("bias", &[n])).transpose()
+    }
+
+    fn shape_error(&self, name: &str, e: vitrs_kernels::gemm::LinearError) -> ModelError {
+        ModelError::Shape {
             name: self.full(name),
             expected: vec![e.expected],
             found: vec![e.found],
-        })
+        }
     }
 
     /// [`Weights::linear`] with each output row scaled by `scale` (LayerScale folded in:
@@ -123,9 +215,57 @@ impl<'a> Weights<'a> {
         let Some(scale) = scale else {
             return self.linear(name, out_features, in_features, true);
         };
-        let w = self.pp(name);
-        let mut weight = w.get("weight", &[out_features, in_features])?;
-        let mut bias = w.get("bias", &[out_features])?;
+        let (weight, bias) = self.scaled(name, out_features, in_features, scale)?;
+        Linear::new(weight, Some(bias), out_features, in_features)
+            .map_err(|e| self.shape_error(name, e))
+    }
+
+    /// [`Weights::linear_scaled`] computed in `dtype`: in int8 the scale is folded into the
+    /// f32 weight before it is quantized (as [`Weights::linear_as`] otherwise).
+    pub fn linear_scaled_as(
+        &self,
+        name: &str,
+        out_features: usize,
+        in_features: usize,
+        scale: Option<&[f32]>,
+        dtype: ComputeDtype,
+    ) -> Result<AnyLinear, ModelError> {
+        let Some(scale) = scale else {
+            return self.linear_as(name, out_features, in_features, true, dtype);
+        };
+        match dtype {
+            ComputeDtype::F32 => Ok(AnyLinear::F32(self.linear_scaled(
+                name,
+                out_features,
+                in_features,
+                Some(scale),
+            )?)),
+            ComputeDtype::Int8 => {
+                let (weight, bias) = self.scaled(name, out_features, in_features, scale)?;
+                let q = QuantizedWeight::quantize(&weight, out_features, in_features)
+                    .map_err(|e| self.shape_error(name, e))?;
+                Ok(AnyLinear::Int8(
+                    QLinear::with_isa(q, Some(bias), QIsa::detect_coarse())
+                        .map_err(|e| self.shape_error(name, e))?,
+                ))
+            }
+        }
+    }
+
+    /// The f32 weight (dequantized if stored as int8) and bias under `name`, each output row
+    /// scaled by `scale`.
+    fn scaled(
+        &self,
+        name: &str,
+        out_features: usize,
+        in_features: usize,
+        scale: &[f32],
+    ) -> Result<(Vec<f32>, Vec<f32>), ModelError> {
+        let mut weight = match self.stored_int8(name, out_features, in_features)? {
+            Some(q) => q.dequantize(),
+            None => self.pp(name).get("weight", &[out_features, in_features])?,
+        };
+        let mut bias = self.pp(name).get("bias", &[out_features])?;
         for ((row, b), l) in weight
             .chunks_exact_mut(in_features)
             .zip(&mut bias)
@@ -134,11 +274,7 @@ impl<'a> Weights<'a> {
             row.iter_mut().for_each(|v| *v *= l);
             *b *= l;
         }
-        Linear::new(weight, Some(bias), out_features, in_features).map_err(|e| ModelError::Shape {
-            name: self.full(name),
-            expected: vec![e.expected],
-            found: vec![e.found],
-        })
+        Ok((weight, bias))
     }
 
     /// A LayerNorm under `name`: `weight [dim]` and `bias [dim]`.

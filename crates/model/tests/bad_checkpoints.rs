@@ -244,6 +244,7 @@ fn non_finite_weights_are_refused_unless_allowed() {
     );
     let opts = vitrs_model::LoadOptions {
         allow_nonfinite: true,
+        ..Default::default()
     };
     assert!(ViT::load_with(dir.path(), &opts).is_ok());
 }

@@ -1,80 +1,10 @@
-//! The whole model on the portable kernels (`VITRS_PORTABLE=1`: no SIMD intrinsics anywhere),
-//! against transformers' outputs for every committed model case, at the same tolerance as
-//! the AVX2 path. This file holds a single test: the choice of kernels is made once per
-//! process, so it must set the variable before anything runs.
+//! The whole model on the portable kernels (no SIMD intrinsics anywhere), against
+//! transformers' outputs for every committed model case, at the same tolerance as the SIMD
+//! paths. One test per file: the choice of kernels is made once per process.
 
-use std::path::Path;
-
-use safetensors::SafeTensors;
-use vitrs_model::{ForwardOptions, ViT};
-use vitrs_tensor::Tensor;
-
-fn tensor(st: &SafeTensors, name: &str) -> Option<(Vec<usize>, Vec<f32>)> {
-    let view = st.tensor(name).ok()?;
-    let data = view
-        .data()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    Some((view.shape().to_vec(), data))
-}
+mod common;
 
 #[test]
 fn every_model_case_matches_transformers_on_the_portable_kernels() {
-    std::env::set_var("VITRS_PORTABLE", "1");
-    assert_eq!(
-        vitrs_kernels::gemm::detect(),
-        vitrs_kernels::gemm::Isa::Portable
-    );
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/models");
-    let mut cases: Vec<_> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    cases.sort();
-    let mut checked = 0;
-    for dir in cases {
-        let case: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
-        let flag = |k: &str| case[k].as_bool().unwrap_or(false);
-        let opts = ForwardOptions {
-            interpolate_pos_encoding: flag("interpolate_pos_encoding"),
-            output_hidden_states: false,
-            output_attentions: false,
-        };
-        let tolerance = case["tolerance"].as_f64().unwrap_or(5e-5) as f32;
-        let vit = ViT::load(&dir).unwrap();
-        let input_bytes = std::fs::read(dir.join("input.safetensors")).unwrap();
-        let input = SafeTensors::deserialize(&input_bytes).unwrap();
-        let (dims, data) = tensor(&input, "pixel_values").unwrap();
-        let out = vit
-            .forward(&Tensor::new(&dims, data).unwrap(), &opts)
-            .unwrap();
-        let expected_bytes = std::fs::read(dir.join("expected.safetensors")).unwrap();
-        let expected = SafeTensors::deserialize(&expected_bytes).unwrap();
-        for (name, got) in [
-            ("last_hidden_state", Some(&out.last_hidden_state)),
-            ("pooler_output", out.pooler_output.as_ref()),
-            ("logits", out.logits.as_ref()),
-        ] {
-            let Some((_, want)) = tensor(&expected, name) else {
-                continue;
-            };
-            let got = got.unwrap_or_else(|| panic!("{}: no {name}", dir.display()));
-            let diff = got
-                .data()
-                .iter()
-                .zip(&want)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0f32, f32::max);
-            assert_eq!(got.data().len(), want.len(), "{}: {name}", dir.display());
-            assert!(
-                diff <= tolerance,
-                "{}: {name} differs by {diff} (tolerance {tolerance})",
-                dir.display()
-            );
-            checked += 1;
-        }
-    }
-    assert!(checked >= 25, "only {checked} outputs checked");
+    common::every_model_case_matches_transformers_on(vitrs_kernels::gemm::Isa::Portable);
 }

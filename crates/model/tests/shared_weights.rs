@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use safetensors::SafeTensors;
-use vitrs_model::{ForwardOptions, ViT};
+use vitrs_model::{ComputeDtype, ForwardOptions, LoadOptions, ViT};
 use vitrs_tensor::Tensor;
 
 fn tensor(st: &SafeTensors, name: &str) -> Option<Vec<f32>> {
@@ -84,4 +84,43 @@ fn shared_weights_give_transformers_outputs() {
         );
         check(&second, &dir);
     }
+}
+
+#[test]
+fn int8_models_share_their_f32_layers_and_compute_as_before() {
+    // The int8 encoder layers stay private; the f32 ones (patch embedding, classifier) move
+    // into the file, and the outputs stay bit for bit those of the unshared int8 model.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/models/classifier");
+    let cache = tempfile::tempdir().unwrap();
+    let opts = LoadOptions {
+        dtype: ComputeDtype::Int8,
+        ..LoadOptions::default()
+    };
+    let input_bytes = std::fs::read(dir.join("input.safetensors")).unwrap();
+    let input = SafeTensors::deserialize(&input_bytes).unwrap();
+    let dims = input.tensor("pixel_values").unwrap().shape().to_vec();
+    let pixels = Tensor::new(&dims, tensor(&input, "pixel_values").unwrap()).unwrap();
+    let private = ViT::load_with(&dir, &opts).unwrap();
+    let mut shared = ViT::load_with(&dir, &opts).unwrap();
+    let file = shared.share_weights(cache.path()).unwrap();
+    assert!(file.created && file.bytes > 0, "{file:?}");
+    let f32_file = ViT::load(&dir)
+        .unwrap()
+        .share_weights(tempfile::tempdir().unwrap().path())
+        .unwrap();
+    assert!(
+        file.bytes < f32_file.bytes,
+        "int8: {} bytes shared, f32: {}",
+        file.bytes,
+        f32_file.bytes
+    );
+    let a = private
+        .forward(&pixels, &ForwardOptions::default())
+        .unwrap();
+    let b = shared.forward(&pixels, &ForwardOptions::default()).unwrap();
+    assert_eq!(a.last_hidden_state.data(), b.last_hidden_state.data());
+    assert_eq!(
+        a.logits.as_ref().unwrap().data(),
+        b.logits.as_ref().unwrap().data()
+    );
 }

@@ -135,6 +135,7 @@ pub fn run_all_isas(full: bool) -> Result<()> {
 pub fn run(full: bool) -> Result<()> {
     let isa = vitrs_kernels::gemm::select()?;
     println!("kernels: {isa} ({} f32 lanes)", isa.lanes());
+    println!("int8 kernels: {}", vitrs_kernels::qgemm::QIsa::summary()?);
     let mut rows = Vec::new();
     verify_dir(&paths::fixtures(), &mut rows)?;
     if full {

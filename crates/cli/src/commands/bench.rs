@@ -157,6 +157,11 @@ pub fn main(args: Args) -> Result<ExitCode> {
         "isa": isa.name(),
         "peak_gflops": peak_gflops,
         "model": args.model.model,
+        "dtype": args.model.compute_dtype().to_string(),
+        "int8_kernel": match args.model.compute_dtype() {
+            vitrs_model::ComputeDtype::Int8 => Some(vitrs_kernels::qgemm::QIsa::summary()?),
+            vitrs_model::ComputeDtype::F32 => None,
+        },
         "batch": args.batch,
         "size": [h, w],
         "threads": threads,

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use vitrs::output::{Inputs, Target};
-use vitrs_convert::{prepare, DType};
+use vitrs_convert::prepare;
 
 use super::values::{DTypeArg, SourceFormatArg};
 
@@ -34,7 +34,9 @@ pub struct Args {
     /// The source layout (detected when omitted).
     #[arg(long, value_enum)]
     from: Option<SourceFormatArg>,
-    /// Weights dtype of the output.
+    /// Weights dtype of the output: int8 quantizes the encoder's linear weights per output
+    /// channel to I8 with F32 `weight_scale`s (the rest f32); the result runs with
+    /// `--dtype int8` without quantizing again.
     #[arg(long, value_enum, default_value_t = DTypeArg::F32)]
     dtype: DTypeArg,
 }
@@ -106,7 +108,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
         report.format,
         report.tensors,
         report.bytes as f64 / 1e6,
-        DType::from(args.dtype),
+        args.dtype.name(),
         args.out_dir.display(),
         report.architecture
     );
@@ -117,7 +119,10 @@ pub fn main(args: Args) -> Result<ExitCode> {
 fn write(args: &Args, conversion: &vitrs_convert::Conversion, inputs: &Inputs) -> Result<u64> {
     let [weights, config, pre] = FILES.map(|f| args.out_dir.join(f));
     let mut partial = Target::check(&weights, inputs)?.create()?;
-    let bytes = conversion.write_weights(&mut partial, &weights, args.dtype.into())?;
+    let bytes = match args.dtype.float() {
+        Some(dtype) => conversion.write_weights(&mut partial, &weights, dtype)?,
+        None => conversion.write_weights_int8(&mut partial, &weights)?,
+    };
     let mut done = vec![partial];
     let texts = [
         Some((config, conversion.config_json())),

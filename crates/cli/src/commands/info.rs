@@ -237,6 +237,13 @@ pub fn main(args: Args) -> Result<ExitCode> {
                 "file size         {bytes} bytes ({:.1} MB)",
                 bytes as f64 / 1e6
             );
+            if dtypes.iter().any(|d| d == "I8") {
+                println!(
+                    "quantized         int8 (vitrs convert --dtype int8): encoder linear weights \
+                     I8 per output channel with F32 `weight_scale`; run with --dtype int8 to \
+                     compute in int8 (f32 dequantizes them)"
+                );
+            }
         }
         (_, Source::Random(arch, seed)) => {
             let _ = writeln!(
@@ -258,6 +265,10 @@ pub fn main(args: Args) -> Result<ExitCode> {
         isa.lanes(),
         available.join(", ")
     );
+    let _ = match vitrs_kernels::qgemm::QIsa::summary() {
+        Ok(k) => writeln!(out, "int8 kernels      {k} (--dtype int8)"),
+        Err(e) => writeln!(out, "int8 kernels      none: {e}"),
+    };
     let [h, w] = c.image_size;
     let _ = writeln!(
         out,

@@ -2,6 +2,9 @@
 
 use vitrs::load::Loaded;
 use vitrs::{LoadOptions, Pipeline, PipelineBuilder};
+use vitrs_model::ComputeDtype;
+
+use super::values::ComputeDtypeArg;
 
 /// The model arguments every command shares.
 #[derive(Debug, Clone, clap::Args)]
@@ -18,6 +21,10 @@ pub struct ModelArgs {
     /// (classify) results that are NaN or infinite instead of skipping their image.
     #[arg(long)]
     pub allow_nonfinite: bool,
+    /// What the encoder's linear layers compute in: f32, or int8 (weights per output channel,
+    /// activations per row; an f32 checkpoint is quantized while loading).
+    #[arg(long, value_enum, default_value_t = ComputeDtypeArg::F32)]
+    pub dtype: ComputeDtypeArg,
 }
 
 impl ModelArgs {
@@ -26,6 +33,12 @@ impl ModelArgs {
         Pipeline::builder(&self.model)
             .seed(self.seed)
             .allow_nonfinite(self.allow_nonfinite)
+            .dtype(self.compute_dtype())
+    }
+
+    /// What the encoder's linears compute in.
+    pub fn compute_dtype(&self) -> ComputeDtype {
+        self.dtype.into()
     }
 
     /// Loads the model with its image processor.
@@ -37,6 +50,7 @@ impl ModelArgs {
     pub fn load(&self) -> vitrs::Result<Loaded> {
         let opts = LoadOptions {
             allow_nonfinite: self.allow_nonfinite,
+            dtype: self.compute_dtype(),
         };
         vitrs::load::load(&self.model, self.seed, &opts)
     }

@@ -86,15 +86,45 @@ pub enum DTypeArg {
     F16,
     /// bfloat16.
     Bf16,
+    /// The encoder's linear weights as I8 per output channel with F32 scales (the rest f32).
+    Int8,
 }
 
-impl From<DTypeArg> for vitrs_convert::DType {
-    fn from(d: DTypeArg) -> Self {
+impl DTypeArg {
+    /// The float dtype, or `None` for int8.
+    pub fn float(self) -> Option<vitrs_convert::DType> {
         use vitrs_convert::DType;
+        match self {
+            DTypeArg::F32 => Some(DType::F32),
+            DTypeArg::F16 => Some(DType::F16),
+            DTypeArg::Bf16 => Some(DType::BF16),
+            DTypeArg::Int8 => None,
+        }
+    }
+
+    /// The name on the command line.
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map_or_else(String::new, |v| v.get_name().to_string())
+    }
+}
+
+/// `--dtype` of the commands that run a model: what the encoder's linear layers compute in.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ComputeDtypeArg {
+    /// 32-bit float (the default).
+    #[default]
+    F32,
+    /// int8 weights per output channel, activations per row (an f32 checkpoint is quantized
+    /// while loading).
+    Int8,
+}
+
+impl From<ComputeDtypeArg> for vitrs_model::ComputeDtype {
+    fn from(d: ComputeDtypeArg) -> Self {
         match d {
-            DTypeArg::F32 => DType::F32,
-            DTypeArg::F16 => DType::F16,
-            DTypeArg::Bf16 => DType::BF16,
+            ComputeDtypeArg::F32 => vitrs_model::ComputeDtype::F32,
+            ComputeDtypeArg::Int8 => vitrs_model::ComputeDtype::Int8,
         }
     }
 }
@@ -134,7 +164,14 @@ mod tests {
         }
         for d in DTypeArg::value_variants() {
             let name = d.to_possible_value().unwrap().get_name().to_string();
-            assert_eq!(name.parse::<vitrs_tensor::DType>().unwrap(), (*d).into());
+            match d.float() {
+                Some(float) => assert_eq!(name.parse::<vitrs_tensor::DType>().unwrap(), float),
+                None => assert_eq!(name, "int8"),
+            }
+        }
+        for d in ComputeDtypeArg::value_variants() {
+            let name = d.to_possible_value().unwrap().get_name().to_string();
+            assert_eq!(vitrs_model::ComputeDtype::from(*d).to_string(), name);
         }
         for f in SourceFormatArg::value_variants() {
             let name = f.to_possible_value().unwrap().get_name().to_string();

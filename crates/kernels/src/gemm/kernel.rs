@@ -217,6 +217,17 @@ impl FromStr for Isa {
 
 static CHOICE: OnceLock<Result<Isa, IsaError>> = OnceLock::new();
 
+/// Set by [`force`].
+static FORCED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the ISA was asked for (`VITRS_ISA`, `VITRS_PORTABLE=1` or [`force`]) rather than
+/// detected: the int8 kernels then refuse to step down to a narrower ISA.
+pub fn requested() -> bool {
+    FORCED.load(std::sync::atomic::Ordering::Relaxed)
+        || std::env::var_os("VITRS_ISA").is_some_and(|v| !v.is_empty())
+        || std::env::var_os("VITRS_PORTABLE").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
 /// The ISA the environment asks for: `VITRS_ISA` (`avx512`, `avx2`, `portable`, `emu16`), or
 /// the older `VITRS_PORTABLE=1` (an alias of `VITRS_ISA=portable`); otherwise the best this
 /// CPU supports. An ISA the CPU lacks, or an unknown name, is an error.
@@ -241,6 +252,7 @@ pub fn select() -> Result<Isa, IsaError> {
 /// first use: afterwards the choice stands and asking for another is an error.
 pub fn force(isa: Isa) -> Result<Isa, IsaError> {
     let isa = isa.check()?;
+    FORCED.store(true, std::sync::atomic::Ordering::Relaxed);
     match CHOICE.get_or_init(|| Ok(isa)) {
         Ok(chosen) if *chosen == isa => Ok(isa),
         Ok(chosen) => Err(IsaError::AlreadyChosen {

@@ -23,7 +23,7 @@ mod packed;
 mod portable;
 mod tile;
 
-pub use kernel::{detect, force, kernel, select, Isa, IsaError, Layout, MR, NR, NR_MAX};
+pub use kernel::{detect, force, kernel, requested, select, Isa, IsaError, Layout, MR, NR, NR_MAX};
 pub use linear::{Epilogue, Linear, LinearError};
 pub(crate) use pack::SharedPanels;
 pub use pack::{PackedB, KC};

@@ -22,6 +22,11 @@ pub trait WeightSource {
     fn load(&self, name: &str) -> Result<Option<Vec<f32>>, ModelError>;
     /// How errors should name this source (a file or folder).
     fn describe(&self) -> String;
+    /// The values of `name` if it is stored as `i8` (a quantized weight), else `None`.
+    fn load_i8(&self, name: &str) -> Result<Option<Vec<i8>>, ModelError> {
+        let _ = name;
+        Ok(None)
+    }
 }
 
 /// The safetensors weights of a checkpoint folder: `model.safetensors`, or the shards listed in
@@ -101,5 +106,12 @@ impl WeightSource for Checkpoint {
 
     fn describe(&self) -> String {
         self.dir.display().to_string()
+    }
+
+    fn load_i8(&self, name: &str) -> Result<Option<Vec<i8>>, ModelError> {
+        match self.find(name) {
+            Some(f) => f.load_i8(name),
+            None => Ok(None),
+        }
     }
 }

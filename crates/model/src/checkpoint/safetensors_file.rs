@@ -57,6 +57,17 @@ impl SafetensorsFile {
             let data = view.data();
             let start = data.as_ptr() as usize - base;
             let dtype = dtype_of(view.dtype());
+            if matches!(&dtype, Err(s) if s == "I8") {
+                let numel = Shape::new(&dims)
+                    .map_err(|e| bad(format!("tensor `{name}`: {e}")))?
+                    .numel();
+                if numel != data.len() {
+                    return Err(bad(format!(
+                        "tensor `{name}`: shape {dims:?} of I8 needs {numel} bytes, found {}",
+                        data.len()
+                    )));
+                }
+            }
             if let Ok(dt) = dtype {
                 let numel = Shape::new(&dims)
                     .map_err(|e| bad(format!("tensor `{name}`: {e}")))?
@@ -148,5 +159,28 @@ impl SafetensorsFile {
             })?;
         self.map.release(entry.range.clone());
         Ok(values)
+    }
+
+    /// The values of `name` if it is stored as `I8` (an int8 checkpoint's quantized weight),
+    /// `None` for any other dtype.
+    pub fn load_i8(&self, name: &str) -> Result<Option<Vec<i8>>, ModelError> {
+        let Some(entry) = self.entries.get(name) else {
+            return Ok(None);
+        };
+        if !matches!(&entry.dtype, Err(s) if s == "I8") {
+            return Ok(None);
+        }
+        if !self.map.still_whole() {
+            return Err(ModelError::Safetensors {
+                path: self.path.clone(),
+                message: "the file shrank while it was being read; was it being rewritten?".into(),
+            });
+        }
+        let values = self.map[entry.range.clone()]
+            .iter()
+            .map(|&b| b as i8)
+            .collect();
+        self.map.release(entry.range.clone());
+        Ok(Some(values))
     }
 }

@@ -1,0 +1,245 @@
+//! The int8 micro-kernel, written once over [`Lanes`], and the run-time choice of ISA.
+//!
+//! A tile is `MR` rows × `NR = 2·N` columns of `i32`: `c[i·NR + j] = Σ_p a·b` over `k4` groups
+//! of four reduction steps. `a` (activations, `u8`) holds per group `MR` rows × 4 bytes; `b`
+//! (weights, `i8`) holds per group `NR` columns × 4 bytes. Per group each row's four bytes are
+//! broadcast and multiplied into two vectors of columns with [`Lanes::dpbusd`].
+
+use super::lanes::{Emulated, Lanes};
+use crate::gemm::{Isa, IsaError};
+
+/// Rows of a tile (every ISA: the packed activations do not depend on the ISA).
+pub const MR: usize = 6;
+
+/// The widest tile (AVX-512: 32 columns).
+pub const NR_MAX: usize = 32;
+
+/// A tile kernel: `c[i·NR + j] = Σ_{g<k4} Σ_{t<4} a[(g·MR + i)·4 + t] · b[(g·NR + j)·4 + t]`,
+/// `a` as `u8`, `b` as `i8`, for `i < MR`, `j < NR` (the ISA's [`QIsa::nr`]).
+///
+/// # Safety
+/// `a` must hold `k4·MR·4` bytes, `b` `k4·NR·4` and `c` must be writable for `MR·NR` values;
+/// the CPU must have the kernel's features.
+pub type QKernelFn = unsafe fn(k4: usize, a: *const u8, b: *const i8, c: *mut i32);
+
+/// The kernel logic, for any lanes.
+///
+/// # Safety
+/// As [`QKernelFn`] with `NR = 2·V::N`; `V`'s features must be present.
+#[inline(always)]
+pub unsafe fn tile<V: Lanes>(k4: usize, a: *const u8, b: *const i8, c: *mut i32) {
+    // SAFETY (whole body): every offset stays inside the sizes the contract guarantees.
+    unsafe {
+        let mut acc = [[V::zero(); 2]; MR];
+        let (mut a, mut b) = (a, b);
+        for _ in 0..k4 {
+            let b0 = V::load(b);
+            let b1 = V::load(b.add(4 * V::N));
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = V::splat4(a.add(4 * i));
+                row[0] = V::dpbusd(row[0], ai, b0);
+                row[1] = V::dpbusd(row[1], ai, b1);
+            }
+            a = a.add(4 * MR);
+            b = b.add(8 * V::N);
+        }
+        for (i, row) in acc.iter().enumerate() {
+            row[0].store(c.add(i * 2 * V::N));
+            row[1].store(c.add(i * 2 * V::N + V::N));
+        }
+    }
+}
+
+/// The portable kernel: [`tile`] on eight emulated lanes (`NR = 16`).
+///
+/// # Safety
+/// As [`QKernelFn`].
+pub unsafe fn kernel_portable(k4: usize, a: *const u8, b: *const i8, c: *mut i32) {
+    // SAFETY: the caller's contract is tile's.
+    unsafe { tile::<Emulated<8>>(k4, a, b, c) }
+}
+
+/// The AVX512-VNNI tile logic on sixteen emulated lanes (`NR = 32`).
+///
+/// # Safety
+/// As [`QKernelFn`].
+pub unsafe fn kernel_emu16(k4: usize, a: *const u8, b: *const i8, c: *mut i32) {
+    // SAFETY: the caller's contract is tile's.
+    unsafe { tile::<Emulated<16>>(k4, a, b, c) }
+}
+
+/// Which int8 implementation runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QIsa {
+    /// AVX512-VNNI (`vpdpbusd` on 512 bits), with AVX-512 F and BW.
+    Avx512Vnni,
+    /// AVX-VNNI (`vpdpbusd` on 256 bits).
+    AvxVnni,
+    /// AVX2 (`vpmaddubsw` + `vpmaddwd` on sign-transferred operands): signed activations.
+    Avx2,
+    /// AVX2 with 7-bit activations (plain `vpmaddubsw`, no saturation below 128): faster,
+    /// coarser; for the layers whose inputs tolerate it.
+    Avx2U7,
+    /// The AVX512-VNNI logic (`vpdpbusd`, 32-column tiles) on sixteen emulated lanes, any
+    /// CPU: what `VITRS_ISA=emu16` runs, to test the wide path where the CPU lacks it. Slow.
+    Emulated16,
+    /// Plain Rust on emulated lanes, any CPU.
+    Portable,
+}
+
+impl QIsa {
+    /// The implementation for this process, decided once from the f32 kernels' ISA
+    /// ([`crate::gemm::select`], i.e. `VITRS_ISA`): `avx512` → AVX512-VNNI, `avx2` → AVX-VNNI
+    /// where present, else AVX2, `emu16` → [`QIsa::Emulated16`], `portable` → portable. When
+    /// the ISA was chosen automatically and the CPU lacks its int8 features (AVX-512F without
+    /// VNNI), the best int8 kernel it has runs instead; when it was asked for, that is an error.
+    pub fn select() -> Result<QIsa, IsaError> {
+        static CHOICE: std::sync::OnceLock<Result<QIsa, IsaError>> = std::sync::OnceLock::new();
+        CHOICE
+            .get_or_init(|| QIsa::for_isa(crate::gemm::select()?, crate::gemm::requested()))
+            .clone()
+    }
+
+    /// The int8 implementation for the f32 kernels' `isa`; `forced` makes a missing int8
+    /// feature an error rather than a step down.
+    pub fn for_isa(isa: Isa, forced: bool) -> Result<QIsa, IsaError> {
+        let have = QIsa::available();
+        let missing = |what: &'static str| IsaError::Unsupported {
+            isa,
+            missing: what,
+            supported: have.iter().map(|q| q.name()).collect::<Vec<_>>().join(", "),
+        };
+        match isa {
+            Isa::Portable => Ok(QIsa::Portable),
+            Isa::Emulated16 => Ok(QIsa::Emulated16),
+            Isa::Avx512 if have.contains(&QIsa::Avx512Vnni) => Ok(QIsa::Avx512Vnni),
+            Isa::Avx512 if forced => Err(missing("AVX512-VNNI + AVX512-BW (the int8 kernel)")),
+            Isa::Avx512 | Isa::Avx2Fma => [QIsa::AvxVnni, QIsa::Avx2]
+                .into_iter()
+                .find(|q| have.contains(q))
+                .ok_or_else(|| missing("AVX2 (the int8 kernel)")),
+        }
+    }
+
+    /// [`QIsa::select`].
+    ///
+    /// # Panics
+    /// If `VITRS_ISA` asks for an ISA this CPU lacks (programs report that first through
+    /// [`QIsa::select`]), as [`crate::gemm::detect`].
+    pub fn detect() -> QIsa {
+        match QIsa::select() {
+            Ok(isa) => isa,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// What `--dtype int8` runs, for reports: the kernel of q/k/v ([`QIsa::detect`]) and, when
+    /// it differs, that of the other linears ([`QIsa::detect_coarse`]), e.g.
+    /// `avx2-s8 (q/k/v), avx2-u7 (attention output, MLP)`. The error if [`QIsa::select`] fails.
+    pub fn summary() -> Result<String, IsaError> {
+        let fine = QIsa::select()?;
+        let coarse = QIsa::detect_coarse();
+        Ok(match fine == coarse {
+            true => fine.name().to_string(),
+            false => format!(
+                "{} (q/k/v), {} (attention output, MLP)",
+                fine.name(),
+                coarse.name()
+            ),
+        })
+    }
+
+    /// Its name (in `vitrs info` and bench JSON).
+    pub fn name(self) -> &'static str {
+        match self {
+            QIsa::Avx512Vnni => "avx512-vnni",
+            QIsa::AvxVnni => "avx-vnni",
+            QIsa::Avx2 => "avx2-s8",
+            QIsa::Avx2U7 => "avx2-u7",
+            QIsa::Emulated16 => "emu16-vnni",
+            QIsa::Portable => "portable",
+        }
+    }
+
+    /// The fastest kernel for layers whose inputs tolerate 7-bit activations: [`QIsa::Avx2U7`]
+    /// where [`QIsa::detect`] picks AVX2 (whose 8-bit form costs about twice as much on
+    /// Zen 3), the same as `detect` elsewhere.
+    pub fn detect_coarse() -> QIsa {
+        match QIsa::detect() {
+            QIsa::Avx2 => QIsa::Avx2U7,
+            other => other,
+        }
+    }
+
+    /// Every implementation this CPU can run, best first (the emulated and portable ones
+    /// last).
+    pub fn available() -> Vec<QIsa> {
+        #[allow(unused_mut)]
+        let mut v = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512vnni")
+            {
+                v.push(QIsa::Avx512Vnni);
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("avxvnni") {
+                v.push(QIsa::AvxVnni);
+            }
+            if is_x86_feature_detected!("avx2") {
+                v.push(QIsa::Avx2);
+                v.push(QIsa::Avx2U7);
+            }
+        }
+        v.push(QIsa::Emulated16);
+        v.push(QIsa::Portable);
+        v
+    }
+
+    /// Columns of a tile.
+    pub fn nr(self) -> usize {
+        match self {
+            QIsa::Avx512Vnni | QIsa::Emulated16 => 32,
+            QIsa::AvxVnni | QIsa::Avx2 | QIsa::Avx2U7 | QIsa::Portable => 16,
+        }
+    }
+
+    /// The largest quantized activation `q` (levels `0..=act_max`): 255 for `vpdpbusd` and
+    /// its emulation; 254 on AVX2, whose signed form cannot take −128 (see `act_shift`); 127
+    /// for AVX2's 7-bit kernel.
+    pub fn act_max(self) -> u8 {
+        match self {
+            QIsa::Avx2 => 254,
+            QIsa::Avx2U7 => 127,
+            QIsa::Avx512Vnni | QIsa::AvxVnni | QIsa::Emulated16 | QIsa::Portable => 255,
+        }
+    }
+
+    /// What is subtracted from `q` before it is stored: 0 where the kernel reads activations
+    /// as `u8`, 127 on AVX2, which reads them as `i8` (`q − 127` in −127..=127).
+    pub fn act_shift(self) -> u8 {
+        match self {
+            QIsa::Avx2 => 127,
+            QIsa::Avx2U7 | QIsa::Avx512Vnni | QIsa::AvxVnni | QIsa::Emulated16 | QIsa::Portable => {
+                0
+            }
+        }
+    }
+
+    /// The tile kernel.
+    pub fn kernel(self) -> QKernelFn {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            QIsa::Avx512Vnni => super::x86::kernel_avx512vnni,
+            #[cfg(target_arch = "x86_64")]
+            QIsa::AvxVnni => super::x86::kernel_avxvnni,
+            #[cfg(target_arch = "x86_64")]
+            QIsa::Avx2 => super::x86::kernel_avx2,
+            #[cfg(target_arch = "x86_64")]
+            QIsa::Avx2U7 => super::x86::kernel_avx2_u7,
+            QIsa::Emulated16 => kernel_emu16,
+            _ => kernel_portable,
+        }
+    }
+}

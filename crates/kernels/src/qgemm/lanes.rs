@@ -1,0 +1,137 @@
+//! The one operation the int8 micro-kernel is written in, over vectors of `i32` lanes.
+//!
+//! [`Lanes::dpbusd`] has the meaning of AVX512-VNNI's `vpdpbusd`: in each 32-bit lane, the four
+//! unsigned bytes of `a` times the four signed bytes of `b`, summed into the lane of `acc`
+//! (wrapping, no saturation). The kernel ([`super::kernel`]) only ever calls that, so the same
+//! kernel runs on [`Emulated`] lanes (the portable path, and the tests of the logic on every
+//! machine), on AVX2 (`vpmaddubsw` + `vpmaddwd`, exact while `a ≤ 127`, see [`super::avx2`])
+//! and on AVX512-VNNI / AVX-VNNI (one instruction).
+
+/// A vector of `N` `i32` lanes, each holding four bytes.
+///
+/// # Safety
+/// Implementations are only called where their CPU features are present; pointers must be
+/// valid for the bytes each method names.
+pub trait Lanes: Copy {
+    /// Lanes (`i32`) per vector.
+    const N: usize;
+    /// All zero.
+    ///
+    /// # Safety
+    /// The implementation's CPU features must be present; pointers valid for the bytes named.
+    unsafe fn zero() -> Self;
+    /// The four bytes at `a` in every lane.
+    ///
+    /// # Safety
+    /// The implementation's CPU features must be present; pointers valid for the bytes named.
+    unsafe fn splat4(a: *const u8) -> Self;
+    /// `4·N` bytes from `b` (no alignment required).
+    ///
+    /// # Safety
+    /// The implementation's CPU features must be present; pointers valid for the bytes named.
+    unsafe fn load(b: *const i8) -> Self;
+    /// `acc + Σ₄ a·b` per lane, `a` read as `u8` and `b` as `i8` (`vpdpbusd`).
+    ///
+    /// # Safety
+    /// The implementation's CPU features must be present; pointers valid for the bytes named.
+    unsafe fn dpbusd(acc: Self, a: Self, b: Self) -> Self;
+    /// Writes the `N` lanes to `c` (no alignment required).
+    ///
+    /// # Safety
+    /// The implementation's CPU features must be present; pointers valid for the bytes named.
+    unsafe fn store(self, c: *mut i32);
+}
+
+/// Plain-Rust lanes with exactly `vpdpbusd`'s meaning: the portable kernel, and the
+/// stand-in that tests the kernel logic of the wide ISAs on any machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Emulated<const N: usize>(pub [[u8; 4]; N]);
+
+impl<const N: usize> Lanes for Emulated<N> {
+    const N: usize = N;
+
+    unsafe fn zero() -> Self {
+        Emulated([[0; 4]; N])
+    }
+
+    unsafe fn splat4(a: *const u8) -> Self {
+        // SAFETY: the caller guarantees four readable bytes at a.
+        let v = unsafe { a.cast::<[u8; 4]>().read_unaligned() };
+        Emulated([v; N])
+    }
+
+    unsafe fn load(b: *const i8) -> Self {
+        // SAFETY: the caller guarantees 4·N readable bytes at b.
+        Emulated(unsafe { b.cast::<[[u8; 4]; N]>().read_unaligned() })
+    }
+
+    unsafe fn dpbusd(acc: Self, a: Self, b: Self) -> Self {
+        let mut out = acc;
+        for l in 0..N {
+            let mut sum = i32::from_le_bytes(acc.0[l]);
+            for t in 0..4 {
+                sum = sum.wrapping_add(a.0[l][t] as i32 * b.0[l][t] as i8 as i32);
+            }
+            out.0[l] = sum.to_le_bytes();
+        }
+        out
+    }
+
+    unsafe fn store(self, c: *mut i32) {
+        for l in 0..N {
+            // SAFETY: the caller guarantees N writable i32 at c.
+            unsafe { c.add(l).write_unaligned(i32::from_le_bytes(self.0[l])) };
+        }
+    }
+}
+
+/// The AVX2 lanes' instruction sequence emulated exactly, saturation included: `a` is read
+/// as **signed** bytes, and `Σ a·b` is `vpmaddubsw(|b|, sign(a, b))` (u8×s8 pairs saturating
+/// to i16), `vpmaddwd` by ones, `vpaddd`. It equals the signed sum while `a` avoids −128
+/// (`sign` cannot negate it) — pairs then stay within 2·128·127 = 32512. Tests only.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmulatedSignedMaddubs<const N: usize>(pub Emulated<N>);
+
+#[cfg(test)]
+impl<const N: usize> Lanes for EmulatedSignedMaddubs<N> {
+    const N: usize = N;
+
+    unsafe fn zero() -> Self {
+        EmulatedSignedMaddubs(unsafe { Emulated::zero() })
+    }
+
+    unsafe fn splat4(a: *const u8) -> Self {
+        EmulatedSignedMaddubs(unsafe { Emulated::splat4(a) })
+    }
+
+    unsafe fn load(b: *const i8) -> Self {
+        EmulatedSignedMaddubs(unsafe { Emulated::load(b) })
+    }
+
+    unsafe fn dpbusd(acc: Self, a: Self, b: Self) -> Self {
+        let mut out = acc.0;
+        for l in 0..N {
+            let (a, b) = (a.0 .0[l], b.0 .0[l]);
+            let term = |t: usize| {
+                let (a, b) = (a[t] as i8, b[t] as i8);
+                let u = b.unsigned_abs() as i32; // vpabsb, read as u8
+                let s = match b.signum() {
+                    // vpsignb: negate (wrapping), keep, or zero
+                    -1 => a.wrapping_neg() as i32,
+                    0 => 0,
+                    _ => a as i32,
+                };
+                u * s
+            };
+            let pair = |t: usize| (term(t) + term(t + 1)).clamp(i16::MIN as i32, i16::MAX as i32);
+            let sum = i32::from_le_bytes(acc.0 .0[l]).wrapping_add(pair(0) + pair(2));
+            out.0[l] = sum.to_le_bytes();
+        }
+        EmulatedSignedMaddubs(out)
+    }
+
+    unsafe fn store(self, c: *mut i32) {
+        unsafe { self.0.store(c) }
+    }
+}

@@ -1,0 +1,364 @@
+//! The int8 linear layer `y = x·Wᵀ + b` with the f32 [`Epilogue`]s.
+
+use rayon::prelude::*;
+
+use super::kernel::{QIsa, MR, NR_MAX};
+use super::quantize::{pack_b, packed_a_len, quantize_pack_a, QuantizedWeight, RowQuant};
+use crate::gemm::{Epilogue, Linear, LinearError};
+use crate::threads;
+
+/// A linear layer in int8: `W` quantized per output channel at construction, `x` quantized
+/// per row on each call, the product accumulated in `i32`, and dequantization, bias,
+/// activation or residual add applied to each tile as it leaves the kernel.
+///
+/// `y[r][j] = sw[j]·(step[r]·Σₖ q[r][k]·w[j][k] + lo[r]·Σₖ w[j][k]) + b[j]`.
+#[derive(Debug, Clone)]
+pub struct QLinear {
+    out_features: usize,
+    in_features: usize,
+    isa: QIsa,
+    /// The weight packed for `isa`'s tiles ([`pack_b`]).
+    packed: Vec<i8>,
+    /// `sw[j]`.
+    scale: Vec<f32>,
+    /// `sw[j] · Σₖ w[j][k]`.
+    offset: Vec<f32>,
+    bias: Option<Vec<f32>>,
+}
+
+impl QLinear {
+    /// Builds the layer for this CPU's kernel ([`QIsa::detect`]).
+    pub fn new(weight: QuantizedWeight, bias: Option<Vec<f32>>) -> Result<Self, LinearError> {
+        Self::with_isa(weight, bias, QIsa::detect())
+    }
+
+    /// Quantizes an f32 `[out, in]` weight and builds the layer.
+    pub fn quantize(
+        weight: &[f32],
+        bias: Option<Vec<f32>>,
+        out_features: usize,
+        in_features: usize,
+    ) -> Result<Self, LinearError> {
+        Self::new(
+            QuantizedWeight::quantize(weight, out_features, in_features)?,
+            bias,
+        )
+    }
+
+    /// Builds the layer for the kernel of `isa` (tests and benchmarks force each one). An ISA
+    /// this CPU lacks falls back to the portable kernel.
+    pub fn with_isa(
+        weight: QuantizedWeight,
+        bias: Option<Vec<f32>>,
+        isa: QIsa,
+    ) -> Result<Self, LinearError> {
+        let (n, k) = (weight.out_features, weight.in_features);
+        if let Some(b) = &bias {
+            if b.len() != n {
+                return Err(LinearError {
+                    what: "bias",
+                    out_features: n,
+                    in_features: k,
+                    expected: n,
+                    found: b.len(),
+                });
+            }
+        }
+        let isa = if QIsa::available().contains(&isa) {
+            isa
+        } else {
+            QIsa::Portable
+        };
+        let offset = weight
+            .values
+            .chunks(k.max(1))
+            .zip(&weight.scales)
+            .map(|(row, s)| s * row.iter().map(|&v| v as i32).sum::<i32>() as f32)
+            .collect();
+        Ok(QLinear {
+            out_features: n,
+            in_features: k,
+            isa,
+            packed: pack_b(&weight, isa.nr()),
+            scale: weight.scales,
+            offset,
+            bias,
+        })
+    }
+
+    /// Output features (rows of `W`).
+    pub fn out_features(&self) -> usize {
+        self.out_features
+    }
+
+    /// Input features (columns of `W`).
+    pub fn in_features(&self) -> usize {
+        self.in_features
+    }
+
+    /// The kernel this layer runs.
+    pub fn isa(&self) -> QIsa {
+        self.isa
+    }
+
+    /// Bytes held (packed weight, scales, bias).
+    pub fn bytes(&self) -> usize {
+        self.packed.len() + 4 * (2 * self.out_features + self.bias.as_ref().map_or(0, Vec::len))
+    }
+
+    /// Computes `rows` outputs: `x` is `[rows, in]`, `y` is `[rows, out]`, both row-major.
+    ///
+    /// The rows are quantized and packed once (split over the workers), then the workers
+    /// split the output columns (one image) or the row panels (a batch).
+    pub fn forward(&self, x: &[f32], rows: usize, y: &mut [f32], epilogue: Epilogue) {
+        self.forward_on(threads::current(), x, rows, y, epilogue);
+    }
+
+    /// [`QLinear::forward`] on at most `workers` workers of the pool.
+    pub(crate) fn forward_on(
+        &self,
+        workers: usize,
+        x: &[f32],
+        rows: usize,
+        y: &mut [f32],
+        epilogue: Epilogue,
+    ) {
+        let (k, n) = (self.in_features, self.out_features);
+        assert_eq!(x.len(), rows * k, "x must be [rows, in_features]");
+        assert_eq!(y.len(), rows * n, "y must be [rows, out_features]");
+        if rows == 0 || n == 0 {
+            return;
+        }
+        let nr = self.isa.nr();
+        let (act_max, shift) = (self.isa.act_max(), self.isa.act_shift());
+        let k4 = k.div_ceil(4);
+        let panel_len = k4 * MR * 4;
+        let row_panels = rows.div_ceil(MR);
+        let col_panels = n.div_ceil(nr);
+        let workers = workers.min(row_panels * col_panels);
+        let big = rows * n * k >= 1 << 18;
+        with_buffers(packed_a_len(rows, k), rows, |a, params| {
+            let out = Shared(y.as_mut_ptr());
+            let run = |a: &[u8], params: &[RowQuant], rp: std::ops::Range<usize>, cp| {
+                // SAFETY: y holds rows·n values and is borrowed for the whole call; callers
+                // hand disjoint (row panel, column panel) ranges to concurrent calls.
+                unsafe { self.compute(a, params, rows, rp, cp, out.ptr(), epilogue) }
+            };
+            if workers > 1 && big {
+                threads::pool().install(|| {
+                    // Quantize: a few row panels per task.
+                    let per = row_panels.div_ceil(workers * 4).max(1);
+                    a.par_chunks_mut(per * panel_len)
+                        .zip(params.par_chunks_mut(per * MR))
+                        .enumerate()
+                        .for_each(|(t, (a, p))| {
+                            let start = t * per;
+                            let end = (start + per).min(row_panels);
+                            quantize_pack_a(x, rows, k, act_max, shift, start..end, a, p);
+                        });
+                    let (a, params) = (&*a, &*params);
+                    if rows >= ROW_SPLIT {
+                        let per = ROW_BLOCK.div_ceil(MR);
+                        let tasks = row_panels.div_ceil(per);
+                        (0..tasks).into_par_iter().for_each(|t| {
+                            let rp = t * per..((t + 1) * per).min(row_panels);
+                            run(a, params, rp, 0..col_panels);
+                        });
+                    } else {
+                        let chunks = (workers * CHUNKS_PER_WORKER).min(col_panels);
+                        let per = col_panels.div_ceil(chunks);
+                        (0..col_panels.div_ceil(per)).into_par_iter().for_each(|t| {
+                            let cp = t * per..((t + 1) * per).min(col_panels);
+                            run(a, params, 0..row_panels, cp);
+                        });
+                    }
+                });
+            } else {
+                quantize_pack_a(x, rows, k, act_max, shift, 0..row_panels, a, params);
+                run(a, params, 0..row_panels, 0..col_panels);
+            }
+        });
+    }
+
+    /// Tiles of the row panels `rp` × column panels `cp`, finished into `y`.
+    ///
+    /// # Safety
+    /// `y` must be valid for `rows·n` values, of which no one else touches the ones in these
+    /// tiles during the call; `a` and `params` as [`quantize_pack_a`] wrote them for all rows.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn compute(
+        &self,
+        a: &[u8],
+        params: &[RowQuant],
+        rows: usize,
+        rp: std::ops::Range<usize>,
+        cp: std::ops::Range<usize>,
+        y: *mut f32,
+        epilogue: Epilogue,
+    ) {
+        let (k, n) = (self.in_features, self.out_features);
+        let nr = self.isa.nr();
+        let k4 = k.div_ceil(4);
+        let (a_panel, b_panel) = (k4 * MR * 4, k4 * nr * 4);
+        let kernel = self.isa.kernel();
+        let mut tile = [0i32; MR * NR_MAX];
+        // Column panels in blocks that stay in L2 while every row panel passes over them.
+        let block = (L2_BYTES / b_panel.max(1)).clamp(1, 16);
+        let mut c0 = cp.start;
+        while c0 < cp.end {
+            let c1 = (c0 + block).min(cp.end);
+            for p in rp.clone() {
+                for jp in c0..c1 {
+                    // SAFETY: panel p of a holds a_panel bytes, panel jp of packed b_panel, and
+                    // tile MR·NR_MAX ≥ MR·nr values; the kernel matches self.isa, which this
+                    // CPU has (checked in with_isa).
+                    unsafe {
+                        kernel(
+                            k4,
+                            a.as_ptr().add(p * a_panel),
+                            self.packed.as_ptr().add(jp * b_panel),
+                            tile.as_mut_ptr(),
+                        )
+                    };
+                    let r0 = p * MR;
+                    let j0 = jp * nr;
+                    let (mr, nc) = (MR.min(rows - r0), nr.min(n - j0));
+                    for i in 0..mr {
+                        let q = params[r0 + i];
+                        // SAFETY: row r0 + i < rows and columns j0..j0 + nc < n are in y, and
+                        // in this call's tiles (the caller's contract).
+                        let out =
+                            unsafe { std::slice::from_raw_parts_mut(y.add((r0 + i) * n + j0), nc) };
+                        self.finish_row(&tile[i * nr..i * nr + nc], q, j0, out, epilogue);
+                    }
+                }
+            }
+            c0 = c1;
+        }
+    }
+
+    /// Dequantizes one tile row into `out` (columns `j0..`), with the epilogue.
+    #[inline]
+    #[allow(clippy::needless_range_loop)] // indexed loops over equal-length slices vectorize
+    fn finish_row(&self, acc: &[i32], q: RowQuant, j0: usize, out: &mut [f32], epi: Epilogue) {
+        let nc = out.len();
+        let scale = &self.scale[j0..j0 + nc];
+        let offset = &self.offset[j0..j0 + nc];
+        let value = |j: usize| q.step * scale[j] * acc[j] as f32 + q.lo * offset[j];
+        match (&self.bias, epi) {
+            (Some(b), Epilogue::Accumulate) => {
+                let b = &b[j0..j0 + nc];
+                for j in 0..nc {
+                    out[j] += value(j) + b[j];
+                }
+            }
+            (None, Epilogue::Accumulate) => {
+                for j in 0..nc {
+                    out[j] += value(j);
+                }
+            }
+            (Some(b), _) => {
+                let b = &b[j0..j0 + nc];
+                for j in 0..nc {
+                    out[j] = value(j) + b[j];
+                }
+            }
+            (None, _) => {
+                for j in 0..nc {
+                    out[j] = value(j);
+                }
+            }
+        }
+        if let Epilogue::Activate(act) = epi {
+            act.apply_slice(out);
+        }
+    }
+}
+
+/// A linear layer in f32 or in int8: what the model holds for each of its GEMMs.
+#[derive(Debug, Clone)]
+pub enum AnyLinear {
+    /// The f32 GEMM.
+    F32(Linear),
+    /// The int8 GEMM.
+    Int8(QLinear),
+}
+
+impl AnyLinear {
+    /// Computes `rows` outputs (see [`Linear::forward`]).
+    pub fn forward(&self, x: &[f32], rows: usize, y: &mut [f32], epilogue: Epilogue) {
+        match self {
+            AnyLinear::F32(l) => l.forward(x, rows, y, epilogue),
+            AnyLinear::Int8(l) => l.forward(x, rows, y, epilogue),
+        }
+    }
+
+    /// Output features.
+    pub fn out_features(&self) -> usize {
+        match self {
+            AnyLinear::F32(l) => l.out_features(),
+            AnyLinear::Int8(l) => l.out_features(),
+        }
+    }
+
+    /// Input features.
+    pub fn in_features(&self) -> usize {
+        match self {
+            AnyLinear::F32(l) => l.in_features(),
+            AnyLinear::Int8(l) => l.in_features(),
+        }
+    }
+
+    /// Multiply-accumulates for `rows` input rows.
+    pub fn macs(&self, rows: usize) -> usize {
+        rows * self.in_features() * self.out_features()
+    }
+}
+
+/// Bytes of packed weight a block of column panels may take (about half of a 512 KiB L2).
+const L2_BYTES: usize = 256 * 1024;
+
+/// Column chunks per worker when one image's GEMM is split over output columns.
+const CHUNKS_PER_WORKER: usize = 8;
+
+/// Rows of a batch handed to a worker at a time (about one 224 × 224 image).
+const ROW_BLOCK: usize = 200;
+
+/// From this many rows on, threads split rows instead of output columns.
+const ROW_SPLIT: usize = 480;
+
+/// The output shared by the workers of one call, which write disjoint tiles of it.
+struct Shared(*mut f32);
+// SAFETY: workers only write disjoint tiles through it (see QLinear::forward).
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    /// The pointer (a method, so closures capture the `Sync` wrapper, not the raw field).
+    fn ptr(&self) -> *mut f32 {
+        self.0
+    }
+}
+
+thread_local! {
+    static BUFFERS: std::cell::RefCell<(Vec<u8>, Vec<RowQuant>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Runs `f` with this thread's packed-activation and row-parameter buffers, grown to `a_len`
+/// bytes and `rows` rows (never shrunk; taken out while in use, so a nested call gets its own).
+fn with_buffers<R>(
+    a_len: usize,
+    rows: usize,
+    f: impl FnOnce(&mut [u8], &mut [RowQuant]) -> R,
+) -> R {
+    let (mut a, mut p) = BUFFERS.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    if a.len() < a_len {
+        a.resize(a_len, 0);
+    }
+    if p.len() < rows {
+        p.resize(rows, RowQuant::default());
+    }
+    let r = f(&mut a[..a_len], &mut p[..rows]);
+    BUFFERS.with(|b| *b.borrow_mut() = (a, p));
+    r
+}

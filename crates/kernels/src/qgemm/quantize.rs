@@ -1,0 +1,326 @@
+//! Quantization: weights per output channel (symmetric `i8`), activations per row
+//! (asymmetric, `0..=act_max`), and the packed layouts the kernel reads.
+
+use std::ops::Range;
+
+use super::kernel::MR;
+use crate::gemm::LinearError;
+
+/// A weight `[out, in]` quantized per output channel: `w[j][k] ≈ scales[j] · values[j][k]`,
+/// `values` in `−127..=127` (symmetric: `−128` is never produced, so negating a row is exact).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantizedWeight {
+    /// Rows of `W`.
+    pub out_features: usize,
+    /// Columns of `W`.
+    pub in_features: usize,
+    /// `[out, in]`, row-major.
+    pub values: Vec<i8>,
+    /// `[out]`: `max |w[j]| / 127` (0 for an all-zero row).
+    pub scales: Vec<f32>,
+}
+
+impl QuantizedWeight {
+    /// Quantizes a PyTorch-layout `[out, in]` weight, each row with its own scale.
+    pub fn quantize(
+        weight: &[f32],
+        out_features: usize,
+        in_features: usize,
+    ) -> Result<Self, LinearError> {
+        let expected = out_features.saturating_mul(in_features);
+        if weight.len() != expected {
+            return Err(LinearError {
+                what: "weight",
+                out_features,
+                in_features,
+                expected,
+                found: weight.len(),
+            });
+        }
+        let mut values = vec![0i8; expected];
+        let mut scales = vec![0f32; out_features];
+        if in_features > 0 {
+            for ((row, q), scale) in weight
+                .chunks_exact(in_features)
+                .zip(values.chunks_exact_mut(in_features))
+                .zip(&mut scales)
+            {
+                let amax = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+                *scale = amax / 127.0;
+                let inv = if amax > 0.0 { 127.0 / amax } else { 0.0 };
+                for (q, w) in q.iter_mut().zip(row) {
+                    *q = (w * inv).round().clamp(-127.0, 127.0) as i8;
+                }
+            }
+        }
+        Ok(QuantizedWeight {
+            out_features,
+            in_features,
+            values,
+            scales,
+        })
+    }
+
+    /// Takes already quantized values and scales (as stored in an int8 checkpoint).
+    pub fn from_parts(
+        values: Vec<i8>,
+        scales: Vec<f32>,
+        out_features: usize,
+        in_features: usize,
+    ) -> Result<Self, LinearError> {
+        let err = |what, expected, found| LinearError {
+            what,
+            out_features,
+            in_features,
+            expected,
+            found,
+        };
+        let expected = out_features.saturating_mul(in_features);
+        if values.len() != expected {
+            return Err(err("weight", expected, values.len()));
+        }
+        if scales.len() != out_features {
+            return Err(err("weight_scale", out_features, scales.len()));
+        }
+        Ok(QuantizedWeight {
+            out_features,
+            in_features,
+            values,
+            scales,
+        })
+    }
+
+    /// Stacks weights with the same input size along the output axis (q, k, v → qkv). Per
+    /// channel scales make this the same as quantizing the stacked weight.
+    pub fn concat(parts: &[QuantizedWeight]) -> Result<Self, LinearError> {
+        let in_features = parts.first().map_or(0, |p| p.in_features);
+        let mut out = QuantizedWeight {
+            out_features: 0,
+            in_features,
+            values: Vec::new(),
+            scales: Vec::new(),
+        };
+        for p in parts {
+            if p.in_features != in_features {
+                return Err(LinearError {
+                    what: "weight",
+                    out_features: p.out_features,
+                    in_features,
+                    expected: p.out_features * in_features,
+                    found: p.out_features * p.in_features,
+                });
+            }
+            out.out_features += p.out_features;
+            out.values.extend_from_slice(&p.values);
+            out.scales.extend_from_slice(&p.scales);
+        }
+        Ok(out)
+    }
+
+    /// `scales[j] · values[j][k]` as `f32` `[out, in]`.
+    pub fn dequantize(&self) -> Vec<f32> {
+        let k = self.in_features.max(1);
+        self.values
+            .iter()
+            .enumerate()
+            .map(|(i, &q)| self.scales[i / k] * q as f32)
+            .collect()
+    }
+}
+
+/// How one activation row was quantized: `x ≈ lo + step · q`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RowQuant {
+    /// The row's minimum.
+    pub lo: f32,
+    /// `(max − min) / act_max` (0 for a constant row).
+    pub step: f32,
+}
+
+/// Bytes of the packed activations of `m` rows of depth `k`.
+pub fn packed_a_len(m: usize, k: usize) -> usize {
+    m.div_ceil(MR) * k.div_ceil(4) * MR * 4
+}
+
+/// Quantizes rows of `x` (`[m, k]`) to `q` in `0..=act_max`, stores `q − shift` (a byte read
+/// as `u8` when `shift` is 0, as `i8` when it is 127) and packs them for the kernel: row panel
+/// `p`, group `g`, row `i`, step `t` at `((p·k4 + g)·MR + i)·4 + t`. Rows past `m` and steps
+/// past `k` are zero. Writes the row panels `panels`: `a` starts at panel `panels.start` and
+/// `params` at its first row (`params[r]` is row `panels.start·MR + r`), whose `lo` is that
+/// of the stored values (`lo + shift·step`).
+#[allow(clippy::too_many_arguments)]
+pub fn quantize_pack_a(
+    x: &[f32],
+    m: usize,
+    k: usize,
+    act_max: u8,
+    shift: u8,
+    panels: Range<usize>,
+    a: &mut [u8],
+    params: &mut [RowQuant],
+) {
+    let k4 = k.div_ceil(4);
+    let panel_len = k4 * MR * 4;
+    assert_eq!(x.len(), m * k, "x must be [m, k]");
+    assert!(
+        a.len() >= panels.len() * panel_len,
+        "a too short for the panels"
+    );
+    let qmax = act_max as f32;
+    let mut row_q = vec![0u8; k4 * 4];
+    for (pi, p) in panels.clone().enumerate() {
+        let panel = &mut a[pi * panel_len..(pi + 1) * panel_len];
+        for i in 0..MR {
+            let r = p * MR + i;
+            if r < m {
+                let row = &x[r * k..(r + 1) * k];
+                let (lo, step) = quantize_row(row, qmax, shift, &mut row_q[..k]);
+                params[r - panels.start * MR] = RowQuant {
+                    lo: lo + shift as f32 * step,
+                    step,
+                };
+            } else {
+                row_q.fill(0);
+            }
+            for (group, q) in panel.chunks_exact_mut(MR * 4).zip(row_q.chunks_exact(4)) {
+                group[i * 4..i * 4 + 4].copy_from_slice(q);
+            }
+        }
+    }
+}
+
+/// Quantizes one row into `out` (`q − shift` per value) and returns its `(lo, step)`; with
+/// AVX2 where the CPU has it (the generic x86-64 build converts floats one at a time).
+pub(super) fn quantize_row(row: &[f32], qmax: f32, shift: u8, out: &mut [u8]) -> (f32, f32) {
+    assert!(out.len() >= row.len());
+    #[cfg(target_arch = "x86_64")]
+    if crate::gemm::detect() == crate::gemm::Isa::Avx2Fma {
+        // SAFETY: detect() confirmed AVX2 and FMA on this CPU.
+        return unsafe { quantize_row_avx2(row, qmax, shift, out) };
+    }
+    quantize_row_any(row, qmax, shift, out)
+}
+
+/// [`quantize_row_any`] eight values at a time: `(v − lo)·inv + ½` clamped to `[0, qmax]`
+/// (a NaN becomes 0), truncated, shifted, and the low byte of each lane stored.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn quantize_row_avx2(row: &[f32], qmax: f32, shift: u8, out: &mut [u8]) -> (f32, f32) {
+    use std::arch::x86_64::*;
+    let n8 = row.len() / 8 * 8;
+    let (lo, hi) = if n8 == 0 {
+        if row.is_empty() {
+            (0.0, 0.0)
+        } else {
+            min_max(row)
+        }
+    } else {
+        // SAFETY: the loads stay below n8 <= row.len().
+        unsafe {
+            let mut vlo = _mm256_loadu_ps(row.as_ptr());
+            let mut vhi = vlo;
+            for i in (8..n8).step_by(8) {
+                let v = _mm256_loadu_ps(row.as_ptr().add(i));
+                vlo = _mm256_min_ps(v, vlo); // a NaN v keeps vlo, as min_max does
+                vhi = _mm256_max_ps(v, vhi);
+            }
+            let (mut l, mut h) = ([0f32; 8], [0f32; 8]);
+            _mm256_storeu_ps(l.as_mut_ptr(), vlo);
+            _mm256_storeu_ps(h.as_mut_ptr(), vhi);
+            let mut lo = l.iter().copied().fold(f32::INFINITY, f32::min);
+            let mut hi = h.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            for &v in &row[n8..] {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+            (lo, hi)
+        }
+    };
+    let step = (hi - lo) / qmax;
+    let inv = if step > 0.0 { 1.0 / step } else { 0.0 };
+    let (vlo, vinv, half) = (_mm256_set1_ps(lo), _mm256_set1_ps(inv), _mm256_set1_ps(0.5));
+    let (vmax, zero, vshift) = (
+        _mm256_set1_ps(qmax),
+        _mm256_setzero_ps(),
+        _mm256_set1_epi32(shift as i32),
+    );
+    // Byte 0 of each 32-bit lane to the bottom of its 128-bit half, then both halves together.
+    let pick = _mm256_setr_epi8(
+        0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8, 12, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1,
+    );
+    let join = _mm256_setr_epi32(0, 4, 1, 1, 1, 1, 1, 1);
+    for i in (0..n8).step_by(8) {
+        // SAFETY: i + 8 <= row.len() and out.len() >= row.len() (asserted by the caller).
+        unsafe {
+            let v = _mm256_loadu_ps(row.as_ptr().add(i));
+            let t = _mm256_add_ps(_mm256_mul_ps(_mm256_sub_ps(v, vlo), vinv), half);
+            let t = _mm256_max_ps(_mm256_min_ps(t, vmax), zero);
+            let q = _mm256_sub_epi32(_mm256_cvttps_epi32(t), vshift);
+            let bytes = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(q, pick), join);
+            _mm_storel_epi64(
+                out.as_mut_ptr().add(i).cast(),
+                _mm256_castsi256_si128(bytes),
+            );
+        }
+    }
+    for (q, &v) in out[n8..].iter_mut().zip(&row[n8..]) {
+        *q = (((v - lo) * inv + 0.5).min(qmax) as i32 as u8).wrapping_sub(shift);
+    }
+    (lo, step)
+}
+
+#[inline(always)]
+pub(super) fn quantize_row_any(row: &[f32], qmax: f32, shift: u8, out: &mut [u8]) -> (f32, f32) {
+    let (lo, hi) = if row.is_empty() {
+        (0.0, 0.0)
+    } else {
+        min_max(row)
+    };
+    let step = (hi - lo) / qmax;
+    let inv = if step > 0.0 { 1.0 / step } else { 0.0 };
+    // Through i32 (one vector conversion; the value is in 0..=qmax here).
+    for (q, &v) in out.iter_mut().zip(row) {
+        *q = (((v - lo) * inv + 0.5).min(qmax) as i32 as u8).wrapping_sub(shift);
+    }
+    (lo, step)
+}
+
+/// The least and greatest value of a non-empty row, eight independent lanes at a time (so
+/// that the compiler vectorizes it; a single running min is a serial chain).
+#[inline(always)]
+fn min_max(row: &[f32]) -> (f32, f32) {
+    let mut lo = [row[0]; 8];
+    let mut hi = [row[0]; 8];
+    let chunks = row.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for l in 0..8 {
+            lo[l] = if c[l] < lo[l] { c[l] } else { lo[l] };
+            hi[l] = if c[l] > hi[l] { c[l] } else { hi[l] };
+        }
+    }
+    let mut lo = lo.iter().copied().fold(f32::INFINITY, f32::min);
+    let mut hi = hi.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    for &v in tail {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    (lo, hi)
+}
+
+/// Packs a quantized weight for tiles of `nr` columns: panel `jp`, group `g`, column `jj`,
+/// step `t` at `((jp·k4 + g)·nr + jj)·4 + t`; columns past `out` and steps past `in` are zero.
+pub fn pack_b(w: &QuantizedWeight, nr: usize) -> Vec<i8> {
+    let (n, k) = (w.out_features, w.in_features);
+    let k4 = k.div_ceil(4);
+    let mut packed = vec![0i8; n.div_ceil(nr) * k4 * nr * 4];
+    for j in 0..n {
+        let (jp, jj) = (j / nr, j % nr);
+        for (kk, &v) in w.values[j * k..(j + 1) * k].iter().enumerate() {
+            let (g, t) = (kk / 4, kk % 4);
+            packed[((jp * k4 + g) * nr + jj) * 4 + t] = v;
+        }
+    }
+    packed
+}

@@ -1,0 +1,315 @@
+//! The int8 kernels against naive integer references: exact in `i32` for every ISA this CPU
+//! has and for emulated lanes of every width (the logic of the ISAs it lacks).
+
+use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
+
+use super::kernel::{tile, QIsa, MR};
+use super::lanes::{Emulated, EmulatedSignedMaddubs, Lanes};
+use super::*;
+use crate::{Activation, Epilogue};
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        rng_seed: RngSeed::Fixed(14),
+        ..ProptestConfig::default()
+    }
+}
+
+/// `c[i][j] = Σ a·b` straight from the packed layouts' definition (`a` as `u8`).
+fn naive_tile(k4: usize, nr: usize, a: &[u8], b: &[i8]) -> Vec<i32> {
+    naive_tile_by(k4, nr, a, b, |v| v as i32)
+}
+
+/// The same with `a` read as `i8` (the AVX2 kernel's activations).
+fn naive_tile_signed(k4: usize, nr: usize, a: &[u8], b: &[i8]) -> Vec<i32> {
+    naive_tile_by(k4, nr, a, b, |v| v as i8 as i32)
+}
+
+fn naive_tile_by(k4: usize, nr: usize, a: &[u8], b: &[i8], av: impl Fn(u8) -> i32) -> Vec<i32> {
+    let mut c = vec![0i32; MR * nr];
+    for i in 0..MR {
+        for j in 0..nr {
+            for g in 0..k4 {
+                for t in 0..4 {
+                    c[i * nr + j] += av(a[(g * MR + i) * 4 + t]) * b[(g * nr + j) * 4 + t] as i32;
+                }
+            }
+        }
+    }
+    c
+}
+
+fn run_tile<V: Lanes>(k4: usize, a: &[u8], b: &[i8]) -> Vec<i32> {
+    let mut c = vec![0i32; MR * 2 * V::N];
+    // SAFETY: a, b and c have the sizes of the tile contract; emulated lanes need no features.
+    unsafe { tile::<V>(k4, a.as_ptr(), b.as_ptr(), c.as_mut_ptr()) };
+    c
+}
+
+fn run_isa(isa: QIsa, k4: usize, a: &[u8], b: &[i8]) -> Vec<i32> {
+    let mut c = vec![0i32; MR * isa.nr()];
+    // SAFETY: sizes as the contract; isa comes from QIsa::available().
+    unsafe { isa.kernel()(k4, a.as_ptr(), b.as_ptr(), c.as_mut_ptr()) };
+    c
+}
+
+/// Bytes drawn mostly from the edges (0, 1, 127, 128, 255) and otherwise anywhere.
+fn edge_byte() -> impl Strategy<Value = u8> {
+    prop_oneof![
+        Just(0u8),
+        Just(1),
+        Just(127),
+        Just(128),
+        Just(255),
+        any::<u8>()
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    /// Every kernel of this CPU, emulated 8- and 16-lane `vpdpbusd`, and AVX2's emulated
+    /// signed sequence, exact against the naive sum; activations anywhere in `u8` (in
+    /// −127..=127 read as `i8` for AVX2, as it stores them), weights anywhere in `i8`.
+    #[test]
+    fn kernels_are_exact(k4 in 1usize..80, seed in proptest::collection::vec(edge_byte(), 64)) {
+        let pick = |i: usize| seed[(i * 7 + i / 64) % seed.len()];
+        for nr in [16usize, 32] {
+            let a: Vec<u8> = (0..k4 * MR * 4).map(pick).collect();
+            let b: Vec<i8> = (0..k4 * nr * 4).map(|i| pick(i * 3 + 1) as i8).collect();
+            let want = naive_tile(k4, nr, &a, &b);
+            if nr == 16 {
+                prop_assert_eq!(run_tile::<Emulated<8>>(k4, &a, &b), want.clone());
+            } else {
+                prop_assert_eq!(run_tile::<Emulated<16>>(k4, &a, &b), want.clone());
+            }
+            // Signed activations avoiding −128: AVX2's saturating sequence is exact.
+            let s: Vec<u8> = a.iter().map(|&v| if v == 128 { 129 } else { v }).collect();
+            let want_s = naive_tile_signed(k4, nr, &s, &b);
+            if nr == 16 {
+                prop_assert_eq!(run_tile::<EmulatedSignedMaddubs<8>>(k4, &s, &b), want_s.clone());
+            } else {
+                prop_assert_eq!(run_tile::<EmulatedSignedMaddubs<16>>(k4, &s, &b), want_s.clone());
+            }
+            for isa in QIsa::available().into_iter().filter(|i| i.nr() == nr) {
+                let a7: Vec<u8> = a.iter().map(|v| v & 127).collect();
+                let want7 = naive_tile(k4, nr, &a7, &b);
+                let (a, want) = match (isa.act_shift(), isa.act_max()) {
+                    (0, 127) => (&a7, &want7),
+                    (0, _) => (&a, &want),
+                    _ => (&s, &want_s),
+                };
+                prop_assert_eq!(&run_isa(isa, k4, a, &b), want, "{:?}", isa);
+            }
+        }
+    }
+}
+
+/// Why the AVX2 path does not feed u8 activations to `vpmaddubsw` directly: a pair
+/// 255·(−128) + 255·(−128) = −65280 saturates to −32768. The signed form it uses instead stays
+/// exact at its extremes (±127 against −128 and 127).
+#[test]
+fn avx2_product_saturation() {
+    let plain = |a: i32, b: i32| (2 * a * b).clamp(i16::MIN as i32, i16::MAX as i32);
+    assert_eq!(plain(255, -128), -32768);
+    let k4 = 1;
+    for (av, bv) in [
+        (127u8, -128i8),
+        (129, -128),
+        (127, 127),
+        (129, 127),
+        (0, -128),
+    ] {
+        let a = vec![av; k4 * MR * 4];
+        let b = vec![bv; k4 * 16 * 4];
+        let exact = naive_tile_signed(k4, 16, &a, &b);
+        assert_eq!(run_tile::<EmulatedSignedMaddubs<8>>(k4, &a, &b), exact);
+        if QIsa::available().contains(&QIsa::Avx2) {
+            assert_eq!(run_isa(QIsa::Avx2, k4, &a, &b), exact);
+        }
+    }
+}
+
+/// Rows `x[r][k] = lo[r] + step[r]·q[r][k]` with `q` in `0..=act_max` reaching both ends, in
+/// binary fractions so that quantization recovers `q` exactly.
+fn exact_rows(
+    m: usize,
+    k: usize,
+    act_max: u8,
+    seed: u64,
+) -> (Vec<f32>, Vec<Vec<i32>>, Vec<RowQuant>) {
+    let mut s = seed.wrapping_add(3);
+    let mut rnd = move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 33) as u32
+    };
+    let mut x = Vec::with_capacity(m * k);
+    let mut qs = Vec::new();
+    let mut params = Vec::new();
+    for _ in 0..m {
+        let step = 2f32.powi(-((rnd() % 8) as i32));
+        let lo = -((rnd() % 200) as f32) * step;
+        let q: Vec<i32> = (0..k)
+            .map(|i| match (i, rnd() % 4) {
+                (0, _) => 0,
+                (1, _) => act_max as i32,
+                (_, 0) => act_max as i32,
+                (_, 1) => 0,
+                _ => (rnd() % (act_max as u32 + 1)) as i32,
+            })
+            .collect();
+        // A one-column row is constant: it quantizes to q = 0 with step 0.
+        let q = if k == 1 { vec![0] } else { q };
+        x.extend(q.iter().map(|&q| lo + step * q as f32));
+        params.push(RowQuant {
+            lo,
+            step: if k == 1 { 0.0 } else { step },
+        });
+        qs.push(q);
+    }
+    (x, qs, params)
+}
+
+fn weights(n: usize, k: usize, seed: u64) -> QuantizedWeight {
+    let mut s = seed.wrapping_add(11);
+    let values = (0..n * k)
+        .map(|i| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            match i % 5 {
+                0 => 127,
+                1 => -127,
+                2 => -128,
+                _ => (s >> 56) as u8 as i8,
+            }
+        })
+        .collect();
+    let scales = (0..n).map(|j| 2f32.powi(-(j as i32 % 9)) / 64.0).collect();
+    QuantizedWeight::from_parts(values, scales, n, k).unwrap()
+}
+
+proptest! {
+    #![proptest_config(config(48))]
+
+    /// The whole layer on every kernel of this CPU: the integer product is exact, so the
+    /// output equals the f64 dequantization of it up to the epilogue's f32 rounding.
+    #[test]
+    fn qlinear_matches_reference(
+        m in 1usize..40, k in 1usize..150, n in 1usize..70, seed in 0u64..1000, epi in 0usize..3,
+    ) {
+        let w = weights(n, k, seed);
+        let bias: Vec<f32> = (0..n).map(|j| j as f32 / 8.0 - 2.0).collect();
+        let epilogue = [Epilogue::Store, Epilogue::Accumulate, Epilogue::Activate(Activation::Relu)][epi];
+        for isa in QIsa::available() {
+            let (x, q, p) = exact_rows(m, k, isa.act_max(), seed);
+            let lin = QLinear::with_isa(w.clone(), Some(bias.clone()), isa).unwrap();
+            let start: Vec<f32> = (0..m * n).map(|i| (i % 7) as f32 - 3.0).collect();
+            let mut y = start.clone();
+            lin.forward(&x, m, &mut y, epilogue);
+            for r in 0..m {
+                for j in 0..n {
+                    let dot: i64 = (0..k).map(|kk| q[r][kk] as i64 * w.values[j * k + kk] as i64).sum();
+                    let sum: i64 = (0..k).map(|kk| w.values[j * k + kk] as i64).sum();
+                    let sw = w.scales[j] as f64;
+                    let v = sw * (p[r].step as f64 * dot as f64 + p[r].lo as f64 * sum as f64) + bias[j] as f64;
+                    let want = match epilogue {
+                        Epilogue::Store => v,
+                        Epilogue::Accumulate => v + start[r * n + j] as f64,
+                        Epilogue::Activate(_) => v.max(0.0),
+                    };
+                    let mag = sw * (p[r].step as f64 * 255.0 + p[r].lo.abs() as f64) * 128.0 * k as f64;
+                    let tol = 1e-6 * (mag + want.abs() + 1.0);
+                    prop_assert!((y[r * n + j] as f64 - want).abs() <= tol,
+                        "{:?} [{r},{j}]: {} vs {want}", isa, y[r * n + j]);
+                }
+            }
+        }
+    }
+}
+
+/// The threaded splits (output columns for one image, rows for a batch) give exactly the
+/// single-thread result.
+#[test]
+fn threaded_splits_match_one_thread() {
+    crate::threads::init(2);
+    for (m, k, n) in [(197, 96, 200), (700, 64, 40)] {
+        let w = weights(n, k, 5);
+        let (x, _, _) = exact_rows(m, k, QIsa::detect().act_max(), 9);
+        let lin = QLinear::new(w, None).unwrap();
+        let mut y = vec![0.5f32; m * n];
+        lin.forward(&x, m, &mut y, Epilogue::Accumulate);
+        let mut one = vec![0.5f32; m * n];
+        lin.forward_on(1, &x, m, &mut one, Epilogue::Accumulate);
+        assert_eq!(y, one);
+    }
+}
+
+/// Quantizing weights: the error is at most half a step per value, and −128 never appears.
+#[test]
+fn weight_quantization_error_is_half_a_step() {
+    let (n, k) = (5, 301);
+    let w: Vec<f32> = (0..n * k)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) / (1.0 + (i / k) as f32))
+        .collect();
+    let q = QuantizedWeight::quantize(&w, n, k).unwrap();
+    let back = q.dequantize();
+    for j in 0..n {
+        for kk in 0..k {
+            let i = j * k + kk;
+            assert!((back[i] - w[i]).abs() <= q.scales[j] * 0.5 * (1.0 + 1e-5));
+            assert!(q.values[i] >= -127);
+        }
+    }
+    let zero = QuantizedWeight::quantize(&[0.0; 4], 1, 4).unwrap();
+    assert_eq!((zero.values, zero.scales), (vec![0; 4], vec![0.0]));
+}
+
+#[test]
+fn concat_matches_quantizing_the_stack() {
+    let (k, n) = (9, 4);
+    let w: Vec<f32> = (0..2 * n * k).map(|i| (i as f32 * 0.37).sin()).collect();
+    let a = QuantizedWeight::quantize(&w[..n * k], n, k).unwrap();
+    let b = QuantizedWeight::quantize(&w[n * k..], n, k).unwrap();
+    let ab = QuantizedWeight::concat(&[a, b]).unwrap();
+    assert_eq!(ab, QuantizedWeight::quantize(&w, 2 * n, k).unwrap());
+}
+
+#[test]
+fn wrong_lengths_are_errors() {
+    let e = QuantizedWeight::from_parts(vec![0; 6], vec![1.0; 3], 2, 3).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "weight_scale: expected 2 values for [2, 3], found 3"
+    );
+    let e = QuantizedWeight::quantize(&[0.0; 5], 2, 3).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "weight: expected 6 values for [2, 3], found 5"
+    );
+}
+
+/// The AVX2 row quantizer (when this CPU runs it) gives exactly the portable one's bytes and
+/// parameters, NaN, ties and tails included.
+#[test]
+fn row_quantizers_agree() {
+    use super::quantize::{quantize_row, quantize_row_any};
+    for len in [1usize, 7, 8, 9, 31, 768, 3071] {
+        let mut row: Vec<f32> = (0..len)
+            .map(|i| ((i * 7919 % 1000) as f32 - 400.0) / 37.0)
+            .collect();
+        if len > 3 {
+            row[3] = f32::NAN;
+        }
+        for (qmax, shift) in [(255.0, 0u8), (254.0, 127)] {
+            let (mut a, mut b) = (vec![0u8; len], vec![0u8; len]);
+            let pa = quantize_row(&row, qmax, shift, &mut a);
+            let pb = quantize_row_any(&row, qmax, shift, &mut b);
+            assert_eq!((a, pa), (b, pb), "len {len}");
+        }
+    }
+}

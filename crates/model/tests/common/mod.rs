@@ -1,0 +1,84 @@
+//! The body shared by the whole-model kernel tests (one test binary per forced ISA, since the
+//! kernel choice is made once per process).
+
+use std::path::Path;
+
+use safetensors::SafeTensors;
+use vitrs_kernels::gemm::Isa;
+use vitrs_model::{ForwardOptions, ViT};
+use vitrs_tensor::Tensor;
+
+fn tensor(st: &SafeTensors, name: &str) -> Option<(Vec<usize>, Vec<f32>)> {
+    let view = st.tensor(name).ok()?;
+    let data = view
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    Some((view.shape().to_vec(), data))
+}
+
+/// Forces `isa` for this process (it must be the first kernel choice the process makes), then
+/// checks every committed model case's outputs against transformers' within the case's
+/// tolerance, and prints how many outputs were checked and the largest difference.
+pub fn every_model_case_matches_transformers_on(isa: Isa) {
+    assert_eq!(vitrs_kernels::gemm::force(isa), Ok(isa));
+    assert_eq!(vitrs_kernels::gemm::detect(), isa);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/models");
+    let mut cases: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    cases.sort();
+    let mut checked = 0;
+    let mut worst = 0.0f32;
+    for dir in cases {
+        let case: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
+        let flag = |k: &str| case[k].as_bool().unwrap_or(false);
+        let opts = ForwardOptions {
+            interpolate_pos_encoding: flag("interpolate_pos_encoding"),
+            output_hidden_states: false,
+            output_attentions: false,
+        };
+        let tolerance = case["tolerance"].as_f64().unwrap_or(5e-5) as f32;
+        let vit = ViT::load(&dir).unwrap();
+        let input_bytes = std::fs::read(dir.join("input.safetensors")).unwrap();
+        let input = SafeTensors::deserialize(&input_bytes).unwrap();
+        let (dims, data) = tensor(&input, "pixel_values").unwrap();
+        let out = vit
+            .forward(&Tensor::new(&dims, data).unwrap(), &opts)
+            .unwrap();
+        let expected_bytes = std::fs::read(dir.join("expected.safetensors")).unwrap();
+        let expected = SafeTensors::deserialize(&expected_bytes).unwrap();
+        for (name, got) in [
+            ("last_hidden_state", Some(&out.last_hidden_state)),
+            ("pooler_output", out.pooler_output.as_ref()),
+            ("logits", out.logits.as_ref()),
+        ] {
+            let Some((_, want)) = tensor(&expected, name) else {
+                continue;
+            };
+            let got = got.unwrap_or_else(|| panic!("{}: no {name}", dir.display()));
+            let diff = got
+                .data()
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert_eq!(got.data().len(), want.len(), "{}: {name}", dir.display());
+            assert!(
+                diff <= tolerance,
+                "{}: {name} differs by {diff} (tolerance {tolerance})",
+                dir.display()
+            );
+            checked += 1;
+            worst = worst.max(diff);
+        }
+    }
+    assert!(checked >= 25, "only {checked} outputs checked");
+    eprintln!(
+        "{} kernels: {checked} outputs checked, max |diff| against transformers {worst:e}",
+        isa.name()
+    );
+}
