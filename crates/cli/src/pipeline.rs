@@ -188,6 +188,7 @@ pub struct PipelineBuilder {
     load: LoadOptions,
     backend: Option<Backend>,
     exif: bool,
+    jpeg_draft: bool,
     limits: Limits,
     size: Option<[usize; 2]>,
     interpolate_pos_encoding: bool,
@@ -226,6 +227,13 @@ impl PipelineBuilder {
     /// transformers' pipelines).
     pub fn exif(mut self, apply: bool) -> Self {
         self.exif = apply;
+        self
+    }
+
+    /// Draft decoding of large JPEGs (default `false`): faster, **not exact** to transformers;
+    /// see [`vitrs_image::ImageProcessor::set_jpeg_draft`].
+    pub fn jpeg_draft(mut self, on: bool) -> Self {
+        self.jpeg_draft = on;
         self
     }
 
@@ -270,6 +278,7 @@ impl PipelineBuilder {
             pipeline.processor.set_backend(b)?;
         }
         pipeline.processor.set_exif(self.exif);
+        pipeline.processor.set_jpeg_draft(self.jpeg_draft);
         pipeline.processor.set_limits(self.limits);
         if let Some(size) = self.size {
             pipeline.set_size(size);
@@ -340,6 +349,7 @@ impl Pipeline {
             load: LoadOptions::default(),
             backend: None,
             exif: true,
+            jpeg_draft: false,
             limits: Limits::default(),
             size: None,
             interpolate_pos_encoding: false,

@@ -91,6 +91,36 @@ pub fn dimensions(bytes: &[u8], path: &Path, limits: Limits) -> Result<(u32, u32
     Ok((width, height))
 }
 
+/// Whether `bytes` can be decoded smaller than full size ([`decode_bytes_scaled`]): a JPEG,
+/// with the `libjpeg` feature.
+pub fn can_decode_scaled(bytes: &[u8]) -> bool {
+    cfg!(feature = "libjpeg") && reader_format(bytes) == Some(image::ImageFormat::Jpeg)
+}
+
+/// [`decode_bytes`], but a JPEG scaled by `eighths / 8` while it is decoded (libjpeg's DCT
+/// scaling: 1, 2, 4 or 8 for full size) when [`can_decode_scaled`]; anything else is decoded at
+/// full size. Not what transformers computes: see [`crate::ImageProcessor::set_jpeg_draft`].
+pub fn decode_bytes_scaled(
+    bytes: &[u8],
+    path: &Path,
+    limits: Limits,
+    eighths: u8,
+) -> Result<RgbImage, ImageError> {
+    #[cfg(feature = "libjpeg")]
+    if eighths < 8 && can_decode_scaled(bytes) {
+        // The header check (and bomb limit) first, as decode_bytes does.
+        dimensions(bytes, path, limits)?;
+        return crate::libjpeg::decode_scaled(bytes, eighths).map_err(|message| {
+            ImageError::Decode {
+                path: path.to_path_buf(),
+                message,
+            }
+        });
+    }
+    let _ = eighths;
+    decode_bytes(bytes, path, limits)
+}
+
 /// Decodes `bytes` (named `path` in errors) into 8-bit RGB.
 pub fn decode_bytes(bytes: &[u8], path: &Path, limits: Limits) -> Result<RgbImage, ImageError> {
     let path_buf = || path.to_path_buf();
