@@ -12,7 +12,7 @@ use crate::{ConvertError, Plan};
 /// Prefix of the temporary files written beside an output before the rename.
 pub const PARTIAL_PREFIX: &str = ".vitrs-partial-";
 
-/// The safetensors header of `plan` stored as `dtype`, padded to 8 bytes, and the data size.
+/// The safetensors header of `plan` stored as `dtype` (unpadded), and the data size.
 fn header(plan: &Plan, dtype: DType) -> Result<(String, u64), ConvertError> {
     let mut header = BTreeMap::new();
     let mut offset = 0u64;
@@ -39,11 +39,45 @@ fn header(plan: &Plan, dtype: DType) -> Result<(String, u64), ConvertError> {
         "__metadata__".into(),
         serde_json::json!({"format": "pt", "converted_by": "vitrs"}),
     );
-    let mut text = serde_json::to_string(&header).expect("JSON values serialise");
-    while text.len() % 8 != 0 {
+    let text = serde_json::to_string(&header).expect("JSON values serialise");
+    Ok((text, offset))
+}
+
+/// The values of planned tensor `t`: read from `source`, transformed, and checked to fill
+/// its shape exactly.
+fn planned_values(
+    source: &dyn TensorSource,
+    t: &crate::PlannedTensor,
+) -> Result<Vec<f32>, ConvertError> {
+    let src = source.read(&t.source)?;
+    let values = t
+        .transform
+        .apply(&src)
+        .map_err(|expected| ConvertError::Tensor {
+            name: t.source.clone(),
+            expected,
+            found: format!("{} values", src.len()),
+        })?;
+    let n = t.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    if n != Some(values.len()) {
+        return Err(ConvertError::Tensor {
+            name: t.source.clone(),
+            expected: format!("{n:?} values for `{}` {:?}", t.name, t.shape),
+            found: format!("{} values", values.len()),
+        });
+    }
+    Ok(values)
+}
+
+/// Pads the JSON header `text` to 8 bytes and writes it with its length in front.
+fn write_header(w: &mut dyn Write, text: &mut String, out: &Path) -> Result<(), ConvertError> {
+    while !text.len().is_multiple_of(8) {
         text.push(' ');
     }
-    Ok((text, offset))
+    let io = |e| ConvertError::io(out, e);
+    w.write_all(&(text.len() as u64).to_le_bytes())
+        .map_err(io)?;
+    w.write_all(text.as_bytes()).map_err(io)
 }
 
 /// Writes every tensor of `plan`, read from `source`, to `w` as `dtype` (`out` names the
@@ -56,30 +90,11 @@ pub fn write_plan_to(
     out: &Path,
     dtype: DType,
 ) -> Result<u64, ConvertError> {
-    let (text, data_bytes) = header(plan, dtype)?;
+    let (mut text, data_bytes) = header(plan, dtype)?;
+    write_header(w, &mut text, out)?;
     let io = |e| ConvertError::io(out, e);
-    w.write_all(&(text.len() as u64).to_le_bytes())
-        .map_err(io)?;
-    w.write_all(text.as_bytes()).map_err(io)?;
     for t in &plan.tensors {
-        let src = source.read(&t.source)?;
-        let values = t
-            .transform
-            .apply(&src)
-            .map_err(|expected| ConvertError::Tensor {
-                name: t.source.clone(),
-                expected,
-                found: format!("{} values", src.len()),
-            })?;
-        drop(src);
-        let n = t.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-        if n != Some(values.len()) {
-            return Err(ConvertError::Tensor {
-                name: t.source.clone(),
-                expected: format!("{n:?} values for `{}` {:?}", t.name, t.shape),
-                found: format!("{} values", values.len()),
-            });
-        }
+        let values = planned_values(source, t)?;
         w.write_all(&vitrs_tensor::encode(&values, dtype))
             .map_err(io)?;
     }
@@ -192,33 +207,11 @@ pub fn write_plan_int8_to(
         }),
     );
     let mut text = serde_json::to_string(&header).expect("JSON values serialise");
-    while text.len() % 8 != 0 {
-        text.push(' ');
-    }
+    write_header(w, &mut text, out)?;
     let io = |e| ConvertError::io(out, e);
-    w.write_all(&(text.len() as u64).to_le_bytes())
-        .map_err(io)?;
-    w.write_all(text.as_bytes()).map_err(io)?;
     // In plan order, each weight then its scale, as the offsets were given.
     for t in &plan.tensors {
-        let src = source.read(&t.source)?;
-        let values = t
-            .transform
-            .apply(&src)
-            .map_err(|expected| ConvertError::Tensor {
-                name: t.source.clone(),
-                expected,
-                found: format!("{} values", src.len()),
-            })?;
-        drop(src);
-        let n: usize = t.shape.iter().product();
-        if values.len() != n {
-            return Err(ConvertError::Tensor {
-                name: t.source.clone(),
-                expected: format!("{n} values for `{}` {:?}", t.name, t.shape),
-                found: format!("{} values", values.len()),
-            });
-        }
+        let values = planned_values(source, t)?;
         if is_quantized_linear(&t.name) && t.shape.len() == 2 {
             let q =
                 vitrs_kernels::qgemm::QuantizedWeight::quantize(&values, t.shape[0], t.shape[1])

@@ -94,7 +94,13 @@ pub fn dimensions(bytes: &[u8], path: &Path, limits: Limits) -> Result<(u32, u32
 /// Whether `bytes` can be decoded smaller than full size ([`decode_bytes_scaled`]): a JPEG,
 /// with the `libjpeg` feature.
 pub fn can_decode_scaled(bytes: &[u8]) -> bool {
-    cfg!(feature = "libjpeg") && reader_format(bytes) == Some(image::ImageFormat::Jpeg)
+    #[cfg(feature = "libjpeg")]
+    return reader_format(bytes) == Some(image::ImageFormat::Jpeg);
+    #[cfg(not(feature = "libjpeg"))]
+    {
+        let _ = bytes;
+        false
+    }
 }
 
 /// [`decode_bytes`], but a JPEG scaled by `eighths / 8` while it is decoded (libjpeg's DCT

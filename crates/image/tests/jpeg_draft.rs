@@ -24,9 +24,8 @@ fn card(width: u32, height: u32) -> Vec<u8> {
     rgb
 }
 
-fn jpeg(width: u32, height: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    JpegEncoder::new_with_quality(&mut out, 90)
+fn encode(encoder: impl ImageEncoder, width: u32, height: u32) {
+    encoder
         .write_image(
             &card(width, height),
             width,
@@ -34,19 +33,17 @@ fn jpeg(width: u32, height: u32) -> Vec<u8> {
             image::ExtendedColorType::Rgb8,
         )
         .unwrap();
+}
+
+fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode(JpegEncoder::new_with_quality(&mut out, 90), width, height);
     out
 }
 
 fn png(width: u32, height: u32) -> Vec<u8> {
     let mut out = Vec::new();
-    PngEncoder::new(&mut out)
-        .write_image(
-            &card(width, height),
-            width,
-            height,
-            image::ExtendedColorType::Rgb8,
-        )
-        .unwrap();
+    encode(PngEncoder::new(&mut out), width, height);
     out
 }
 
