@@ -50,6 +50,44 @@ pub unsafe fn tile<V: Lanes>(k4: usize, a: *const u8, b: *const i8, c: *mut i32)
     }
 }
 
+/// [`tile`] for rows `ROW0..ROW0 + R` of the panel only (`ROW0 + R ≤ MR`): the same packed
+/// operands and output layout, fewer accumulators. Two calls of three rows cover a tile with
+/// half the registers live, for lanes whose product needs spare registers (AVX2's signed form
+/// holds `|b|` and `b` for both column vectors: the six-row tile spills on 16 registers).
+///
+/// # Safety
+/// As [`tile`].
+#[inline(always)]
+pub unsafe fn tile_rows<V: Lanes, const ROW0: usize, const R: usize>(
+    k4: usize,
+    a: *const u8,
+    b: *const i8,
+    c: *mut i32,
+) {
+    const { assert!(ROW0 + R <= MR) };
+    // SAFETY (whole body): the offsets stay inside the sizes tile's contract guarantees, and
+    // only rows below MR are read or written.
+    unsafe {
+        let mut acc = [[V::zero(); 2]; R];
+        let (mut a, mut b) = (a.add(4 * ROW0), b);
+        for _ in 0..k4 {
+            let b0 = V::load(b);
+            let b1 = V::load(b.add(4 * V::N));
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = V::splat4(a.add(4 * i));
+                row[0] = V::dpbusd(row[0], ai, b0);
+                row[1] = V::dpbusd(row[1], ai, b1);
+            }
+            a = a.add(4 * MR);
+            b = b.add(8 * V::N);
+        }
+        for (i, row) in acc.iter().enumerate() {
+            row[0].store(c.add((ROW0 + i) * 2 * V::N));
+            row[1].store(c.add((ROW0 + i) * 2 * V::N + V::N));
+        }
+    }
+}
+
 /// The portable kernel: [`tile`] on eight emulated lanes (`NR = 16`).
 ///
 /// # Safety

@@ -23,7 +23,7 @@ mod quantize;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-pub use kernel::{kernel_emu16, kernel_portable, tile, QIsa, QKernelFn, MR, NR_MAX};
+pub use kernel::{kernel_emu16, kernel_portable, tile, tile_rows, QIsa, QKernelFn, MR, NR_MAX};
 pub use lanes::{Emulated, Lanes};
 pub use linear::{AnyLinear, QLinear};
 pub use quantize::{pack_b, packed_a_len, quantize_pack_a, QuantizedWeight, RowQuant};

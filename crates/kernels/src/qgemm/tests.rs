@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 
-use super::kernel::{tile, QIsa, MR};
+use super::kernel::{tile, tile_rows, QIsa, MR};
 use super::lanes::{Emulated, EmulatedSignedMaddubs, Lanes};
 use super::*;
 use crate::{Activation, Epilogue};
@@ -45,6 +45,17 @@ fn run_tile<V: Lanes>(k4: usize, a: &[u8], b: &[i8]) -> Vec<i32> {
     let mut c = vec![0i32; MR * 2 * V::N];
     // SAFETY: a, b and c have the sizes of the tile contract; emulated lanes need no features.
     unsafe { tile::<V>(k4, a.as_ptr(), b.as_ptr(), c.as_mut_ptr()) };
+    c
+}
+
+/// [`tile`] as two [`tile_rows`] passes of three rows (what the AVX2 signed kernel runs).
+fn run_tile_halves<V: Lanes>(k4: usize, a: &[u8], b: &[i8]) -> Vec<i32> {
+    let mut c = vec![0i32; MR * 2 * V::N];
+    // SAFETY: as run_tile.
+    unsafe {
+        tile_rows::<V, 0, 3>(k4, a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+        tile_rows::<V, 3, 3>(k4, a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+    }
     c
 }
 
@@ -90,6 +101,10 @@ proptest! {
             let want_s = naive_tile_signed(k4, nr, &s, &b);
             if nr == 16 {
                 prop_assert_eq!(run_tile::<EmulatedSignedMaddubs<8>>(k4, &s, &b), want_s.clone());
+                prop_assert_eq!(
+                    run_tile_halves::<EmulatedSignedMaddubs<8>>(k4, &s, &b),
+                    want_s.clone()
+                );
             } else {
                 prop_assert_eq!(run_tile::<EmulatedSignedMaddubs<16>>(k4, &s, &b), want_s.clone());
             }
