@@ -127,17 +127,32 @@ fn a_warm_forward_allocates_only_its_outputs() {
     for _ in 0..3 {
         vit.forward(&input, &opts).unwrap();
     }
-    let (b0, c0) = (BYTES.load(Ordering::SeqCst), CALLS.load(Ordering::SeqCst));
-    let out = vit.forward(&input, &opts).unwrap();
-    let (bytes, calls) = (
-        BYTES.load(Ordering::SeqCst) - b0,
-        CALLS.load(Ordering::SeqCst) - c0,
-    );
     // last_hidden_state [2, 65, 96], the CLS rows [2, 96] and pooler_output [2, 96].
     let outputs = 4 * (batch * 65 * 96 + 2 * batch * 96);
-    assert!(out.pooler_output.is_some());
+    // The workspaces are per thread and only grow: a pool worker that meets a task shape for
+    // the first time (which one runs what depends on scheduling: on a loaded machine a worker
+    // can sit out the whole warm-up) grows its buffers once. Such growths are finitely many
+    // (threads × workspaces × shapes, far fewer than 32), so among 32 forward passes one that
+    // allocates only its outputs must come, unless every pass allocates something of its
+    // own — the fault this test is for. (Three warm-ups alone failed once in CI.)
+    let mut least = (usize::MAX, usize::MAX);
+    for _ in 0..32 {
+        let (b0, c0) = (BYTES.load(Ordering::SeqCst), CALLS.load(Ordering::SeqCst));
+        let out = vit.forward(&input, &opts).unwrap();
+        let (bytes, calls) = (
+            BYTES.load(Ordering::SeqCst) - b0,
+            CALLS.load(Ordering::SeqCst) - c0,
+        );
+        assert!(out.pooler_output.is_some());
+        least = least.min((bytes, calls));
+        if bytes <= outputs + 4096 && calls <= 16 {
+            break;
+        }
+    }
+    let (bytes, calls) = least;
     assert!(
         bytes <= outputs + 4096 && calls <= 16,
-        "a warm forward allocated {bytes} bytes in {calls} calls; its outputs are {outputs} bytes"
+        "every warm forward of 32 allocated more than its outputs ({outputs} bytes): the least \
+         was {bytes} bytes in {calls} calls"
     );
 }
