@@ -28,26 +28,8 @@ pub type QKernelFn = unsafe fn(k4: usize, a: *const u8, b: *const i8, c: *mut i3
 /// As [`QKernelFn`] with `NR = 2·V::N`; `V`'s features must be present.
 #[inline(always)]
 pub unsafe fn tile<V: Lanes>(k4: usize, a: *const u8, b: *const i8, c: *mut i32) {
-    // SAFETY (whole body): every offset stays inside the sizes the contract guarantees.
-    unsafe {
-        let mut acc = [[V::zero(); 2]; MR];
-        let (mut a, mut b) = (a, b);
-        for _ in 0..k4 {
-            let b0 = V::load(b);
-            let b1 = V::load(b.add(4 * V::N));
-            for (i, row) in acc.iter_mut().enumerate() {
-                let ai = V::splat4(a.add(4 * i));
-                row[0] = V::dpbusd(row[0], ai, b0);
-                row[1] = V::dpbusd(row[1], ai, b1);
-            }
-            a = a.add(4 * MR);
-            b = b.add(8 * V::N);
-        }
-        for (i, row) in acc.iter().enumerate() {
-            row[0].store(c.add(i * 2 * V::N));
-            row[1].store(c.add(i * 2 * V::N + V::N));
-        }
-    }
+    // SAFETY: the caller's contract is tile's, and all MR rows are tile_rows' own.
+    unsafe { tile_rows::<V, 0, MR>(k4, a, b, c) }
 }
 
 /// [`tile`] for rows `ROW0..ROW0 + R` of the panel only (`ROW0 + R ≤ MR`): the same packed
