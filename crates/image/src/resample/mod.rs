@@ -4,6 +4,7 @@
 mod filters;
 mod nearest;
 mod pillow;
+mod separable;
 pub mod torch;
 
 use std::fmt;
