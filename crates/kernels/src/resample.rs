@@ -7,7 +7,8 @@
 //!
 //! The sum is taken over the interleaved bytes in blocks of eight pixels against the weights
 //! repeated per channel ([`RgbTaps`] holds them so, zero past each position's taps): a
-//! lane-wise multiply-add whose lane `l` always holds channel `l % 3`: in plain Rust for any
+//! lane-wise multiply-add whose lane `l` always holds channel `l % 3` (a last block reaching
+//! past the row is copied, zero-filled): in plain Rust for any
 //! CPU, and with AVX2 intrinsics (three `vpmovzxbd`/`vpmulld`/`vpaddd` per block) where the CPU
 //! has AVX2 (the f32 kernels' ISA is AVX2 or AVX-512). Tests check both against the
 //! definition.
@@ -59,15 +60,11 @@ impl RgbTaps {
         self.starts.len()
     }
 
-    /// Bytes a source row needs: its `3·width` bytes plus this many zeros (or any bytes)
-    /// after them, which the padded weights multiply by zero.
-    pub const PADDING: usize = BLOCK;
-
-    /// Resamples one row: `row` holds the source row's bytes followed by at least
-    /// [`RgbTaps::PADDING`] more, `out` `3·outputs()` bytes.
+    /// Resamples one row: `row` holds the source row's `3·width` bytes, `out` gets
+    /// `3·outputs()`.
     ///
     /// # Panics
-    /// If `row` or `out` is shorter than that, or a position reads past `row`.
+    /// If `out` has another length, or a position's taps read past `row`.
     pub fn resample_row(&self, row: &[u8], out: &mut [u8]) {
         assert_eq!(
             out.len(),
@@ -95,10 +92,8 @@ impl RgbTaps {
     unsafe fn resample_row_avx2(&self, row: &[u8], out: &mut [u8]) {
         use std::arch::x86_64::*;
         for (i, px) in out.chunks_exact_mut(3).enumerate() {
-            let w = &self.weights[self.offsets[i]..self.offsets[i + 1]];
-            let v = &row[self.starts[i]..self.starts[i] + w.len()];
             let mut acc = [_mm256_setzero_si256(); 3];
-            for (v, w) in v.chunks_exact(BLOCK).zip(w.chunks_exact(BLOCK)) {
+            self.blocks(row, i, |v, w| {
                 for (j, acc) in acc.iter_mut().enumerate() {
                     // SAFETY: v holds BLOCK = 24 bytes and w 24 weights: bytes 8j..8j + 8 and
                     // weights 8j..8j + 8 are in them (j < 3).
@@ -108,13 +103,39 @@ impl RgbTaps {
                         *acc = _mm256_add_epi32(*acc, _mm256_mullo_epi32(v, w));
                     }
                 }
-            }
+            });
             let mut lanes = [0i32; BLOCK];
             for (j, acc) in acc.iter().enumerate() {
                 // SAFETY: lanes has room for 8 i32 at 8j (j < 3).
                 unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().add(8 * j).cast(), *acc) };
             }
             self.finish(&lanes, px);
+        }
+    }
+
+    /// Calls `f` with each block of output pixel `i`'s source bytes and its weights. The
+    /// taps end inside the row; a last block reaching past it (over zero weights only) is
+    /// copied, zero-filled, so no row needs spare bytes after it.
+    #[inline(always)]
+    fn blocks(&self, row: &[u8], i: usize, mut f: impl FnMut(&[u8; BLOCK], &[i32; BLOCK])) {
+        let w = &self.weights[self.offsets[i]..self.offsets[i + 1]];
+        let start = self.starts[i];
+        let inside = (row.len() - start.min(row.len())).min(w.len()) / BLOCK * BLOCK;
+        let (w_in, w_tail) = w.split_at(inside);
+        for (v, w) in row[start..start + inside]
+            .chunks_exact(BLOCK)
+            .zip(w_in.chunks_exact(BLOCK))
+        {
+            f(
+                v.try_into().expect("a block"),
+                w.try_into().expect("a block"),
+            );
+        }
+        if !w_tail.is_empty() {
+            let mut last = [0u8; BLOCK];
+            let rest = &row[start + inside..];
+            last[..rest.len()].copy_from_slice(rest);
+            f(&last, w_tail.try_into().expect("one block past the row"));
         }
     }
 
@@ -133,14 +154,12 @@ impl RgbTaps {
     /// The loop in plain Rust, any CPU.
     fn resample_row_generic(&self, row: &[u8], out: &mut [u8]) {
         for (i, px) in out.chunks_exact_mut(3).enumerate() {
-            let w = &self.weights[self.offsets[i]..self.offsets[i + 1]];
-            let v = &row[self.starts[i]..self.starts[i] + w.len()];
             let mut acc = [0i32; BLOCK];
-            for (v, w) in v.chunks_exact(BLOCK).zip(w.chunks_exact(BLOCK)) {
+            self.blocks(row, i, |v, w| {
                 for ((a, &v), &w) in acc.iter_mut().zip(v).zip(w) {
                     *a = a.wrapping_add(i32::from(v).wrapping_mul(w));
                 }
-            }
+            });
             self.finish(&acc, px);
         }
     }
@@ -186,8 +205,7 @@ mod tests {
                     (start, w)
                 })
                 .collect();
-            let mut row: Vec<u8> = (0..3 * width).map(|_| next() as u8).collect();
-            row.extend((0..RgbTaps::PADDING).map(|_| next() as u8));
+            let row: Vec<u8> = (0..3 * width).map(|_| next() as u8).collect();
             let round = 1 << (shift - 1);
             let taps = RgbTaps::new(positions.iter().map(|(s, w)| (*s, w.as_slice())), round, shift);
             let expected: Vec<u8> = positions

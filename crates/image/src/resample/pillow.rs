@@ -1,7 +1,7 @@
 //! The convolution filters (BOX, BILINEAR, HAMMING, BICUBIC, LANCZOS): Pillow's two-pass
 //! resize with coefficients in 22-bit fixed point and a clipped 8-bit intermediate.
 
-use super::separable::{self, Taps};
+use super::separable::{self, RowPass, Taps};
 use super::Filter;
 use crate::RgbImage;
 
@@ -47,4 +47,10 @@ pub fn resize(image: &RgbImage, width: usize, height: usize, filter: Filter) -> 
     separable::resize(image, width, height, |from, to| {
         coefficients(from, to, filter)
     })
+}
+
+/// The horizontal pass of [`resize`] to `width`, fed a row at a time.
+pub(super) fn row_pass(in_w: usize, in_h: usize, width: usize, filter: Filter) -> RowPass {
+    let taps = (width != in_w).then(|| coefficients(in_w, width, filter));
+    RowPass::new(taps.as_ref(), in_w, in_h)
 }

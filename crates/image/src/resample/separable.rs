@@ -89,21 +89,72 @@ fn horizontal(src: &RgbImage, t: &Taps) -> RgbImage {
     let (in_w, out_w) = (src.width, t.len());
     let taps = RgbTaps::new((0..out_w).map(|i| t.at(i)), t.round, t.precision);
     let mut data = vec![0u8; out_w * src.height * 3];
-    let mut padded = vec![0u8; 3 * in_w + RgbTaps::PADDING];
     if in_w > 0 {
         for (row, out) in src
             .data
             .chunks_exact(3 * in_w)
             .zip(data.chunks_exact_mut(3 * out_w))
         {
-            padded[..3 * in_w].copy_from_slice(row);
-            taps.resample_row(&padded, out);
+            taps.resample_row(row, out);
         }
     }
     RgbImage {
         width: out_w,
         height: src.height,
         data,
+    }
+}
+
+/// The horizontal pass fed one source row at a time, as a decoder produces them: the
+/// decoded image then never has to be held whole. [`resize`] of what [`RowPass::finish`]
+/// returns to the same width runs only the vertical pass, so the result is the same bytes.
+/// (Only JPEGs decoded by libjpeg arrive a row at a time.)
+#[cfg_attr(not(feature = "libjpeg"), allow(dead_code))]
+pub(crate) struct RowPass {
+    /// `None` when the width does not change (rows are copied).
+    taps: Option<RgbTaps>,
+    in_w: usize,
+    out_w: usize,
+    data: Vec<u8>,
+}
+
+#[cfg_attr(not(feature = "libjpeg"), allow(dead_code))]
+impl RowPass {
+    /// A pass from `in_w` to `t.len()` columns (`t` `None`: `in_w` unchanged) for up to
+    /// `rows` rows.
+    pub(super) fn new(t: Option<&Taps>, in_w: usize, rows: usize) -> RowPass {
+        let taps = t.map(|t| RgbTaps::new((0..t.len()).map(|i| t.at(i)), t.round, t.precision));
+        let out_w = taps.as_ref().map_or(in_w, RgbTaps::outputs);
+        RowPass {
+            taps,
+            in_w,
+            out_w,
+            data: Vec::with_capacity(3 * out_w * rows),
+        }
+    }
+
+    /// Resamples the next source row (`3·in_w` bytes).
+    ///
+    /// # Panics
+    /// If `row` has another length.
+    pub(crate) fn push(&mut self, row: &[u8]) {
+        assert_eq!(row.len(), 3 * self.in_w, "a source row of the pass's width");
+        let at = self.data.len();
+        self.data.resize(at + 3 * self.out_w, 0);
+        match &self.taps {
+            Some(taps) => taps.resample_row(row, &mut self.data[at..]),
+            None => self.data[at..].copy_from_slice(row),
+        }
+    }
+
+    /// The rows pushed so far, resampled: `out_w ×` rows.
+    pub(crate) fn finish(self) -> RgbImage {
+        let height = self.data.len() / (3 * self.out_w).max(1);
+        RgbImage {
+            width: self.out_w,
+            height,
+            data: self.data,
+        }
     }
 }
 

@@ -23,7 +23,7 @@
 
 use std::f64::consts::PI;
 
-use super::separable::{self, Taps};
+use super::separable::{self, RowPass, Taps};
 use super::Filter;
 use crate::RgbImage;
 
@@ -163,6 +163,14 @@ pub fn resize(image: &RgbImage, width: usize, height: usize, filter: Filter) -> 
     Some(separable::resize(image, width, height, |from, to| {
         taps(from, to, filter, interp)
     }))
+}
+
+/// The horizontal pass of [`resize`] to `width`, fed a row at a time; `None` for the
+/// filters that are not a separable pass here (NEAREST) or have no torch kernel.
+pub(crate) fn row_pass(in_w: usize, in_h: usize, width: usize, filter: Filter) -> Option<RowPass> {
+    let interp = interp_size(filter)?;
+    let taps = (width != in_w).then(|| taps(in_w, width, filter, interp));
+    Some(RowPass::new(taps.as_ref(), in_w, in_h))
 }
 
 #[cfg(test)]
