@@ -5,7 +5,7 @@
 //! (weights, `i8`) holds per group `NR` columns × 4 bytes. Per group each row's four bytes are
 //! broadcast and multiplied into two vectors of columns with [`Lanes::dpbusd`].
 
-use super::lanes::{Emulated, Lanes};
+use super::lanes::{Emulated, Lanes, WordLanes};
 use crate::gemm::{Isa, IsaError};
 
 /// Rows of a tile (every ISA: the packed activations do not depend on the ISA).
@@ -70,6 +70,46 @@ pub unsafe fn tile_rows<V: Lanes, const ROW0: usize, const R: usize>(
     }
 }
 
+/// The tile of [`QKernelFn`] over [`WordLanes`] (`vpmaddwd`), exact for all 8-bit operands:
+/// `a` packed as `i16` (`MR` rows × 4 per group, each `u8` value zero-extended: see
+/// [`QIsa::act_bytes`]), `b` the usual packed `i8`, widened as it is loaded, `NR = 2·N`.
+///
+/// Two passes of `N` columns each: per group the pass widens its `N` columns' `4·N` bytes
+/// into two vectors of half sums (`N / 2` columns × two pairs of steps), then per row
+/// broadcasts the row's four `i16` and multiply-adds both, so that each widening serves all
+/// `MR` rows (2·`MR` accumulators, two weights and a broadcast: fifteen of AVX2's sixteen
+/// registers). At the end [`WordLanes::fold`] adds each column's two halves.
+///
+/// # Safety
+/// As [`QKernelFn`] with `a` holding `k4·MR·4` `i16` (twice the bytes); `V`'s features must
+/// be present.
+#[inline(always)]
+pub unsafe fn tile_words<V: WordLanes>(k4: usize, a: *const u8, b: *const i8, c: *mut i32) {
+    let a = a.cast::<i16>();
+    // SAFETY (whole body): the offsets stay inside the sizes of the contract: per group
+    // MR·4 i16 of a and 2·N·4 bytes of b, of which each pass reads its N columns' 4·N.
+    unsafe {
+        for pass in 0..2 {
+            let mut acc = [[V::zero(); 2]; MR];
+            let (mut a, mut b) = (a, b.add(pass * 4 * V::N));
+            for _ in 0..k4 {
+                let b0 = V::widen(b);
+                let b1 = V::widen(b.add(2 * V::N));
+                for (i, row) in acc.iter_mut().enumerate() {
+                    let ai = V::splat4(a.add(4 * i));
+                    row[0] = V::madd(row[0], ai, b0);
+                    row[1] = V::madd(row[1], ai, b1);
+                }
+                a = a.add(4 * MR);
+                b = b.add(8 * V::N);
+            }
+            for (i, row) in acc.iter().enumerate() {
+                V::fold(row[0], row[1]).store(c.add(i * 2 * V::N + pass * V::N));
+            }
+        }
+    }
+}
+
 /// The portable kernel: [`tile`] on eight emulated lanes (`NR = 16`).
 ///
 /// # Safety
@@ -97,6 +137,9 @@ pub enum QIsa {
     AvxVnni,
     /// AVX2 (`vpmaddubsw` + `vpmaddwd` on sign-transferred operands): signed activations.
     Avx2,
+    /// AVX2, exact for 8-bit operands: `vpmaddwd` on activations packed as `i16` and weights
+    /// widened from `i8` as they are loaded.
+    Avx2I16,
     /// AVX2 with 7-bit activations (plain `vpmaddubsw`, no saturation below 128): faster,
     /// coarser; for the layers whose inputs tolerate it.
     Avx2U7,
@@ -176,6 +219,7 @@ impl QIsa {
             QIsa::AvxVnni => "avx-vnni",
             QIsa::Avx2 => "avx2-s8",
             QIsa::Avx2U7 => "avx2-u7",
+            QIsa::Avx2I16 => "avx2-i16",
             QIsa::Emulated16 => "emu16-vnni",
             QIsa::Portable => "portable",
         }
@@ -210,6 +254,7 @@ impl QIsa {
             if is_x86_feature_detected!("avx2") {
                 v.push(QIsa::Avx2);
                 v.push(QIsa::Avx2U7);
+                v.push(QIsa::Avx2I16);
             }
         }
         v.push(QIsa::Emulated16);
@@ -221,7 +266,7 @@ impl QIsa {
     pub fn nr(self) -> usize {
         match self {
             QIsa::Avx512Vnni | QIsa::Emulated16 => 32,
-            QIsa::AvxVnni | QIsa::Avx2 | QIsa::Avx2U7 | QIsa::Portable => 16,
+            QIsa::AvxVnni | QIsa::Avx2 | QIsa::Avx2U7 | QIsa::Avx2I16 | QIsa::Portable => 16,
         }
     }
 
@@ -232,7 +277,11 @@ impl QIsa {
         match self {
             QIsa::Avx2 => 254,
             QIsa::Avx2U7 => 127,
-            QIsa::Avx512Vnni | QIsa::AvxVnni | QIsa::Emulated16 | QIsa::Portable => 255,
+            QIsa::Avx512Vnni
+            | QIsa::AvxVnni
+            | QIsa::Avx2I16
+            | QIsa::Emulated16
+            | QIsa::Portable => 255,
         }
     }
 
@@ -241,9 +290,21 @@ impl QIsa {
     pub fn act_shift(self) -> u8 {
         match self {
             QIsa::Avx2 => 127,
-            QIsa::Avx2U7 | QIsa::Avx512Vnni | QIsa::AvxVnni | QIsa::Emulated16 | QIsa::Portable => {
-                0
-            }
+            QIsa::Avx2U7
+            | QIsa::Avx2I16
+            | QIsa::Avx512Vnni
+            | QIsa::AvxVnni
+            | QIsa::Emulated16
+            | QIsa::Portable => 0,
+        }
+    }
+
+    /// Bytes per packed activation: 2 where the kernel reads `i16` ([`QIsa::Avx2I16`]: each
+    /// `u8` value zero-extended), else 1.
+    pub fn act_bytes(self) -> usize {
+        match self {
+            QIsa::Avx2I16 => 2,
+            _ => 1,
         }
     }
 
@@ -258,6 +319,8 @@ impl QIsa {
             QIsa::Avx2 => super::x86::kernel_avx2,
             #[cfg(target_arch = "x86_64")]
             QIsa::Avx2U7 => super::x86::kernel_avx2_u7,
+            #[cfg(target_arch = "x86_64")]
+            QIsa::Avx2I16 => super::x86::kernel_avx2_i16,
             QIsa::Emulated16 => kernel_emu16,
             _ => kernel_portable,
         }

@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use super::kernel::MR;
+use super::kernel::{QIsa, MR};
 use crate::gemm::LinearError;
 
 /// A weight `[out, in]` quantized per output channel: `w[j][k] ≈ scales[j] · values[j][k]`,
@@ -137,30 +137,31 @@ pub struct RowQuant {
     pub step: f32,
 }
 
-/// Bytes of the packed activations of `m` rows of depth `k`.
-pub fn packed_a_len(m: usize, k: usize) -> usize {
-    m.div_ceil(MR) * k.div_ceil(4) * MR * 4
+/// Bytes of the packed activations of `m` rows of depth `k` for `isa`'s kernel.
+pub fn packed_a_len(m: usize, k: usize, isa: QIsa) -> usize {
+    m.div_ceil(MR) * k.div_ceil(4) * MR * 4 * isa.act_bytes()
 }
 
-/// Quantizes rows of `x` (`[m, k]`) to `q` in `0..=act_max`, stores `q − shift` (a byte read
-/// as `u8` when `shift` is 0, as `i8` when it is 127) and packs them for the kernel: row panel
-/// `p`, group `g`, row `i`, step `t` at `((p·k4 + g)·MR + i)·4 + t`. Rows past `m` and steps
-/// past `k` are zero. Writes the row panels `panels`: `a` starts at panel `panels.start` and
-/// `params` at its first row (`params[r]` is row `panels.start·MR + r`), whose `lo` is that
-/// of the stored values (`lo + shift·step`).
-#[allow(clippy::too_many_arguments)]
+/// Quantizes rows of `x` (`[m, k]`) for `isa`'s kernel to `q` in `0..=act_max`
+/// ([`QIsa::act_max`]), stores `q − shift` ([`QIsa::act_shift`]: a byte read as `u8` when it
+/// is 0, as `i8` when it is 127), in [`QIsa::act_bytes`] bytes (a second byte, zero, makes it
+/// an `i16`), and packs them for the kernel: row panel `p`, group `g`, row `i`, step `t` at
+/// value `((p·k4 + g)·MR + i)·4 + t`. Rows past `m` and steps past `k` are zero. Writes the
+/// row panels `panels`: `a` starts at panel `panels.start` and `params` at its first row
+/// (`params[r]` is row `panels.start·MR + r`), whose `lo` is that of the stored values
+/// (`lo + shift·step`).
 pub fn quantize_pack_a(
     x: &[f32],
     m: usize,
     k: usize,
-    act_max: u8,
-    shift: u8,
+    isa: QIsa,
     panels: Range<usize>,
     a: &mut [u8],
     params: &mut [RowQuant],
 ) {
+    let (act_max, shift, width) = (isa.act_max(), isa.act_shift(), isa.act_bytes());
     let k4 = k.div_ceil(4);
-    let panel_len = k4 * MR * 4;
+    let panel_len = k4 * MR * 4 * width;
     assert_eq!(x.len(), m * k, "x must be [m, k]");
     assert!(
         a.len() >= panels.len() * panel_len,
@@ -182,8 +183,19 @@ pub fn quantize_pack_a(
             } else {
                 row_q.fill(0);
             }
-            for (group, q) in panel.chunks_exact_mut(MR * 4).zip(row_q.chunks_exact(4)) {
-                group[i * 4..i * 4 + 4].copy_from_slice(q);
+            let groups = panel
+                .chunks_exact_mut(MR * 4 * width)
+                .zip(row_q.chunks_exact(4));
+            if width == 1 {
+                for (group, q) in groups {
+                    group[i * 4..i * 4 + 4].copy_from_slice(q);
+                }
+            } else {
+                for (group, q) in groups {
+                    for (v, &q) in group[i * 8..i * 8 + 8].chunks_exact_mut(2).zip(q) {
+                        v.copy_from_slice(&[q, 0]);
+                    }
+                }
             }
         }
     }

@@ -4,8 +4,8 @@
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 
-use super::kernel::{tile, tile_rows, QIsa, MR};
-use super::lanes::{Emulated, EmulatedSignedMaddubs, Lanes};
+use super::kernel::{tile, tile_rows, tile_words, QIsa, MR};
+use super::lanes::{Emulated, EmulatedSignedMaddubs, EmulatedWords, Lanes, WordLanes};
 use super::*;
 use crate::{Activation, Epilogue};
 
@@ -59,7 +59,27 @@ fn run_tile_halves<V: Lanes>(k4: usize, a: &[u8], b: &[i8]) -> Vec<i32> {
     c
 }
 
+/// [`tile_words`] on `a` as packed for it (each byte zero-extended to an `i16`).
+fn run_tile_words<V: WordLanes>(k4: usize, a: &[u8], b: &[i8]) -> Vec<i32> {
+    let a = widened(a);
+    let mut c = vec![0i32; MR * 2 * V::N];
+    // SAFETY: a holds k4·MR·4 i16, b and c the sizes of the contract; emulated lanes need no
+    // features.
+    unsafe { tile_words::<V>(k4, a.as_ptr(), b.as_ptr(), c.as_mut_ptr()) };
+    c
+}
+
+/// Packed `u8` activations as the `i16` kernel reads them: each value, then a zero byte.
+fn widened(a: &[u8]) -> Vec<u8> {
+    a.iter().flat_map(|&v| [v, 0]).collect()
+}
+
+/// `isa`'s kernel on `a` (packed `u8` values, widened where the kernel reads `i16`).
 fn run_isa(isa: QIsa, k4: usize, a: &[u8], b: &[i8]) -> Vec<i32> {
+    let a = match isa.act_bytes() {
+        1 => a.to_vec(),
+        _ => widened(a),
+    };
     let mut c = vec![0i32; MR * isa.nr()];
     // SAFETY: sizes as the contract; isa comes from QIsa::available().
     unsafe { isa.kernel()(k4, a.as_ptr(), b.as_ptr(), c.as_mut_ptr()) };
@@ -81,8 +101,8 @@ fn edge_byte() -> impl Strategy<Value = u8> {
 proptest! {
     #![proptest_config(config(128))]
 
-    /// Every kernel of this CPU, emulated 8- and 16-lane `vpdpbusd`, and AVX2's emulated
-    /// signed sequence, exact against the naive sum; activations anywhere in `u8` (in
+    /// Every kernel of this CPU, emulated 8- and 16-lane `vpdpbusd` and `vpmaddwd` tiles, and
+    /// AVX2's emulated signed sequence, exact against the naive sum; activations anywhere in `u8` (in
     /// −127..=127 read as `i8` for AVX2, as it stores them), weights anywhere in `i8`.
     #[test]
     fn kernels_are_exact(k4 in 1usize..80, seed in proptest::collection::vec(edge_byte(), 64)) {
@@ -93,8 +113,10 @@ proptest! {
             let want = naive_tile(k4, nr, &a, &b);
             if nr == 16 {
                 prop_assert_eq!(run_tile::<Emulated<8>>(k4, &a, &b), want.clone());
+                prop_assert_eq!(run_tile_words::<EmulatedWords<8>>(k4, &a, &b), want.clone());
             } else {
                 prop_assert_eq!(run_tile::<Emulated<16>>(k4, &a, &b), want.clone());
+                prop_assert_eq!(run_tile_words::<EmulatedWords<16>>(k4, &a, &b), want.clone());
             }
             // Signed activations avoiding −128: AVX2's saturating sequence is exact.
             let s: Vec<u8> = a.iter().map(|&v| if v == 128 { 129 } else { v }).collect();

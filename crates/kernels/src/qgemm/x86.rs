@@ -14,8 +14,8 @@
 
 use std::arch::x86_64::*;
 
-use super::kernel::{tile, tile_rows};
-use super::lanes::Lanes;
+use super::kernel::{tile, tile_rows, tile_words};
+use super::lanes::{Lanes, WordLanes};
 
 /// Eight lanes of AVX2.
 #[derive(Clone, Copy)]
@@ -84,6 +84,45 @@ impl Lanes for Avx2U7 {
         let pairs = _mm256_maddubs_epi16(a.0, b.0);
         let quads = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
         Avx2U7(_mm256_add_epi32(acc.0, quads))
+    }
+    #[inline(always)]
+    unsafe fn store(self, c: *mut i32) {
+        // SAFETY: 8 writable i32 at c (caller).
+        unsafe { _mm256_storeu_si256(c.cast(), self.0) }
+    }
+}
+
+/// Eight lanes of AVX2 over `i16` pairs ([`WordLanes`]): the exact 8-bit kernel.
+#[derive(Clone, Copy)]
+pub struct Avx2Words(__m256i);
+
+impl WordLanes for Avx2Words {
+    const N: usize = 8;
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        Avx2Words(_mm256_setzero_si256())
+    }
+    #[inline(always)]
+    unsafe fn splat4(a: *const i16) -> Self {
+        // SAFETY: four readable i16 (eight bytes) at a (caller).
+        Avx2Words(_mm256_set1_epi64x(unsafe {
+            a.cast::<i64>().read_unaligned()
+        }))
+    }
+    #[inline(always)]
+    unsafe fn widen(b: *const i8) -> Self {
+        // SAFETY: 16 readable bytes at b (caller).
+        Avx2Words(_mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(b.cast()) }))
+    }
+    #[inline(always)]
+    unsafe fn madd(acc: Self, a: Self, b: Self) -> Self {
+        Avx2Words(_mm256_add_epi32(acc.0, _mm256_madd_epi16(a.0, b.0)))
+    }
+    #[inline(always)]
+    unsafe fn fold(lo: Self, hi: Self) -> Self {
+        // [c0 c1 c4 c5 | c2 c3 c6 c7] → [c0 … c7]
+        let sums = _mm256_hadd_epi32(lo.0, hi.0);
+        Avx2Words(_mm256_permute4x64_epi64::<0b11_01_10_00>(sums))
     }
     #[inline(always)]
     unsafe fn store(self, c: *mut i32) {
@@ -183,6 +222,17 @@ pub unsafe fn kernel_avx2_u7(k4: usize, a: *const u8, b: *const i8, c: *mut i32)
     // notwithstanding.
     // SAFETY: the caller's contract is tile's.
     unsafe { tile::<Avx2U7>(k4, a, b, c) }
+}
+
+/// The exact 8-bit tile kernel on AVX2: activations packed as `i16`.
+///
+/// # Safety
+/// As [`super::kernel::QKernelFn`] with `a` packed as `i16` ([`super::QIsa::act_bytes`]); the
+/// CPU must have AVX2.
+#[target_feature(enable = "avx2")]
+pub unsafe fn kernel_avx2_i16(k4: usize, a: *const u8, b: *const i8, c: *mut i32) {
+    // SAFETY: the caller's contract is tile_words'.
+    unsafe { tile_words::<Avx2Words>(k4, a, b, c) }
 }
 
 /// The tile kernel on AVX-VNNI.
