@@ -4,8 +4,11 @@
 //! unsigned bytes of `a` times the four signed bytes of `b`, summed into the lane of `acc`
 //! (wrapping, no saturation). The kernel ([`super::kernel`]) only ever calls that, so the same
 //! kernel runs on [`Emulated`] lanes (the portable path, and the tests of the logic on every
-//! machine), on AVX2 (`vpmaddubsw` + `vpmaddwd`, exact while `a ≤ 127`, see [`super::avx2`])
+//! machine), on AVX2 for 7-bit activations (`vpmaddubsw` + `vpmaddwd`, exact while `a ≤ 127`)
 //! and on AVX512-VNNI / AVX-VNNI (one instruction).
+//!
+//! [`WordLanes`] is the operation of AVX2's exact 8-bit kernel, `vpmaddwd` on `i16` pairs,
+//! with `EmulatedWords` its plain-Rust stand-in in the tests.
 
 /// A vector of `N` `i32` lanes, each holding four bytes.
 ///
@@ -82,57 +85,6 @@ impl<const N: usize> Lanes for Emulated<N> {
             // SAFETY: the caller guarantees N writable i32 at c.
             unsafe { c.add(l).write_unaligned(i32::from_le_bytes(self.0[l])) };
         }
-    }
-}
-
-/// The AVX2 lanes' instruction sequence emulated exactly, saturation included: `a` is read
-/// as **signed** bytes, and `Σ a·b` is `vpmaddubsw(|b|, sign(a, b))` (u8×s8 pairs saturating
-/// to i16), `vpmaddwd` by ones, `vpaddd`. It equals the signed sum while `a` avoids −128
-/// (`sign` cannot negate it) — pairs then stay within 2·128·127 = 32512. Tests only.
-#[cfg(test)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EmulatedSignedMaddubs<const N: usize>(pub Emulated<N>);
-
-#[cfg(test)]
-impl<const N: usize> Lanes for EmulatedSignedMaddubs<N> {
-    const N: usize = N;
-
-    unsafe fn zero() -> Self {
-        EmulatedSignedMaddubs(unsafe { Emulated::zero() })
-    }
-
-    unsafe fn splat4(a: *const u8) -> Self {
-        EmulatedSignedMaddubs(unsafe { Emulated::splat4(a) })
-    }
-
-    unsafe fn load(b: *const i8) -> Self {
-        EmulatedSignedMaddubs(unsafe { Emulated::load(b) })
-    }
-
-    unsafe fn dpbusd(acc: Self, a: Self, b: Self) -> Self {
-        let mut out = acc.0;
-        for l in 0..N {
-            let (a, b) = (a.0 .0[l], b.0 .0[l]);
-            let term = |t: usize| {
-                let (a, b) = (a[t] as i8, b[t] as i8);
-                let u = b.unsigned_abs() as i32; // vpabsb, read as u8
-                let s = match b.signum() {
-                    // vpsignb: negate (wrapping), keep, or zero
-                    -1 => a.wrapping_neg() as i32,
-                    0 => 0,
-                    _ => a as i32,
-                };
-                u * s
-            };
-            let pair = |t: usize| (term(t) + term(t + 1)).clamp(i16::MIN as i32, i16::MAX as i32);
-            let sum = i32::from_le_bytes(acc.0 .0[l]).wrapping_add(pair(0) + pair(2));
-            out.0[l] = sum.to_le_bytes();
-        }
-        EmulatedSignedMaddubs(out)
-    }
-
-    unsafe fn store(self, c: *mut i32) {
-        unsafe { self.0.store(c) }
     }
 }
 
