@@ -46,7 +46,6 @@ def export_onnx(model, path, size):
 
 
 def models(args):
-    import onnxruntime as ort
     import torch
     from safetensors.numpy import save_file
     from transformers import AutoModel
@@ -60,12 +59,7 @@ def models(args):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.batch, 3, size, size)).astype(np.float32)
     xt = torch.from_numpy(x)
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = args.threads
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(args.onnx, so, providers=["CPUExecutionProvider"])
+    sess = ort_session(args.onnx, args.threads)
     with torch.inference_mode():
         ref = model(pixel_values=xt).last_hidden_state.numpy()
         torch_t = timed(lambda: model(pixel_values=xt), args.runs, args.warmup)
@@ -82,6 +76,19 @@ def models(args):
     }))
 
 
+def ort_session(path, threads):
+    """An ONNX Runtime CPU session on `threads` intra-op threads, sequential, every graph
+    optimization on: how each ORT row is timed."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
 def cosines(a, b):
     """Cosine similarity of each image's slice of two [B, ...] arrays."""
     a = a.reshape(a.shape[0], -1).astype(np.float64)
@@ -92,7 +99,6 @@ def cosines(a, b):
 def int8(args):
     """ONNX Runtime dynamic int8 (quantize_dynamic, s8 weights) on the f32 export, timed on the
     input `models` wrote, with the per-image cosine of last_hidden_state against PyTorch f32."""
-    import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from safetensors.numpy import load_file
 
@@ -100,12 +106,7 @@ def int8(args):
         quantize_dynamic(args.onnx, args.onnx_int8, weight_type=QuantType.QInt8)
     data = load_file(args.input)
     x, ref = data["pixel_values"], data["last_hidden_state"]
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = args.threads
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(args.onnx_int8, so, providers=["CPUExecutionProvider"])
+    sess = ort_session(args.onnx_int8, args.threads)
     out = sess.run(["last_hidden_state"], {"pixel_values": x})[0]
     t = timed(lambda: sess.run(["last_hidden_state"], {"pixel_values": x}), args.runs, args.warmup)
     ov_int8 = os.path.splitext(args.onnx_int8)[0] + ".openvino.xml"

@@ -13,6 +13,34 @@ use serde_json::{json, Value};
 
 use crate::{paths, venv};
 
+/// `vitrs bench` of `model` in `dtype` (its JSON): the timing every row of ours comes from.
+/// (`--dtype` is passed only for int8, so a `--baseline` binary older than it still runs.)
+fn vitrs_bench(
+    bin: &Path,
+    model: &str,
+    dtype: &str,
+    batch: usize,
+    threads: usize,
+    runs: usize,
+    warmup: &str,
+) -> Result<Value> {
+    let mut cmd = Command::new(bin);
+    cmd.args(["bench", "--model", model]);
+    if dtype != "f32" {
+        cmd.args(["--dtype", dtype]);
+    }
+    run_json(cmd.args([
+        "--batch",
+        &batch.to_string(),
+        "--threads",
+        &threads.to_string(),
+        "--runs",
+        &runs.to_string(),
+        "--warmup",
+        warmup,
+    ]))
+}
+
 fn run_json(cmd: &mut Command) -> Result<Value> {
     let out = cmd.output().with_context(|| format!("starting {cmd:?}"))?;
     if !out.status.success() {
@@ -122,21 +150,8 @@ pub fn run(quick: bool, baseline: Option<&Path>) -> Result<()> {
                     .args(["--threads", &threads.to_string()])
                     .args(["--runs", &runs.to_string(), "--warmup", warmup]),
             )?;
-            let bench = |bin: &Path| {
-                run_json(Command::new(bin).args([
-                    "bench",
-                    "--model",
-                    &model_s,
-                    "--batch",
-                    &batch.to_string(),
-                    "--threads",
-                    &threads.to_string(),
-                    "--runs",
-                    &runs.to_string(),
-                    "--warmup",
-                    warmup,
-                ]))
-            };
+            let bench =
+                |bin: &Path| vitrs_bench(bin, &model_s, "f32", batch, threads, runs, warmup);
             let ours = bench(&vitrs)?;
             let base = match baseline {
                 Some(bin) => bench(bin)?,
@@ -283,19 +298,7 @@ fn family_rows(
                     .args(["--size", &size.to_string()])
                     .args(["--runs", &runs.to_string(), "--warmup", "2"]),
             )?;
-            let ours = run_json(Command::new(vitrs).args([
-                "bench",
-                "--model",
-                shape_twin,
-                "--batch",
-                &batch.to_string(),
-                "--threads",
-                &threads.to_string(),
-                "--runs",
-                &runs.to_string(),
-                "--warmup",
-                "2",
-            ]))?;
+            let ours = vitrs_bench(vitrs, shape_twin, "f32", batch, threads, runs, "2")?;
             for (pool, v) in
                 pooled
                     .iter_mut()
@@ -543,21 +546,7 @@ fn run_int8(
                     .args(["--threads", &threads.to_string()])
                     .args(["--runs", &runs.to_string(), "--warmup", warmup]),
             )?;
-            let ours = run_json(Command::new(vitrs).args([
-                "bench",
-                "--model",
-                &model_s,
-                "--dtype",
-                "int8",
-                "--batch",
-                &batch.to_string(),
-                "--threads",
-                &threads.to_string(),
-                "--runs",
-                &runs.to_string(),
-                "--warmup",
-                warmup,
-            ]))?;
+            let ours = vitrs_bench(vitrs, &model_s, "int8", batch, threads, runs, warmup)?;
             peak_rss_mb = peak_rss_mb.max(ours["peak_rss_mb"].as_f64().unwrap_or(0.0));
             for (pool, v) in
                 pooled

@@ -2,19 +2,14 @@
 #![cfg(feature = "cli")]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+mod common;
+use common::vitrs;
 
 fn fixture(case: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../fixtures/convert")
         .join(case)
-}
-
-fn vitrs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vitrs"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 #[test]

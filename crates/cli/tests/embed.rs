@@ -2,24 +2,12 @@
 #![cfg(feature = "cli")]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use vitrs_model::checkpoint::SafetensorsFile;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn vitrs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vitrs"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+mod common;
+use common::{root, s, vitrs};
 
 /// The `pooler` fixture model with a preprocessor config for its 16x16 inputs.
 fn model_dir(tmp: &Path) -> PathBuf {

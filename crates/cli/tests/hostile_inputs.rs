@@ -5,26 +5,10 @@
 #![cfg(feature = "cli")]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn vitrs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vitrs"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod common;
+use common::{root, s, stderr, vitrs};
 
 /// The `pooler` fixture model (16x16 inputs) with `preprocessor` as its processor config.
 fn model_dir(tmp: &Path, preprocessor: &str) -> PathBuf {

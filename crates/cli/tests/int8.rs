@@ -1,24 +1,9 @@
 //! `--dtype int8` and `vitrs convert --dtype int8` driven as a user drives them.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-fn fixture(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/models")
-        .join(case)
-}
-
-fn vitrs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vitrs"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(o: &Output) {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
+mod common;
+use common::{ok, vitrs};
 
 /// The int8 checkpoint stores I8 weights with F32 scales (named and described in the header),
 /// `info` says so, and running it in int8 gives exactly what quantizing the f32 checkpoint
@@ -26,7 +11,7 @@ fn ok(o: &Output) {
 #[test]
 fn int8_checkpoint_runs_as_on_the_fly_quantization() {
     let tmp = tempfile::tempdir().unwrap();
-    let src = fixture("classifier");
+    let src = common::model_fixture("classifier");
     let q = tmp.path().join("q");
     ok(&vitrs(&[
         "convert",

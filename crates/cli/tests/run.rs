@@ -1,23 +1,12 @@
 //! `vitrs run`, driven as other tools drive it: the binary, files in, files out.
 #![cfg(feature = "cli")]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use vitrs_model::checkpoint::SafetensorsFile;
 
-fn fixture(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/models")
-        .join(case)
-}
-
-fn vitrs(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_vitrs"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+mod common;
+use common::{model_fixture as fixture, vitrs};
 
 fn max_diff(got: &SafetensorsFile, want: &SafetensorsFile, name: &str) -> f32 {
     assert_eq!(got.dims(name), want.dims(name), "{name} shape");

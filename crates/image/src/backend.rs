@@ -68,6 +68,23 @@ pub(crate) fn resize(image: &RgbImage, width: usize, height: usize, filter: Filt
         .unwrap_or_else(|| resample::resize(image, width, height, filter))
 }
 
+/// [`resize`]'s horizontal pass (or PIL's, for [`Backend::Pil`]) to `width`, fed a row at a
+/// time; `None` where the resize is not a separable pass (NEAREST). Only JPEGs decoded by
+/// libjpeg arrive a row at a time.
+#[cfg_attr(not(feature = "libjpeg"), allow(dead_code))]
+pub(crate) fn row_pass(
+    backend: Backend,
+    in_w: usize,
+    in_h: usize,
+    width: usize,
+    filter: Filter,
+) -> Option<resample::separable::RowPass> {
+    match backend {
+        Backend::Torchvision => resample::torch::row_pass(in_w, in_h, width, filter),
+        Backend::Pil => resample::row_pass(in_w, in_h, width, filter),
+    }
+}
+
 /// torchvision-backend `center_crop`: where the crop is larger, pad with zeros,
 /// `(c − n)//2` before and the rest after; then crop at `int((N − c)/2.0)`.
 pub(crate) fn center_crop(image: &RgbImage, [ch, cw]: [usize; 2]) -> RgbImage {

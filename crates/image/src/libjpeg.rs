@@ -24,24 +24,57 @@ pub fn decode(bytes: &[u8]) -> Result<RgbImage, String> {
 /// Pillow's `Image.draft` uses): 1, 2 and 4 decode an eighth, a quarter or a half of each
 /// side for a fraction of the work; 8 is the exact, full-size decode.
 pub fn decode_scaled(bytes: &[u8], eighths: u8) -> Result<RgbImage, String> {
+    run(bytes, eighths, |image| {
+        let (w, h) = (image.width(), image.height());
+        // Read as flat bytes: no second copy of a 12-megapixel photo.
+        let data: Vec<u8> = image.read_scanlines()?;
+        RgbImage::new(w, h, data).ok_or_else(|| std::io::Error::other("short scanlines"))
+    })
+}
+
+/// Decodes a JPEG as [`decode_scaled`] does, a row at a time: `start(width, height)` is
+/// called once with the decoded size, then `row` with each row's `3·width` bytes, top to
+/// bottom. A photo then never needs its whole decoded size in memory at once.
+pub fn decode_rows(
+    bytes: &[u8],
+    eighths: u8,
+    start: impl FnOnce(usize, usize),
+    mut row: impl FnMut(&[u8]),
+) -> Result<(), String> {
+    run(bytes, eighths, |image| {
+        let (w, h) = (image.width(), image.height());
+        start(w, h);
+        let mut line = vec![0u8; 3 * w];
+        for _ in 0..h {
+            row(image.read_scanlines_into(&mut line)?);
+        }
+        Ok(())
+    })
+}
+
+/// Starts libjpeg on `bytes` (RGB output, scaled by `eighths / 8`), runs `read` and finishes,
+/// with libjpeg's failures as messages.
+fn run<T>(
+    bytes: &[u8],
+    eighths: u8,
+    read: impl FnOnce(&mut mozjpeg::decompress::DecompressStarted<&[u8]>) -> std::io::Result<T>,
+) -> Result<T, String> {
     if !has_eoi(bytes) {
         return Err("the JPEG data is truncated (no end-of-image marker)".into());
     }
     // mozjpeg reports libjpeg's fatal errors by unwinding (without calling the panic hook).
-    let result = catch_unwind(AssertUnwindSafe(|| -> std::io::Result<RgbImage> {
+    let result = catch_unwind(AssertUnwindSafe(|| -> std::io::Result<T> {
         let mut decompress = mozjpeg::Decompress::new_mem(bytes)?;
         if eighths != 8 {
             decompress.scale(eighths.clamp(1, 8));
         }
         let mut image = decompress.rgb()?;
-        let (w, h) = (image.width(), image.height());
-        // Read as flat bytes: no second copy of a 12-megapixel photo.
-        let data: Vec<u8> = image.read_scanlines()?;
+        let out = read(&mut image)?;
         image.finish()?;
-        RgbImage::new(w, h, data).ok_or_else(|| std::io::Error::other("short scanlines"))
+        Ok(out)
     }));
     match result {
-        Ok(Ok(image)) => Ok(image),
+        Ok(Ok(out)) => Ok(out),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("libjpeg rejected the data (corrupt or unsupported JPEG)".into()),
     }

@@ -289,11 +289,18 @@ impl ImageProcessor {
             [height, width],
             bytes,
         );
-        let image = crate::exif::apply(
-            decode::decode_bytes_scaled(bytes, path, self.limits, eighths)?,
-            exif,
-        );
-        let pixels = self.preprocess(&image).map_err(|[h, w]| {
+        let (image, source) = match self.decode_resizing(bytes, path, eighths, exif)? {
+            Some(streamed) => streamed,
+            None => {
+                let image = crate::exif::apply(
+                    decode::decode_bytes_scaled(bytes, path, self.limits, eighths)?,
+                    exif,
+                );
+                let size = [image.height, image.width];
+                (image, size)
+            }
+        };
+        let pixels = self.preprocess_from(&image, source).map_err(|[h, w]| {
             if h == 0 || w == 0 {
                 ImageError::ZeroSize {
                     path: path.to_path_buf(),
@@ -312,6 +319,54 @@ impl ImageProcessor {
             }
         })?;
         Ok((pixels, [in_width, in_height]))
+    }
+
+    /// A JPEG decoded a row at a time straight into the resize's horizontal pass (libjpeg,
+    /// upright images, separable filters): the horizontally resized image and the decoded
+    /// `[height, width]`, or `None` where that does not apply (then the image is decoded
+    /// whole). The same bytes either way; a 12-megapixel photo then never sits in memory
+    /// decoded (36 MB written and read back, and as many page faults).
+    fn decode_resizing(
+        &self,
+        bytes: &[u8],
+        path: &Path,
+        eighths: u8,
+        exif: u8,
+    ) -> Result<Option<(RgbImage, [usize; 2])>, ImageError> {
+        #[cfg(feature = "libjpeg")]
+        if exif == 1 && self.config.do_resize && decode::can_decode_scaled(bytes) {
+            let c = &self.config;
+            let pass = std::cell::RefCell::new(None);
+            let mut source = [0, 0];
+            crate::libjpeg::decode_rows(
+                bytes,
+                eighths,
+                |w, h| {
+                    source = [h, w];
+                    let [th, tw] = c.resize_to([h, w]);
+                    let fits =
+                        th > 0 && tw > 0 && (tw as u64) * (h as u64) <= self.limits.max_pixels;
+                    if fits {
+                        *pass.borrow_mut() =
+                            crate::backend::row_pass(self.backend, w, h, tw, c.resample);
+                    }
+                },
+                |row| {
+                    if let Some(pass) = pass.borrow_mut().as_mut() {
+                        pass.push(row);
+                    }
+                },
+            )
+            .map_err(|message| ImageError::Decode {
+                path: path.to_path_buf(),
+                message,
+            })?;
+            // Nothing was resized (a filter without a row pass, or a size the whole-image
+            // path refuses with its own error): decode whole.
+            return Ok(pass.into_inner().map(|p| (p.finish(), source)));
+        }
+        let _ = (bytes, path, eighths, exif);
+        Ok(None)
     }
 
     /// The decoding limits in use.
@@ -357,6 +412,13 @@ impl ImageProcessor {
     /// (a `shortest_edge` config on a very long, thin image, say) or has no rows or columns
     /// (the same config on an image a few thousand times wider than high).
     pub fn preprocess(&self, image: &RgbImage) -> Result<Tensor, [usize; 2]> {
+        self.preprocess_from(image, [image.height, image.width])
+    }
+
+    /// [`ImageProcessor::preprocess`] of an image of `[height, width]` `source` whose
+    /// horizontal resize pass may have been done already (`image` is then as wide as the
+    /// resize's target; see `decode_resizing`).
+    fn preprocess_from(&self, image: &RgbImage, source: [usize; 2]) -> Result<Tensor, [usize; 2]> {
         let c = &self.config;
         let too_big = |[h, w]: [usize; 2]| {
             h == 0 || w == 0 || (h as u64).saturating_mul(w as u64) > self.limits.max_pixels
@@ -364,7 +426,7 @@ impl ImageProcessor {
         let resized;
         let mut img = image;
         if c.do_resize {
-            let [h, w] = c.resize_to([image.height, image.width]);
+            let [h, w] = c.resize_to(source);
             if too_big([h, w]) {
                 return Err([h, w]);
             }

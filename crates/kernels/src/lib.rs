@@ -5,6 +5,8 @@
 //!   strided form attention uses ([`gemm::gemm_strided`]).
 //! - [`qgemm`]: the int8 linear layer ([`qgemm::QLinear`]) and its kernels.
 //! - [`layer_norm`]: LayerNorm over the last axis.
+//! - [`resample`]: the horizontal pass of an 8-bit RGB resize in fixed point (Pillow's and
+//!   torch's), for the image crate.
 //! - [`softmax`]: row-wise softmax.
 //! - [`activation`]: GELU (erf and tanh forms) and the other `ACT2FN` activations.
 //! - [`attention`]: multi-head self-attention for one image from a fused `[T, 3D]` q/k/v.
@@ -23,6 +25,7 @@ mod lanes;
 pub mod layer_norm;
 pub mod mmap;
 pub mod qgemm;
+pub mod resample;
 pub mod shared;
 mod simd;
 pub mod softmax;

@@ -4,6 +4,7 @@
 mod filters;
 mod nearest;
 mod pillow;
+pub(crate) mod separable;
 pub mod torch;
 
 use std::fmt;
@@ -22,6 +23,17 @@ pub fn resize(image: &RgbImage, width: usize, height: usize, filter: Filter) -> 
         Filter::Nearest => nearest::resize(image, width, height),
         other => pillow::resize(image, width, height, other),
     }
+}
+
+/// The horizontal pass of [`resize`] to `width`, fed a row at a time (see
+/// [`separable::RowPass`]); `None` for NEAREST, which is not a separable pass.
+pub(crate) fn row_pass(
+    in_w: usize,
+    in_h: usize,
+    width: usize,
+    filter: Filter,
+) -> Option<separable::RowPass> {
+    (filter != Filter::Nearest).then(|| pillow::row_pass(in_w, in_h, width, filter))
 }
 
 impl fmt::Display for Filter {

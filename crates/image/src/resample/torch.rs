@@ -23,6 +23,7 @@
 
 use std::f64::consts::PI;
 
+use super::separable::{self, RowPass, Taps};
 use super::Filter;
 use crate::RgbImage;
 
@@ -65,14 +66,8 @@ fn kernel(filter: Filter, x: f64) -> f64 {
     }
 }
 
-/// One axis's taps: per output position the first input index and its int16 weights, and
-/// the shared fixed-point precision.
-struct Taps {
-    starts: Vec<usize>,
-    weights: Vec<Vec<i16>>,
-    precision: u32,
-}
-
+/// One axis's taps: per output position the first input index and its int16 weights (held
+/// as `i32`), with the shared fixed-point precision.
 fn taps(in_size: usize, out_size: usize, filter: Filter, interp: f64) -> Taps {
     let scale = in_size as f64 / out_size as f64;
     let support = if scale >= 1.0 {
@@ -113,59 +108,21 @@ fn taps(in_size: usize, out_size: usize, filter: Filter, interp: f64) -> Taps {
         precision += 1;
     }
     let unit = f64::from(1u32 << precision);
-    let weights = real
-        .iter()
-        .map(|w| {
-            w.iter()
-                .map(|&v| {
-                    let v = v * unit;
-                    (if v < 0.0 {
-                        (-0.5 + v) as i32
-                    } else {
-                        (0.5 + v) as i32
-                    }) as i16
-                })
-                .collect()
-        })
-        .collect();
-    Taps {
-        starts,
-        weights,
-        precision,
-    }
-}
-
-/// One pass along rows (`horizontal`) or columns into an `out_w × out_h` image.
-fn pass(src: &RgbImage, out_w: usize, out_h: usize, horizontal: bool, t: &Taps) -> RgbImage {
-    let mut data = vec![0u8; out_w * out_h * 3];
-    let round = 1i64 << (t.precision.max(1) - 1);
-    for y in 0..out_h {
-        for x in 0..out_w {
-            let (pos, line) = if horizontal { (x, y) } else { (y, x) };
-            let start = t.starts[pos];
-            let mut acc = [round; 3];
-            for (k, &w) in t.weights[pos].iter().enumerate() {
-                let (sx, sy) = if horizontal {
-                    (start + k, line)
-                } else {
-                    (line, start + k)
-                };
-                let p = (sy * src.width + sx) * 3;
-                for (a, &v) in acc.iter_mut().zip(&src.data[p..p + 3]) {
-                    *a += i64::from(v) * i64::from(w);
-                }
-            }
-            let o = (y * out_w + x) * 3;
-            for (d, &a) in data[o..o + 3].iter_mut().zip(&acc) {
-                *d = (a >> t.precision).clamp(0, 255) as u8;
-            }
-        }
-    }
-    RgbImage {
-        width: out_w,
-        height: out_h,
-        data,
-    }
+    let round = |v: f64| {
+        let v = v * unit;
+        i32::from(
+            (if v < 0.0 {
+                (-0.5 + v) as i32
+            } else {
+                (0.5 + v) as i32
+            }) as i16,
+        )
+    };
+    let positions = starts
+        .into_iter()
+        .zip(real)
+        .map(|(start, w)| (start, w.into_iter().map(round).collect()));
+    Taps::new(positions, precision, 1 << (precision.max(1) - 1))
 }
 
 /// torch's `nearest-exact` source indices for one axis.
@@ -203,16 +160,17 @@ pub fn resize(image: &RgbImage, width: usize, height: usize, filter: Filter) -> 
         });
     }
     let interp = interp_size(filter)?;
-    let mut current = std::borrow::Cow::Borrowed(image);
-    if width != image.width {
-        let t = taps(image.width, width, filter, interp);
-        current = std::borrow::Cow::Owned(pass(&current, width, image.height, true, &t));
-    }
-    if height != image.height {
-        let t = taps(image.height, height, filter, interp);
-        current = std::borrow::Cow::Owned(pass(&current, width, height, false, &t));
-    }
-    Some(current.into_owned())
+    Some(separable::resize(image, width, height, |from, to| {
+        taps(from, to, filter, interp)
+    }))
+}
+
+/// The horizontal pass of [`resize`] to `width`, fed a row at a time; `None` for the
+/// filters that are not a separable pass here (NEAREST) or have no torch kernel.
+pub(crate) fn row_pass(in_w: usize, in_h: usize, width: usize, filter: Filter) -> Option<RowPass> {
+    let interp = interp_size(filter)?;
+    let taps = (width != in_w).then(|| taps(in_w, width, filter, interp));
+    Some(RowPass::new(taps.as_ref(), in_w, in_h))
 }
 
 #[cfg(test)]

@@ -1,0 +1,74 @@
+//! JPEGs are decoded a row at a time straight into the resize's horizontal pass (libjpeg,
+//! upright images); everything else is decoded whole first. Both must give the same bytes:
+//! here the file path (`preprocess_bytes`) against the decoded-image path (`preprocess` of
+//! `decode_bytes`) for every filter, both backends and the size rules. (`cargo xtask verify`
+//! checks both against transformers' own outputs.)
+
+use std::path::Path;
+
+use image::codecs::jpeg::JpegEncoder;
+use image::ImageEncoder;
+use vitrs_image::{decode, Backend, ImageProcessor, Limits};
+
+/// A noisy `width × height` JPEG (detail in every channel, so no filter is a no-op).
+fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    let mut s = 0x9e37_79b9_7f4a_7c15u64 ^ u64::from(width * 31 + height);
+    let rgb: Vec<u8> = (0..width * height * 3)
+        .map(|i| {
+            s = s
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((i % (3 * width)) as u64 * 150 / u64::from(3 * width) + (s >> 58)) as u8
+        })
+        .collect();
+    let mut out = Vec::new();
+    JpegEncoder::new_with_quality(&mut out, 92)
+        .write_image(&rgb, width, height, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    out
+}
+
+fn processor(config: &str, backend: Backend) -> Option<ImageProcessor> {
+    ImageProcessor::from_json_str(config, Path::new("preprocessor_config.json"))
+        .unwrap()
+        .with_backend(backend)
+        .ok()
+}
+
+#[test]
+fn streamed_jpegs_equal_the_whole_image_path() {
+    let configs = [
+        // ViT: exact size, bilinear.
+        r#"{"size": {"height": 224, "width": 224}, "resample": 2}"#,
+        // CLIP-like: shortest edge then crop, bicubic.
+        r#"{"size": {"shortest_edge": 224}, "crop_size": {"height": 224, "width": 224}, "do_center_crop": true, "resample": 3}"#,
+        r#"{"size": {"height": 160, "width": 96}, "resample": 1}"#,
+        r#"{"size": {"height": 64, "width": 64}, "resample": 0}"#,
+        r#"{"size": {"height": 64, "width": 48}, "resample": 4}"#,
+        r#"{"size": {"height": 50, "width": 70}, "resample": 5}"#,
+    ];
+    // Down in both axes, up in both, and the width unchanged (the row pass copies).
+    let images = [jpeg(640, 480), jpeg(40, 30), jpeg(224, 300), jpeg(96, 97)];
+    for config in configs {
+        for backend in [Backend::Pil, Backend::Torchvision] {
+            let Some(p) = processor(config, backend) else {
+                continue; // BOX and HAMMING have no torchvision kernel.
+            };
+            for (i, bytes) in images.iter().enumerate() {
+                let name = Path::new("test.jpg");
+                let streamed = p.preprocess_bytes(bytes, name).unwrap();
+                let whole = decode::decode_bytes(bytes, name, Limits::default()).unwrap();
+                let whole = p.preprocess(&whole).unwrap();
+                assert_eq!(
+                    streamed.dims(),
+                    whole.dims(),
+                    "{config} {backend} image {i}"
+                );
+                assert!(
+                    streamed.data() == whole.data(),
+                    "{config} {backend} image {i}: the streamed path differs"
+                );
+            }
+        }
+    }
+}
