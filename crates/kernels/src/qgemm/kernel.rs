@@ -3,12 +3,14 @@
 //! A tile is `MR` rows × `NR = 2·N` columns of `i32`: `c[i·NR + j] = Σ_p a·b` over `k4` groups
 //! of four reduction steps. `a` (activations, `u8`) holds per group `MR` rows × 4 bytes; `b`
 //! (weights, `i8`) holds per group `NR` columns × 4 bytes. Per group each row's four bytes are
-//! broadcast and multiplied into two vectors of columns with [`Lanes::dpbusd`].
+//! broadcast and multiplied into two vectors of columns with [`Lanes::dpbusd`]. AVX2's exact
+//! 8-bit kernel has its own tile, [`tile_words`], over [`WordLanes`] (`vpmaddwd` on `i16`).
 
 use super::lanes::{Emulated, Lanes, WordLanes};
 use crate::gemm::{Isa, IsaError};
 
-/// Rows of a tile (every ISA: the packed activations do not depend on the ISA).
+/// Rows of a tile (every ISA: the packed activations' layout does not depend on the ISA, only
+/// their bytes per value, [`QIsa::act_bytes`]).
 pub const MR: usize = 6;
 
 /// The widest tile (AVX-512: 32 columns).
@@ -132,9 +134,10 @@ pub enum QIsa {
 impl QIsa {
     /// The implementation for this process, decided once from the f32 kernels' ISA
     /// ([`crate::gemm::select`], i.e. `VITRS_ISA`): `avx512` → AVX512-VNNI, `avx2` → AVX-VNNI
-    /// where present, else AVX2 ([`QIsa::Avx2I16`]), `emu16` → [`QIsa::Emulated16`], `portable` → portable. When
-    /// the ISA was chosen automatically and the CPU lacks its int8 features (AVX-512F without
-    /// VNNI), the best int8 kernel it has runs instead; when it was asked for, that is an error.
+    /// where present, else AVX2 ([`QIsa::Avx2I16`]), `emu16` → [`QIsa::Emulated16`],
+    /// `portable` → portable. When the ISA was chosen automatically and the CPU lacks its int8
+    /// features (AVX-512F without VNNI), the best int8 kernel it has runs instead; when it was
+    /// asked for, that is an error.
     pub fn select() -> Result<QIsa, IsaError> {
         static CHOICE: std::sync::OnceLock<Result<QIsa, IsaError>> = std::sync::OnceLock::new();
         CHOICE
