@@ -245,15 +245,17 @@ fn share_dir(share: Option<&Bound<'_, PyAny>>) -> PyResult<Option<PathBuf>> {
 
 /// A Vision Transformer with its image processor.
 ///
-/// `Model(spec, *, dtype="f32", threads=None, seed=0, share_weights=None)`: `spec` is a model
+/// `Model(spec, *, dtype="f32", threads=None, seed=0, share_weights=None, jpeg_draft=False)`:
+/// `spec` is a model
 /// folder in the Hugging Face layout, a Hub id (`org/name[@revision]`) or `random:NAME` (seeded
 /// random weights, `seed`), as the `vitrs` command's `--model` takes it. `dtype`: "f32" (f16
 /// and bf16 checkpoints are widened on load) or "int8" (the encoder's linear layers in int8, as
 /// `--dtype int8`; an f32 checkpoint is quantized on load). `threads` sizes the process's
 /// worker pool on the first model (default: `OMP_NUM_THREADS`, else the cores). `share_weights`
 /// (True or a folder) memory-maps the packed weights from a read-only file shared by every
-/// process loading the same weights. A model pickles as its spec and loads again where it is
-/// unpickled.
+/// process loading the same weights. `jpeg_draft=True` decodes large JPEGs already shrunk by
+/// libjpeg's DCT scaling, as the CLI's `--jpeg-draft` (faster; not exact to transformers). A
+/// model pickles as its spec and loads again where it is unpickled.
 #[pyclass(module = "vitrs", frozen)]
 struct Model {
     pipe: Pipeline,
@@ -266,6 +268,7 @@ struct Model {
     shared: Option<PathBuf>,
     /// The folder asked for (kept for pickling).
     share_dir: Option<PathBuf>,
+    jpeg_draft: bool,
 }
 
 impl Model {
@@ -301,7 +304,7 @@ impl Model {
 #[pymethods]
 impl Model {
     #[new]
-    #[pyo3(signature = (spec, *, dtype = "f32", threads = None, seed = 0, share_weights = None))]
+    #[pyo3(signature = (spec, *, dtype = "f32", threads = None, seed = 0, share_weights = None, jpeg_draft = false))]
     fn new(
         py: Python<'_>,
         spec: String,
@@ -309,6 +312,7 @@ impl Model {
         threads: Option<usize>,
         seed: u64,
         share_weights: Option<&Bound<'_, PyAny>>,
+        jpeg_draft: bool,
     ) -> PyResult<Self> {
         let share_dir = share_dir(share_weights)?;
         let compute: ComputeDtype = dtype.parse().map_err(|e| {
@@ -318,7 +322,10 @@ impl Model {
             ))
         })?;
         let n = thread_count(threads)?;
-        let builder = Pipeline::builder(spec.clone()).seed(seed).dtype(compute);
+        let builder = Pipeline::builder(spec.clone())
+            .seed(seed)
+            .dtype(compute)
+            .jpeg_draft(jpeg_draft);
         let (pipe, pool_threads, shared) = py
             .detach(|| -> vitrs::Result<_> {
                 let pool_threads = vitrs_kernels::threads::init(n);
@@ -339,6 +346,7 @@ impl Model {
             pool_threads,
             shared,
             share_dir,
+            jpeg_draft,
         })
     }
 
@@ -358,6 +366,12 @@ impl Model {
     #[getter]
     fn dtype(&self) -> &str {
         &self.dtype
+    }
+
+    /// Whether large JPEGs are decoded shrunk (`jpeg_draft`; not exact to transformers).
+    #[getter]
+    fn jpeg_draft(&self) -> bool {
+        self.jpeg_draft
     }
 
     /// The read-only file the weights are shared through (`share_weights`), or None when
@@ -401,8 +415,8 @@ impl Model {
         )
     }
 
-    /// Pickles as its spec, seed, dtype, threads and weight-sharing folder: the worker loads
-    /// the model again.
+    /// Pickles as its spec, seed, dtype, threads, weight-sharing folder and `jpeg_draft`: the
+    /// worker loads the model again.
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let rebuild = py.import("vitrs._native")?.getattr("_rebuild")?;
         let args = (
@@ -411,6 +425,7 @@ impl Model {
             self.threads,
             self.seed,
             self.share_dir.clone(),
+            self.jpeg_draft,
         );
         PyTuple::new(py, [rebuild, args.into_pyobject(py)?.into_any()])
     }
@@ -690,7 +705,7 @@ fn preprocess<'py>(
 
 /// Unpickling: a model loaded again from its spec.
 #[pyfunction]
-#[pyo3(signature = (spec, dtype, threads, seed, share_weights = None))]
+#[pyo3(signature = (spec, dtype, threads, seed, share_weights = None, jpeg_draft = false))]
 fn _rebuild(
     py: Python<'_>,
     spec: String,
@@ -698,9 +713,10 @@ fn _rebuild(
     threads: Option<usize>,
     seed: u64,
     share_weights: Option<PathBuf>,
+    jpeg_draft: bool,
 ) -> PyResult<Model> {
     let share = share_weights.map(|d| d.into_pyobject(py)).transpose()?;
-    Model::new(py, spec, &dtype, threads, seed, share.as_ref())
+    Model::new(py, spec, &dtype, threads, seed, share.as_ref(), jpeg_draft)
 }
 
 /// Worker threads of this process's pool (started on first use).

@@ -28,11 +28,11 @@ def cli():
     pytest.skip("no vitrs binary: cargo build -p vitrs")
 
 
-def cli_embed(tmp_path, images, spec=SPEC, pool="cls", batch=8, dtype="f32"):
-    out = tmp_path / f"cli-{pool}-{dtype}.npy"
+def cli_embed(tmp_path, images, spec=SPEC, pool="cls", batch=8, dtype="f32", flags=()):
+    out = tmp_path / f"cli-{pool}-{dtype}{''.join(flags)}.npy"
     subprocess.run(
         [cli(), "embed", *images, "--model", spec, "--pool", pool, "--batch", str(batch),
-         "--dtype", dtype, "-o", str(out)],
+         "--dtype", dtype, *flags, "-o", str(out)],
         check=True,
         capture_output=True,
     )

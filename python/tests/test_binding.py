@@ -87,6 +87,18 @@ def test_int8_embeds_as_the_cli(images, cli_reference, tmp_path):
     assert max_diff(want, cli_reference) > 0  # int8 was really used
 
 
+def test_jpeg_draft_is_the_clis_and_pickles(tmp_path):
+    # A 1000x900 JPEG: jpeg_draft decodes it at half size for a 224 input (not exact).
+    large = str(Path(__file__).parent / "data" / "large.jpg")
+    exact, draft = vitrs.Model(SPEC), vitrs.Model(SPEC, jpeg_draft=True)
+    assert draft.jpeg_draft and not exact.jpeg_draft
+    want = cli_embed(tmp_path, [large], flags=("--jpeg-draft",))
+    got = draft.embed([large])
+    assert got.shape == want.shape and max_diff(got, want) <= EMBED_TOL
+    assert max_diff(exact.embed([large]), got) > 0  # draft decoding was really used
+    assert pickle.loads(pickle.dumps(draft)).jpeg_draft
+
+
 def test_the_api_has_docstrings():
     # help() in a notebook shows these (the .pyi stubs serve editors and type checkers).
     for f in [vitrs.Model, vitrs.Model.embed, vitrs.Model.forward, vitrs.Model.classify,

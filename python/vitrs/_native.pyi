@@ -30,8 +30,10 @@ class Model:
     bf16 checkpoints are widened on load) or ``"int8"`` (the encoder's linear layers in int8,
     as the CLI's ``--dtype int8``; an f32 checkpoint is quantized on load). ``threads`` sizes the
     process's worker pool on the first model (default: ``OMP_NUM_THREADS``, else the cores).
-    A model pickles as its spec, seed, dtype, threads and ``share_weights`` folder and loads
-    again where it is unpickled.
+    ``jpeg_draft=True`` decodes large JPEGs already shrunk by libjpeg's DCT scaling (as Pillow's
+    ``Image.draft``, the CLI's ``--jpeg-draft``): faster on photos, **not exact** to
+    transformers (off by default). A model pickles as its spec, seed, dtype, threads,
+    ``share_weights`` folder and ``jpeg_draft`` and loads again where it is unpickled.
 
     ``share_weights``: with several worker processes on one machine (Spark's Python workers,
     Ray actors), ``True`` (or a folder) puts the packed weights in a read-only file that every
@@ -51,6 +53,7 @@ class Model:
         threads: Optional[int] = None,
         seed: int = 0,
         share_weights: Union[bool, str, "os.PathLike[str]", None] = None,
+        jpeg_draft: bool = False,
     ) -> None: ...
     @property
     def spec(self) -> str: ...
@@ -58,6 +61,9 @@ class Model:
     def seed(self) -> int: ...
     @property
     def dtype(self) -> str: ...
+    @property
+    def jpeg_draft(self) -> bool:
+        """Whether large JPEGs are decoded shrunk (not exact to transformers)."""
     @property
     def threads(self) -> int:
         """Worker threads of this process's pool."""
@@ -118,5 +124,10 @@ def pool_threads() -> int:
     """Worker threads of this process's pool (started on first use)."""
 
 def _rebuild(
-    spec: str, dtype: str, threads: Optional[int], seed: int, share_weights: Optional[str] = None
+    spec: str,
+    dtype: str,
+    threads: Optional[int],
+    seed: int,
+    share_weights: Optional[str] = None,
+    jpeg_draft: bool = False,
 ) -> Model: ...

@@ -98,9 +98,23 @@ fn isa_flags() -> String {
     }
 }
 
-/// Runs the comparison; `quick` uses fewer runs; `baseline`, another vitrs binary timed in
-/// the same rounds.
-pub fn run(quick: bool, baseline: Option<&Path>) -> Result<()> {
+/// A part of the comparison (`--only`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Section {
+    /// ViT-B/16 f32 against ONNX Runtime, OpenVINO and PyTorch.
+    F32,
+    /// The other families (DINOv2, CLIP).
+    Families,
+    /// Decode + preprocess against Pillow.
+    Preprocess,
+    /// ViT-B/16 int8 against ORT int8 and OpenVINO int8.
+    Int8,
+}
+
+/// Runs the comparison (the `only` sections, or all when empty); `quick` uses fewer runs;
+/// `baseline`, another vitrs binary timed in the same rounds.
+pub fn run(quick: bool, baseline: Option<&Path>, only: &[Section]) -> Result<()> {
+    let wanted = |s: Section| only.is_empty() || only.contains(&s);
     let model = paths::full_fixtures().join("models").join("vit_b16_224");
     if !model.join("model.safetensors").exists() {
         eprintln!("xtask: generating the full-size ViT-B/16 fixture first");
@@ -124,7 +138,11 @@ pub fn run(quick: bool, baseline: Option<&Path>) -> Result<()> {
     let model_s = model.to_string_lossy().to_string();
 
     let mut rows = Vec::new();
-    for (batch, threads) in [(1usize, 1usize), (1, 2), (8, 1), (8, 2)] {
+    let f32_configs: &[(usize, usize)] = match wanted(Section::F32) {
+        true => &[(1, 1), (1, 2), (8, 1), (8, 2)],
+        false => &[],
+    };
+    for &(batch, threads) in f32_configs {
         // Rounds alternate the tools, so that a slow spell of the shared machine lands on
         // all of them; the runs of every round are pooled.
         let (rounds, runs) = match (quick, batch) {
@@ -194,38 +212,64 @@ pub fn run(quick: bool, baseline: Option<&Path>) -> Result<()> {
     }
 
     // The other families' rows are extra: a failure there is reported, not fatal.
-    let families = family_rows(&python, &script, &vitrs, &work, quick).unwrap_or_else(|e| {
-        eprintln!("xtask: the family rows failed: {e:#}");
-        Vec::new()
-    });
+    let families = match wanted(Section::Families) {
+        true => family_rows(&python, &script, &vitrs, &work, quick).unwrap_or_else(|e| {
+            eprintln!("xtask: the family rows failed: {e:#}");
+            Vec::new()
+        }),
+        false => Vec::new(),
+    };
 
     // Decode + preprocess of ~1000 px images.
-    let images = make_images(&python, &work)?;
-    let pillow = run_json(
-        Command::new(&python)
-            .arg(&script)
-            .arg("preprocess")
-            .args(&images)
-            .args(["--runs", "20"]),
-    )?;
-    let mut cmd = Command::new(&vitrs);
-    cmd.args([
-        "bench",
-        "--model",
-        "random:deit-tiny-patch16-224",
-        "--runs",
-        "20",
-    ]);
-    for i in &images {
-        cmd.arg("--preprocess").arg(i);
+    let (pillow, ours) = match wanted(Section::Preprocess) {
+        true => {
+            let images = make_images(&python, &work)?;
+            let pillow = run_json(
+                Command::new(&python)
+                    .arg(&script)
+                    .arg("preprocess")
+                    .args(&images)
+                    .args(["--runs", "20"]),
+            )?;
+            let mut cmd = Command::new(&vitrs);
+            cmd.args([
+                "bench",
+                "--model",
+                "random:deit-tiny-patch16-224",
+                "--runs",
+                "20",
+            ]);
+            for i in &images {
+                cmd.arg("--preprocess").arg(i);
+            }
+            (pillow, run_json(&mut cmd)?)
+        }
+        false => (Value::Null, Value::Null),
+    };
+
+    let int8_rows = match wanted(Section::Int8) {
+        true => {
+            if !work.join("input-b8.safetensors").exists() || !onnx.exists() {
+                bail!("the int8 rows need the f32 rows' inputs and ONNX export: run bench-peers without --only first");
+            }
+            run_int8(quick, &python, &script, &vitrs, &model, &onnx, &work)?
+        }
+        false => Vec::new(),
+    };
+
+    let mut report = render_machine();
+    if !rows.is_empty() {
+        report.push_str(&render(&rows));
     }
-    let ours = run_json(&mut cmd)?;
-
-    let int8_rows = run_int8(quick, &python, &script, &vitrs, &model, &onnx, &work)?;
-
-    let mut report = render(&rows, &pillow, &ours["preprocess"]);
-    report.push_str(&render_int8(&int8_rows));
-    report.push_str(&render_families(&families));
+    if !pillow.is_null() {
+        report.push_str(&render_preprocess(&pillow, &ours["preprocess"]));
+    }
+    if !int8_rows.is_empty() {
+        report.push_str(&render_int8(&int8_rows));
+    }
+    if !families.is_empty() {
+        report.push_str(&render_families(&families));
+    }
     println!("{report}");
     std::fs::write(work.join("../bench-peers.md"), &report)?;
     std::fs::write(
@@ -417,9 +461,10 @@ fn ms(v: &Value) -> f64 {
     v["median_ms"].as_f64().unwrap_or(f64::NAN)
 }
 
-fn render(rows: &[Value], pillow: &Value, ours: &Value) -> String {
-    let mut s = format!(
-        "ViT-B/16 at 224, f32, same weights and input; medians of the runs pooled from rounds that alternate the tools; {} ({} cores visible; ISA flags: {}), {}.\n\n",
+/// The machine and date every table of a run shares.
+fn render_machine() -> String {
+    format!(
+        "{} ({} cores visible; ISA flags: {}), {}.\n",
         cpu_model(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         isa_flags(),
@@ -429,6 +474,13 @@ fn render(rows: &[Value], pillow: &Value, ours: &Value) -> String {
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_default()
+    )
+}
+
+/// The f32 ViT-B/16 table.
+fn render(rows: &[Value]) -> String {
+    let mut s = String::from(
+        "\nViT-B/16 at 224, f32, same weights and input; medians of the runs pooled from rounds that alternate the tools:\n\n",
     );
     let with_base = rows.iter().any(|r| !r["baseline"].is_null());
     s.push_str("| batch | threads | vitrs ISA | vitrs ms |");
@@ -471,6 +523,12 @@ fn render(rows: &[Value], pillow: &Value, ours: &Value) -> String {
         ));
     }
     s.push_str("\nGFLOP/s counts 35.13 GFLOP per image; the FMA peak is vitrs's own FMA loop of the ISA it ran, on the same threads, in the same process.\n");
+    s
+}
+
+/// The decode + preprocess table against Pillow.
+fn render_preprocess(pillow: &Value, ours: &Value) -> String {
+    let mut s = String::new();
     s.push_str(
         "\nDecode + preprocess to [3, 224, 224] (ViTImageProcessor defaults), one thread:\n\n",
     );

@@ -4,7 +4,7 @@
 //!   and writes `fixtures/` (and, with `--full`, `fixtures/full/`) with a sha256 manifest.
 //! - `verify [--full] [--all-isas]`: checks the manifest and runs every fixture case, printing
 //!   a table (with `--all-isas`, once per ISA the CPU has, each in its own process).
-//! - `bench-peers [--quick] [--baseline BIN]`: vitrs against ONNX Runtime, OpenVINO, PyTorch
+//! - `bench-peers [--quick] [--baseline BIN] [--only f32,families,preprocess,int8]`: vitrs against ONNX Runtime, OpenVINO, PyTorch
 //!   and Pillow in one run.
 //! - `msrv`: checks that the stated `rust-version` is the one the lockfile and vitrs's own
 //!   code need.
@@ -49,6 +49,10 @@ enum Command {
         /// Another vitrs binary (e.g. main's, built elsewhere) timed in the same rounds.
         #[arg(long)]
         baseline: Option<std::path::PathBuf>,
+        /// Only these sections, comma-separated: f32, families, preprocess, int8 (int8 reuses
+        /// the inputs and ONNX export an earlier f32 run left in target/bench-peers).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<bench_peers::Section>,
     },
     /// Check that the workspace's rust-version is the newest one its locked dependencies state.
     Msrv,
@@ -77,7 +81,11 @@ fn main() -> anyhow::Result<()> {
             full,
             all_isas: true,
         } => verify::run_all_isas(full),
-        Command::BenchPeers { quick, baseline } => bench_peers::run(quick, baseline.as_deref()),
+        Command::BenchPeers {
+            quick,
+            baseline,
+            only,
+        } => bench_peers::run(quick, baseline.as_deref(), &only),
         Command::Msrv => msrv::run(),
         Command::Manifest => {
             let n = manifest::write(&paths::fixtures())?;

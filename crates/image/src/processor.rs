@@ -322,10 +322,11 @@ impl ImageProcessor {
     }
 
     /// A JPEG decoded a row at a time straight into the resize's horizontal pass (libjpeg,
-    /// upright images, separable filters): the horizontally resized image and the decoded
-    /// `[height, width]`, or `None` where that does not apply (then the image is decoded
-    /// whole). The same bytes either way; a 12-megapixel photo then never sits in memory
-    /// decoded (36 MB written and read back, and as many page faults).
+    /// separable filters), turned upright for EXIF orientation `exif` on the way: the
+    /// horizontally resized upright image and the upright `[height, width]`, or `None` where
+    /// that does not apply (then the image is decoded whole and turned). The same bytes either
+    /// way; a 12-megapixel photo then never sits in memory decoded (36 MB written and read
+    /// back, as many page faults, and a copy to turn it).
     fn decode_resizing(
         &self,
         bytes: &[u8],
@@ -334,21 +335,37 @@ impl ImageProcessor {
         exif: u8,
     ) -> Result<Option<(RgbImage, [usize; 2])>, ImageError> {
         #[cfg(feature = "libjpeg")]
-        if exif == 1 && self.config.do_resize && decode::can_decode_scaled(bytes) {
+        if self.config.do_resize && decode::can_decode_scaled(bytes) {
             let c = &self.config;
             let pass = std::cell::RefCell::new(None);
-            let mut source = [0, 0];
+            let mut upright = [0, 0];
             crate::libjpeg::decode_rows(
                 bytes,
                 eighths,
                 |w, h| {
-                    source = [h, w];
-                    let [th, tw] = c.resize_to([h, w]);
-                    let fits =
-                        th > 0 && tw > 0 && (tw as u64) * (h as u64) <= self.limits.max_pixels;
-                    if fits {
-                        *pass.borrow_mut() =
-                            crate::backend::row_pass(self.backend, w, h, tw, c.resample);
+                    let orientation = if (1..=8).contains(&exif) { exif } else { 1 };
+                    upright =
+                        match crate::resample::separable::upright_width([w, h], orientation) == w {
+                            true => [h, w],
+                            false => [w, h],
+                        };
+                    let [th, tw] = c.resize_to(upright);
+                    let fits = th > 0
+                        && tw > 0
+                        && (tw as u64) * (upright[0] as u64) <= self.limits.max_pixels;
+                    // A turned image sums into 4-byte accumulators per output value: only
+                    // where they take no more than the decoded image (or 64 MB) would.
+                    let turned = upright[1] != w || upright[0] != h;
+                    let acc = 4 * 3 * (tw as u64) * (upright[0] as u64);
+                    let modest = acc <= (3 * w as u64 * h as u64).max(1 << 26);
+                    if fits && (!turned || modest) {
+                        *pass.borrow_mut() = crate::backend::row_pass(
+                            self.backend,
+                            [w, h],
+                            orientation,
+                            tw,
+                            c.resample,
+                        );
                     }
                 },
                 |row| {
@@ -363,7 +380,7 @@ impl ImageProcessor {
             })?;
             // Nothing was resized (a filter without a row pass, or a size the whole-image
             // path refuses with its own error): decode whole.
-            return Ok(pass.into_inner().map(|p| (p.finish(), source)));
+            return Ok(pass.into_inner().map(|p| (p.finish(), upright)));
         }
         let _ = (bytes, path, eighths, exif);
         Ok(None)

@@ -1,8 +1,9 @@
 //! JPEGs are decoded a row at a time straight into the resize's horizontal pass (libjpeg,
 //! upright images); everything else is decoded whole first. Both must give the same bytes:
 //! here the file path (`preprocess_bytes`) against the decoded-image path (`preprocess` of
-//! `decode_bytes`) for every filter, both backends and the size rules. (`cargo xtask verify`
-//! checks both against transformers' own outputs.)
+//! `decode_bytes`, turned by its EXIF orientation) for every filter, both backends, the size
+//! rules and all eight orientations. (`cargo xtask verify` checks both against transformers'
+//! own outputs, EXIF fixtures included.)
 
 use std::path::Path;
 
@@ -68,6 +69,77 @@ fn streamed_jpegs_equal_the_whole_image_path() {
                     streamed.data() == whole.data(),
                     "{config} {backend} image {i}: the streamed path differs"
                 );
+            }
+        }
+    }
+}
+
+/// `jpeg` with an EXIF APP1 segment holding `orientation` (big-endian TIFF, one IFD entry).
+fn with_orientation(jpeg: &[u8], orientation: u8) -> Vec<u8> {
+    let mut tiff = b"MM\0*\0\0\0\x08".to_vec();
+    tiff.extend([
+        0,
+        1,
+        0x01,
+        0x12,
+        0,
+        3,
+        0,
+        0,
+        0,
+        1,
+        0,
+        orientation,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ]);
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend(tiff);
+    let len = (app1.len() + 2) as u16;
+    let mut out = jpeg[..2].to_vec(); // SOI
+    out.extend([0xFF, 0xE1]);
+    out.extend(len.to_be_bytes());
+    out.extend(app1);
+    out.extend(&jpeg[2..]);
+    out
+}
+
+#[test]
+fn streamed_turned_jpegs_equal_turning_the_whole_image() {
+    let configs = [
+        r#"{"size": {"height": 224, "width": 224}, "resample": 2}"#,
+        r#"{"size": {"shortest_edge": 64}, "crop_size": {"height": 64, "width": 64}, "do_center_crop": true, "resample": 3}"#,
+        r#"{"size": {"height": 40, "width": 30}, "resample": 1}"#,
+    ];
+    // Down, up, and one axis unchanged once turned (300 wide → 224 after a quarter turn).
+    let images = [jpeg(640, 480), jpeg(40, 30), jpeg(300, 224)];
+    for config in configs {
+        for backend in [Backend::Pil, Backend::Torchvision] {
+            let p = processor(config, backend).unwrap();
+            for (i, plain) in images.iter().enumerate() {
+                for orientation in 1..=8u8 {
+                    let bytes = with_orientation(plain, orientation);
+                    assert_eq!(vitrs_image::exif::orientation_of_bytes(&bytes), orientation);
+                    let name = Path::new("turned.jpg");
+                    let streamed = p.preprocess_bytes(&bytes, name).unwrap();
+                    let whole = decode::decode_bytes(&bytes, name, Limits::default()).unwrap();
+                    let whole = p
+                        .preprocess(&vitrs_image::exif::apply(whole, orientation))
+                        .unwrap();
+                    assert_eq!(
+                        streamed.dims(),
+                        whole.dims(),
+                        "{config} {backend} {i} {orientation}"
+                    );
+                    assert!(
+                        streamed.data() == whole.data(),
+                        "{config} {backend} image {i}, orientation {orientation}: the streamed path differs"
+                    );
+                }
             }
         }
     }

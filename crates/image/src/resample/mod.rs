@@ -25,15 +25,16 @@ pub fn resize(image: &RgbImage, width: usize, height: usize, filter: Filter) -> 
     }
 }
 
-/// The horizontal pass of [`resize`] to `width`, fed a row at a time (see
-/// [`separable::RowPass`]); `None` for NEAREST, which is not a separable pass.
+/// The horizontal pass of [`resize`] to `width`, fed the decoded rows of a `[w, h]` image of
+/// EXIF `orientation` one at a time (see [`separable::RowPass`]); `None` for NEAREST, which is
+/// not a separable pass.
 pub(crate) fn row_pass(
-    in_w: usize,
-    in_h: usize,
+    decoded: [usize; 2],
+    orientation: u8,
     width: usize,
     filter: Filter,
 ) -> Option<separable::RowPass> {
-    (filter != Filter::Nearest).then(|| pillow::row_pass(in_w, in_h, width, filter))
+    (filter != Filter::Nearest).then(|| pillow::row_pass(decoded, orientation, width, filter))
 }
 
 impl fmt::Display for Filter {

@@ -49,8 +49,15 @@ pub fn resize(image: &RgbImage, width: usize, height: usize, filter: Filter) -> 
     })
 }
 
-/// The horizontal pass of [`resize`] to `width`, fed a row at a time.
-pub(super) fn row_pass(in_w: usize, in_h: usize, width: usize, filter: Filter) -> RowPass {
-    let taps = (width != in_w).then(|| coefficients(in_w, width, filter));
-    RowPass::new(taps.as_ref(), in_w, in_h)
+/// The horizontal pass of [`resize`] to `width`, fed the decoded rows of a `[w, h]` image
+/// of EXIF `orientation` one at a time (see [`RowPass`]).
+pub(super) fn row_pass(
+    decoded: [usize; 2],
+    orientation: u8,
+    width: usize,
+    filter: Filter,
+) -> RowPass {
+    let upright_w = separable::upright_width(decoded, orientation);
+    let taps = (width != upright_w).then(|| coefficients(upright_w, width, filter));
+    RowPass::new(taps.as_ref(), decoded, orientation)
 }

@@ -11,6 +11,9 @@
 //! kernels crate's row loop ([`vitrs_kernels::resample`], vectorized); the vertical pass adds
 //! whole source rows, scaled, into an accumulator row, which the compiler vectorizes as it is.
 
+// Only JPEGs decoded by libjpeg arrive a row at a time (RowPass).
+#![cfg_attr(not(feature = "libjpeg"), allow(dead_code))]
+
 use vitrs_kernels::resample::RgbTaps;
 
 use crate::RgbImage;
@@ -105,56 +108,188 @@ fn horizontal(src: &RgbImage, t: &Taps) -> RgbImage {
     }
 }
 
-/// The horizontal pass fed one source row at a time, as a decoder produces them: the
-/// decoded image then never has to be held whole. [`resize`] of what [`RowPass::finish`]
-/// returns to the same width runs only the vertical pass, so the result is the same bytes.
-/// (Only JPEGs decoded by libjpeg arrive a row at a time.)
-#[cfg_attr(not(feature = "libjpeg"), allow(dead_code))]
+/// The horizontal pass fed the decoded rows one at a time, as a decoder produces them, for an
+/// image turned upright by EXIF orientation `1..=8` (see [`crate::exif::apply`]): the decoded
+/// image then never has to be held whole, nor turned. [`resize`] of what [`RowPass::finish`]
+/// returns to the same width runs only the vertical pass, so the result is the same bytes as
+/// turning the whole image and resizing it.
+///
+/// Orientations 1–4 keep rows as rows (mirrored and/or in reverse order): each decoded row is
+/// resampled as it comes. In 5–8 a decoded row is a column of the upright image, so the
+/// horizontal pass sums along the decoded rows: each row is added, weighted, into the `i32`
+/// accumulators of the (few) output columns whose taps hold it — the same sums in another
+/// order, exact in integers — and every output is rounded and clipped at the end.
 pub(crate) struct RowPass {
-    /// `None` when the width does not change (rows are copied).
-    taps: Option<RgbTaps>,
-    in_w: usize,
+    mode: Mode,
+    /// Decoded width and height.
+    width: usize,
+    height: usize,
+    /// Output columns (upright).
     out_w: usize,
-    data: Vec<u8>,
+    /// Decoded rows pushed so far.
+    pushed: usize,
+    /// Scratch: a mirrored row.
+    mirrored: Vec<u8>,
 }
 
-#[cfg_attr(not(feature = "libjpeg"), allow(dead_code))]
+enum Mode {
+    /// Orientations 1–4: output row `flip ? h − 1 − r : r`, from the row mirrored or not;
+    /// `taps` `None` when the width does not change (rows are copied).
+    Rows {
+        taps: Option<RgbTaps>,
+        mirror: bool,
+        flip: bool,
+        data: Vec<u8>,
+    },
+    /// Orientations 5–8: decoded row `r` is upright column `x_rev ? h − 1 − r : r`, its pixel
+    /// `q` upright row `y_rev ? w − 1 − q : q`. Per upright column, the output columns it
+    /// feeds and their weights; per output column, `3·w` accumulators.
+    Columns {
+        feeds: Vec<Vec<(usize, i32)>>,
+        x_rev: bool,
+        y_rev: bool,
+        acc: Vec<i32>,
+        precision: u32,
+    },
+}
+
 impl RowPass {
-    /// A pass from `in_w` to `t.len()` columns (`t` `None`: `in_w` unchanged) for up to
-    /// `rows` rows.
-    pub(super) fn new(t: Option<&Taps>, in_w: usize, rows: usize) -> RowPass {
-        let taps = t.map(|t| RgbTaps::new((0..t.len()).map(|i| t.at(i)), t.round, t.precision));
-        let out_w = taps.as_ref().map_or(in_w, RgbTaps::outputs);
+    /// A pass over a decoded `width × height` image of EXIF `orientation` whose upright width
+    /// (`height` for 5–8) becomes `t.len()` columns (`t` `None`: unchanged).
+    pub(super) fn new(t: Option<&Taps>, [width, height]: [usize; 2], orientation: u8) -> RowPass {
+        let turned = (5..=8).contains(&orientation);
+        let out_w = match (t, turned) {
+            (Some(t), _) => t.len(),
+            (None, true) => height,
+            (None, false) => width,
+        };
+        let mode = if turned {
+            // The identity (weight 1, no shift) when the width does not change.
+            let (precision, round) = t.map_or((0, 0), |t| (t.precision, t.round));
+            let mut feeds = vec![Vec::new(); height];
+            for i in 0..out_w {
+                match t {
+                    Some(t) => {
+                        let (start, w) = t.at(i);
+                        for (k, &w) in w.iter().enumerate() {
+                            feeds[start + k].push((i, w));
+                        }
+                    }
+                    None => feeds[i].push((i, 1)),
+                }
+            }
+            Mode::Columns {
+                feeds,
+                x_rev: matches!(orientation, 6 | 7),
+                y_rev: matches!(orientation, 7 | 8),
+                acc: vec![round; out_w * 3 * width],
+                precision,
+            }
+        } else {
+            Mode::Rows {
+                taps: t.map(|t| RgbTaps::new((0..t.len()).map(|i| t.at(i)), t.round, t.precision)),
+                mirror: matches!(orientation, 2 | 3),
+                flip: matches!(orientation, 3 | 4),
+                data: vec![0; 3 * out_w * height],
+            }
+        };
         RowPass {
-            taps,
-            in_w,
+            mode,
+            width,
+            height,
             out_w,
-            data: Vec::with_capacity(3 * out_w * rows),
+            pushed: 0,
+            mirrored: Vec::new(),
         }
     }
 
-    /// Resamples the next source row (`3·in_w` bytes).
+    /// Takes the next decoded row (`3·width` bytes).
     ///
     /// # Panics
-    /// If `row` has another length.
+    /// If `row` has another length, or more rows come than the image has.
     pub(crate) fn push(&mut self, row: &[u8]) {
-        assert_eq!(row.len(), 3 * self.in_w, "a source row of the pass's width");
-        let at = self.data.len();
-        self.data.resize(at + 3 * self.out_w, 0);
-        match &self.taps {
-            Some(taps) => taps.resample_row(row, &mut self.data[at..]),
-            None => self.data[at..].copy_from_slice(row),
+        assert_eq!(
+            row.len(),
+            3 * self.width,
+            "a decoded row of the pass's width"
+        );
+        assert!(self.pushed < self.height, "more rows than the image has");
+        let r = self.pushed;
+        self.pushed += 1;
+        let mirror = match &self.mode {
+            Mode::Rows { mirror, .. } => *mirror,
+            Mode::Columns { y_rev, .. } => *y_rev,
+        };
+        let row = if mirror {
+            self.mirrored.clear();
+            self.mirrored.extend(row.chunks_exact(3).rev().flatten());
+            &self.mirrored[..]
+        } else {
+            row
+        };
+        let (h, line) = (self.height, 3 * self.out_w);
+        match &mut self.mode {
+            Mode::Rows {
+                taps, flip, data, ..
+            } => {
+                let y = if *flip { h - 1 - r } else { r };
+                let out = &mut data[y * line..(y + 1) * line];
+                match taps {
+                    Some(taps) => taps.resample_row(row, out),
+                    None => out.copy_from_slice(row),
+                }
+            }
+            Mode::Columns {
+                feeds, x_rev, acc, ..
+            } => {
+                let x = if *x_rev { h - 1 - r } else { r };
+                let column = row.len();
+                for &(i, w) in &feeds[x] {
+                    for (a, &v) in acc[i * column..(i + 1) * column].iter_mut().zip(row) {
+                        *a = a.wrapping_add(i32::from(v).wrapping_mul(w));
+                    }
+                }
+            }
         }
     }
 
-    /// The rows pushed so far, resampled: `out_w ×` rows.
+    /// The upright image resampled to `out_w` columns (as many rows as the upright image
+    /// has), from the rows pushed (all of them, as the decoder reads them).
     pub(crate) fn finish(self) -> RgbImage {
-        let height = self.data.len() / (3 * self.out_w).max(1);
-        RgbImage {
-            width: self.out_w,
-            height,
-            data: self.data,
+        match self.mode {
+            Mode::Rows { data, .. } => RgbImage {
+                width: self.out_w,
+                height: self.height,
+                data,
+            },
+            Mode::Columns { acc, precision, .. } => {
+                // Upright row y is every output column's accumulators at y.
+                let (rows, column) = (self.width, 3 * self.width);
+                let mut data = vec![0u8; 3 * self.out_w * rows];
+                for (i, acc) in acc.chunks_exact(column.max(1)).enumerate() {
+                    for (y, px) in acc.chunks_exact(3).enumerate() {
+                        for (c, &a) in px.iter().enumerate() {
+                            data[(y * self.out_w + i) * 3 + c] =
+                                (a >> precision).clamp(0, 255) as u8;
+                        }
+                    }
+                }
+                RgbImage {
+                    width: self.out_w,
+                    height: rows,
+                    data,
+                }
+            }
         }
+    }
+}
+
+/// The width of a decoded `[w, h]` image turned upright for EXIF `orientation`.
+pub(crate) fn upright_width([w, h]: [usize; 2], orientation: u8) -> usize {
+    if (5..=8).contains(&orientation) {
+        h
+    } else {
+        w
     }
 }
 

@@ -165,12 +165,19 @@ pub fn resize(image: &RgbImage, width: usize, height: usize, filter: Filter) -> 
     }))
 }
 
-/// The horizontal pass of [`resize`] to `width`, fed a row at a time; `None` for the
-/// filters that are not a separable pass here (NEAREST) or have no torch kernel.
-pub(crate) fn row_pass(in_w: usize, in_h: usize, width: usize, filter: Filter) -> Option<RowPass> {
+/// The horizontal pass of [`resize`] to `width`, fed the decoded rows of a `[w, h]` image of
+/// EXIF `orientation` one at a time (see [`RowPass`]); `None` for the filters that are not a
+/// separable pass here (NEAREST) or have no torch kernel.
+pub(crate) fn row_pass(
+    decoded: [usize; 2],
+    orientation: u8,
+    width: usize,
+    filter: Filter,
+) -> Option<RowPass> {
     let interp = interp_size(filter)?;
-    let taps = (width != in_w).then(|| taps(in_w, width, filter, interp));
-    Some(RowPass::new(taps.as_ref(), in_w, in_h))
+    let upright_w = separable::upright_width(decoded, orientation);
+    let taps = (width != upright_w).then(|| taps(upright_w, width, filter, interp));
+    Some(RowPass::new(taps.as_ref(), decoded, orientation))
 }
 
 #[cfg(test)]
