@@ -3,12 +3,14 @@
 //! A tile is `MR` rows × `NR = 2·N` columns of `i32`: `c[i·NR + j] = Σ_p a·b` over `k4` groups
 //! of four reduction steps. `a` (activations, `u8`) holds per group `MR` rows × 4 bytes; `b`
 //! (weights, `i8`) holds per group `NR` columns × 4 bytes. Per group each row's four bytes are
-//! broadcast and multiplied into two vectors of columns with [`Lanes::dpbusd`].
+//! broadcast and multiplied into two vectors of columns with [`Lanes::dpbusd`]. AVX2's exact
+//! 8-bit kernel has its own tile, [`tile_words`], over [`WordLanes`] (`vpmaddwd` on `i16`).
 
-use super::lanes::{Emulated, Lanes};
+use super::lanes::{Emulated, Lanes, WordLanes};
 use crate::gemm::{Isa, IsaError};
 
-/// Rows of a tile (every ISA: the packed activations do not depend on the ISA).
+/// Rows of a tile (every ISA: the packed activations' layout does not depend on the ISA, only
+/// their bytes per value, [`QIsa::act_bytes`]).
 pub const MR: usize = 6;
 
 /// The widest tile (AVX-512: 32 columns).
@@ -28,30 +30,10 @@ pub type QKernelFn = unsafe fn(k4: usize, a: *const u8, b: *const i8, c: *mut i3
 /// As [`QKernelFn`] with `NR = 2·V::N`; `V`'s features must be present.
 #[inline(always)]
 pub unsafe fn tile<V: Lanes>(k4: usize, a: *const u8, b: *const i8, c: *mut i32) {
-    // SAFETY: the caller's contract is tile's, and all MR rows are tile_rows' own.
-    unsafe { tile_rows::<V, 0, MR>(k4, a, b, c) }
-}
-
-/// [`tile`] for rows `ROW0..ROW0 + R` of the panel only (`ROW0 + R ≤ MR`): the same packed
-/// operands and output layout, fewer accumulators. Two calls of three rows cover a tile with
-/// half the registers live, for lanes whose product needs spare registers (AVX2's signed form
-/// holds `|b|` and `b` for both column vectors: the six-row tile spills on 16 registers).
-///
-/// # Safety
-/// As [`tile`].
-#[inline(always)]
-pub unsafe fn tile_rows<V: Lanes, const ROW0: usize, const R: usize>(
-    k4: usize,
-    a: *const u8,
-    b: *const i8,
-    c: *mut i32,
-) {
-    const { assert!(ROW0 + R <= MR) };
-    // SAFETY (whole body): the offsets stay inside the sizes tile's contract guarantees, and
-    // only rows below MR are read or written.
+    // SAFETY (whole body): the offsets stay inside the sizes the contract guarantees.
     unsafe {
-        let mut acc = [[V::zero(); 2]; R];
-        let (mut a, mut b) = (a.add(4 * ROW0), b);
+        let mut acc = [[V::zero(); 2]; MR];
+        let (mut a, mut b) = (a, b);
         for _ in 0..k4 {
             let b0 = V::load(b);
             let b1 = V::load(b.add(4 * V::N));
@@ -64,8 +46,48 @@ pub unsafe fn tile_rows<V: Lanes, const ROW0: usize, const R: usize>(
             b = b.add(8 * V::N);
         }
         for (i, row) in acc.iter().enumerate() {
-            row[0].store(c.add((ROW0 + i) * 2 * V::N));
-            row[1].store(c.add((ROW0 + i) * 2 * V::N + V::N));
+            row[0].store(c.add(i * 2 * V::N));
+            row[1].store(c.add(i * 2 * V::N + V::N));
+        }
+    }
+}
+
+/// The tile of [`QKernelFn`] over [`WordLanes`] (`vpmaddwd`), exact for all 8-bit operands:
+/// `a` packed as `i16` (`MR` rows × 4 per group, each `u8` value zero-extended: see
+/// [`QIsa::act_bytes`]), `b` the usual packed `i8`, widened as it is loaded, `NR = 2·N`.
+///
+/// Two passes of `N` columns each: per group the pass widens its `N` columns' `4·N` bytes
+/// into two vectors of half sums (`N / 2` columns × two pairs of steps), then per row
+/// broadcasts the row's four `i16` and multiply-adds both, so that each widening serves all
+/// `MR` rows (2·`MR` accumulators, two weights and a broadcast: fifteen of AVX2's sixteen
+/// registers). At the end [`WordLanes::fold`] adds each column's two halves.
+///
+/// # Safety
+/// As [`QKernelFn`] with `a` holding `k4·MR·4` `i16` (twice the bytes); `V`'s features must
+/// be present.
+#[inline(always)]
+pub unsafe fn tile_words<V: WordLanes>(k4: usize, a: *const u8, b: *const i8, c: *mut i32) {
+    let a = a.cast::<i16>();
+    // SAFETY (whole body): the offsets stay inside the sizes of the contract: per group
+    // MR·4 i16 of a and 2·N·4 bytes of b, of which each pass reads its N columns' 4·N.
+    unsafe {
+        for pass in 0..2 {
+            let mut acc = [[V::zero(); 2]; MR];
+            let (mut a, mut b) = (a, b.add(pass * 4 * V::N));
+            for _ in 0..k4 {
+                let b0 = V::widen(b);
+                let b1 = V::widen(b.add(2 * V::N));
+                for (i, row) in acc.iter_mut().enumerate() {
+                    let ai = V::splat4(a.add(4 * i));
+                    row[0] = V::madd(row[0], ai, b0);
+                    row[1] = V::madd(row[1], ai, b1);
+                }
+                a = a.add(4 * MR);
+                b = b.add(8 * V::N);
+            }
+            for (i, row) in acc.iter().enumerate() {
+                V::fold(row[0], row[1]).store(c.add(i * 2 * V::N + pass * V::N));
+            }
         }
     }
 }
@@ -95,10 +117,12 @@ pub enum QIsa {
     Avx512Vnni,
     /// AVX-VNNI (`vpdpbusd` on 256 bits).
     AvxVnni,
-    /// AVX2 (`vpmaddubsw` + `vpmaddwd` on sign-transferred operands): signed activations.
-    Avx2,
-    /// AVX2 with 7-bit activations (plain `vpmaddubsw`, no saturation below 128): faster,
-    /// coarser; for the layers whose inputs tolerate it.
+    /// AVX2, exact for 8-bit operands (the sums of `vpdpbusd`): `vpmaddwd` on activations
+    /// packed as `i16` and weights widened from the packed `i8` as they are loaded.
+    Avx2I16,
+    /// AVX2 with 7-bit activations (plain `vpmaddubsw`, no saturation below 128): about 1.2×
+    /// the speed of [`QIsa::Avx2I16`] on Zen 3, coarser; for the layers whose inputs tolerate
+    /// it.
     Avx2U7,
     /// The AVX512-VNNI logic (`vpdpbusd`, 32-column tiles) on sixteen emulated lanes, any
     /// CPU: what `VITRS_ISA=emu16` runs, to test the wide path where the CPU lacks it. Slow.
@@ -110,9 +134,10 @@ pub enum QIsa {
 impl QIsa {
     /// The implementation for this process, decided once from the f32 kernels' ISA
     /// ([`crate::gemm::select`], i.e. `VITRS_ISA`): `avx512` → AVX512-VNNI, `avx2` → AVX-VNNI
-    /// where present, else AVX2, `emu16` → [`QIsa::Emulated16`], `portable` → portable. When
-    /// the ISA was chosen automatically and the CPU lacks its int8 features (AVX-512F without
-    /// VNNI), the best int8 kernel it has runs instead; when it was asked for, that is an error.
+    /// where present, else AVX2 ([`QIsa::Avx2I16`]), `emu16` → [`QIsa::Emulated16`],
+    /// `portable` → portable. When the ISA was chosen automatically and the CPU lacks its int8
+    /// features (AVX-512F without VNNI), the best int8 kernel it has runs instead; when it was
+    /// asked for, that is an error.
     pub fn select() -> Result<QIsa, IsaError> {
         static CHOICE: std::sync::OnceLock<Result<QIsa, IsaError>> = std::sync::OnceLock::new();
         CHOICE
@@ -134,7 +159,7 @@ impl QIsa {
             Isa::Emulated16 => Ok(QIsa::Emulated16),
             Isa::Avx512 if have.contains(&QIsa::Avx512Vnni) => Ok(QIsa::Avx512Vnni),
             Isa::Avx512 if forced => Err(missing("AVX512-VNNI + AVX512-BW (the int8 kernel)")),
-            Isa::Avx512 | Isa::Avx2Fma => [QIsa::AvxVnni, QIsa::Avx2]
+            Isa::Avx512 | Isa::Avx2Fma => [QIsa::AvxVnni, QIsa::Avx2I16]
                 .into_iter()
                 .find(|q| have.contains(q))
                 .ok_or_else(|| missing("AVX2 (the int8 kernel)")),
@@ -155,7 +180,7 @@ impl QIsa {
 
     /// What `--dtype int8` runs, for reports: the kernel of q/k/v ([`QIsa::detect`]) and, when
     /// it differs, that of the other linears ([`QIsa::detect_coarse`]), e.g.
-    /// `avx2-s8 (q/k/v), avx2-u7 (attention output, MLP)`. The error if [`QIsa::select`] fails.
+    /// `avx2-i16 (q/k/v), avx2-u7 (attention output, MLP)`. The error if [`QIsa::select`] fails.
     pub fn summary() -> Result<String, IsaError> {
         let fine = QIsa::select()?;
         let coarse = QIsa::detect_coarse();
@@ -174,19 +199,19 @@ impl QIsa {
         match self {
             QIsa::Avx512Vnni => "avx512-vnni",
             QIsa::AvxVnni => "avx-vnni",
-            QIsa::Avx2 => "avx2-s8",
             QIsa::Avx2U7 => "avx2-u7",
+            QIsa::Avx2I16 => "avx2-i16",
             QIsa::Emulated16 => "emu16-vnni",
             QIsa::Portable => "portable",
         }
     }
 
     /// The fastest kernel for layers whose inputs tolerate 7-bit activations: [`QIsa::Avx2U7`]
-    /// where [`QIsa::detect`] picks AVX2 (whose 8-bit form costs about twice as much on
-    /// Zen 3), the same as `detect` elsewhere.
+    /// where [`QIsa::detect`] picks AVX2 (whose exact 8-bit kernel costs about 1.2× as much
+    /// on Zen 3), the same as `detect` elsewhere.
     pub fn detect_coarse() -> QIsa {
         match QIsa::detect() {
-            QIsa::Avx2 => QIsa::Avx2U7,
+            QIsa::Avx2I16 => QIsa::Avx2U7,
             other => other,
         }
     }
@@ -208,7 +233,7 @@ impl QIsa {
                 v.push(QIsa::AvxVnni);
             }
             if is_x86_feature_detected!("avx2") {
-                v.push(QIsa::Avx2);
+                v.push(QIsa::Avx2I16);
                 v.push(QIsa::Avx2U7);
             }
         }
@@ -221,29 +246,29 @@ impl QIsa {
     pub fn nr(self) -> usize {
         match self {
             QIsa::Avx512Vnni | QIsa::Emulated16 => 32,
-            QIsa::AvxVnni | QIsa::Avx2 | QIsa::Avx2U7 | QIsa::Portable => 16,
+            QIsa::AvxVnni | QIsa::Avx2I16 | QIsa::Avx2U7 | QIsa::Portable => 16,
         }
     }
 
-    /// The largest quantized activation `q` (levels `0..=act_max`): 255 for `vpdpbusd` and
-    /// its emulation; 254 on AVX2, whose signed form cannot take −128 (see `act_shift`); 127
-    /// for AVX2's 7-bit kernel.
+    /// The largest quantized activation `q` (levels `0..=act_max`): 127 for AVX2's 7-bit
+    /// kernel, 255 elsewhere.
     pub fn act_max(self) -> u8 {
         match self {
-            QIsa::Avx2 => 254,
             QIsa::Avx2U7 => 127,
-            QIsa::Avx512Vnni | QIsa::AvxVnni | QIsa::Emulated16 | QIsa::Portable => 255,
+            QIsa::Avx512Vnni
+            | QIsa::AvxVnni
+            | QIsa::Avx2I16
+            | QIsa::Emulated16
+            | QIsa::Portable => 255,
         }
     }
 
-    /// What is subtracted from `q` before it is stored: 0 where the kernel reads activations
-    /// as `u8`, 127 on AVX2, which reads them as `i8` (`q − 127` in −127..=127).
-    pub fn act_shift(self) -> u8 {
+    /// Bytes per packed activation: 2 where the kernel reads `i16` ([`QIsa::Avx2I16`]: each
+    /// `u8` value zero-extended), else 1.
+    pub fn act_bytes(self) -> usize {
         match self {
-            QIsa::Avx2 => 127,
-            QIsa::Avx2U7 | QIsa::Avx512Vnni | QIsa::AvxVnni | QIsa::Emulated16 | QIsa::Portable => {
-                0
-            }
+            QIsa::Avx2I16 => 2,
+            _ => 1,
         }
     }
 
@@ -255,9 +280,9 @@ impl QIsa {
             #[cfg(target_arch = "x86_64")]
             QIsa::AvxVnni => super::x86::kernel_avxvnni,
             #[cfg(target_arch = "x86_64")]
-            QIsa::Avx2 => super::x86::kernel_avx2,
-            #[cfg(target_arch = "x86_64")]
             QIsa::Avx2U7 => super::x86::kernel_avx2_u7,
+            #[cfg(target_arch = "x86_64")]
+            QIsa::Avx2I16 => super::x86::kernel_avx2_i16,
             QIsa::Emulated16 => kernel_emu16,
             _ => kernel_portable,
         }

@@ -4,8 +4,11 @@
 //! unsigned bytes of `a` times the four signed bytes of `b`, summed into the lane of `acc`
 //! (wrapping, no saturation). The kernel ([`super::kernel`]) only ever calls that, so the same
 //! kernel runs on [`Emulated`] lanes (the portable path, and the tests of the logic on every
-//! machine), on AVX2 (`vpmaddubsw` + `vpmaddwd`, exact while `a ≤ 127`, see [`super::avx2`])
+//! machine), on AVX2 for 7-bit activations (`vpmaddubsw` + `vpmaddwd`, exact while `a ≤ 127`)
 //! and on AVX512-VNNI / AVX-VNNI (one instruction).
+//!
+//! [`WordLanes`] is the operation of AVX2's exact 8-bit kernel, `vpmaddwd` on `i16` pairs,
+//! with `EmulatedWords` its plain-Rust stand-in in the tests.
 
 /// A vector of `N` `i32` lanes, each holding four bytes.
 ///
@@ -85,53 +88,109 @@ impl<const N: usize> Lanes for Emulated<N> {
     }
 }
 
-/// The AVX2 lanes' instruction sequence emulated exactly, saturation included: `a` is read
-/// as **signed** bytes, and `Σ a·b` is `vpmaddubsw(|b|, sign(a, b))` (u8×s8 pairs saturating
-/// to i16), `vpmaddwd` by ones, `vpaddd`. It equals the signed sum while `a` avoids −128
-/// (`sign` cannot negate it) — pairs then stay within 2·128·127 = 32512. Tests only.
+/// A vector of `N` `i32` lanes, each holding two `i16`: the operation of the exact 8-bit AVX2
+/// kernel ([`super::kernel::tile_words`]), `vpmaddwd`, on activations widened to `i16` when
+/// they are packed and weights widened from the packed `i8` as they are loaded.
+///
+/// # Safety
+/// Implementations are only called where their CPU features are present; pointers must be
+/// valid for the values each method names.
+pub trait WordLanes: Copy {
+    /// Lanes (`i32`) per vector.
+    const N: usize;
+    /// All zero.
+    ///
+    /// # Safety
+    /// The implementation's CPU features must be present.
+    unsafe fn zero() -> Self;
+    /// The four `i16` at `a` in every pair of lanes (`vpbroadcastq`).
+    ///
+    /// # Safety
+    /// The implementation's CPU features must be present; `a` valid for four `i16` (no
+    /// alignment required).
+    unsafe fn splat4(a: *const i16) -> Self;
+    /// `2·N` bytes from `b`, sign-extended to `i16` (`vpmovsxbw`): `N / 2` columns of four.
+    ///
+    /// # Safety
+    /// The implementation's CPU features must be present; `b` valid for `2·N` bytes.
+    unsafe fn widen(b: *const i8) -> Self;
+    /// `acc + a₀·b₀ + a₁·b₁` per lane, over its two `i16` (`vpmaddwd` + `vpaddd`; wrapping).
+    ///
+    /// # Safety
+    /// The implementation's CPU features must be present.
+    unsafe fn madd(acc: Self, a: Self, b: Self) -> Self;
+    /// Column sums from two vectors of half sums: lanes `2c`, `2c + 1` of `lo` hold the two
+    /// halves of column `c`, those of `hi` of column `N / 2 + c`; the result's lane `c` is
+    /// column `c`'s whole sum, for `c < N` (`vphaddd` + `vpermq`).
+    ///
+    /// # Safety
+    /// The implementation's CPU features must be present.
+    unsafe fn fold(lo: Self, hi: Self) -> Self;
+    /// Writes the `N` lanes to `c` (no alignment required).
+    ///
+    /// # Safety
+    /// The implementation's CPU features must be present; `c` valid for `N` writes.
+    unsafe fn store(self, c: *mut i32);
+}
+
+/// Plain-Rust [`WordLanes`]: the exact-8-bit AVX2 tile's logic on any machine. Tests only.
 #[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EmulatedSignedMaddubs<const N: usize>(pub Emulated<N>);
+pub struct EmulatedWords<const N: usize>(pub [[i16; 2]; N]);
 
 #[cfg(test)]
-impl<const N: usize> Lanes for EmulatedSignedMaddubs<N> {
+impl<const N: usize> WordLanes for EmulatedWords<N> {
     const N: usize = N;
 
     unsafe fn zero() -> Self {
-        EmulatedSignedMaddubs(unsafe { Emulated::zero() })
+        EmulatedWords([[0; 2]; N])
     }
 
-    unsafe fn splat4(a: *const u8) -> Self {
-        EmulatedSignedMaddubs(unsafe { Emulated::splat4(a) })
+    unsafe fn splat4(a: *const i16) -> Self {
+        // SAFETY: the caller guarantees four readable i16 at a.
+        let v = unsafe { a.cast::<[i16; 4]>().read_unaligned() };
+        EmulatedWords(std::array::from_fn(|l| {
+            [v[2 * (l % 2)], v[2 * (l % 2) + 1]]
+        }))
     }
 
-    unsafe fn load(b: *const i8) -> Self {
-        EmulatedSignedMaddubs(unsafe { Emulated::load(b) })
+    unsafe fn widen(b: *const i8) -> Self {
+        // SAFETY: the caller guarantees 2·N readable bytes at b.
+        EmulatedWords(std::array::from_fn(|l| unsafe {
+            [*b.add(2 * l) as i16, *b.add(2 * l + 1) as i16]
+        }))
     }
 
-    unsafe fn dpbusd(acc: Self, a: Self, b: Self) -> Self {
-        let mut out = acc.0;
-        for l in 0..N {
-            let (a, b) = (a.0 .0[l], b.0 .0[l]);
-            let term = |t: usize| {
-                let (a, b) = (a[t] as i8, b[t] as i8);
-                let u = b.unsigned_abs() as i32; // vpabsb, read as u8
-                let s = match b.signum() {
-                    // vpsignb: negate (wrapping), keep, or zero
-                    -1 => a.wrapping_neg() as i32,
-                    0 => 0,
-                    _ => a as i32,
-                };
-                u * s
-            };
-            let pair = |t: usize| (term(t) + term(t + 1)).clamp(i16::MIN as i32, i16::MAX as i32);
-            let sum = i32::from_le_bytes(acc.0 .0[l]).wrapping_add(pair(0) + pair(2));
-            out.0[l] = sum.to_le_bytes();
-        }
-        EmulatedSignedMaddubs(out)
+    unsafe fn madd(acc: Self, a: Self, b: Self) -> Self {
+        EmulatedWords(std::array::from_fn(|l| {
+            let sum = a.0[l][0] as i32 * b.0[l][0] as i32 + a.0[l][1] as i32 * b.0[l][1] as i32;
+            split(join(acc.0[l]).wrapping_add(sum))
+        }))
+    }
+
+    unsafe fn fold(lo: Self, hi: Self) -> Self {
+        EmulatedWords(std::array::from_fn(|c| {
+            let (v, c) = if c < N / 2 { (lo, c) } else { (hi, c - N / 2) };
+            split(join(v.0[2 * c]).wrapping_add(join(v.0[2 * c + 1])))
+        }))
     }
 
     unsafe fn store(self, c: *mut i32) {
-        unsafe { self.0.store(c) }
+        for l in 0..N {
+            // SAFETY: the caller guarantees N writable i32 at c.
+            unsafe { c.add(l).write_unaligned(join(self.0[l])) };
+        }
     }
+}
+
+/// An `i32` lane from its two `i16` halves (low first, as in memory).
+#[cfg(test)]
+fn join(v: [i16; 2]) -> i32 {
+    (v[0] as u16 as u32 | (v[1] as u16 as u32) << 16) as i32
+}
+
+/// The two `i16` halves of an `i32` lane.
+#[cfg(test)]
+fn split(v: i32) -> [i16; 2] {
+    [v as i16, (v >> 16) as i16]
 }

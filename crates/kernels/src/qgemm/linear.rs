@@ -130,14 +130,13 @@ impl QLinear {
             return;
         }
         let nr = self.isa.nr();
-        let (act_max, shift) = (self.isa.act_max(), self.isa.act_shift());
         let k4 = k.div_ceil(4);
-        let panel_len = k4 * MR * 4;
+        let panel_len = k4 * MR * 4 * self.isa.act_bytes();
         let row_panels = rows.div_ceil(MR);
         let col_panels = n.div_ceil(nr);
         let workers = workers.min(row_panels * col_panels);
         let big = rows * n * k >= 1 << 18;
-        with_buffers(packed_a_len(rows, k), rows, |a, params| {
+        with_buffers(packed_a_len(rows, k, self.isa), rows, |a, params| {
             let out = Shared(y.as_mut_ptr());
             let run = |a: &[u8], params: &[RowQuant], rp: std::ops::Range<usize>, cp| {
                 // SAFETY: y holds rows·n values and is borrowed for the whole call; callers
@@ -154,7 +153,7 @@ impl QLinear {
                         .for_each(|(t, (a, p))| {
                             let start = t * per;
                             let end = (start + per).min(row_panels);
-                            quantize_pack_a(x, rows, k, act_max, shift, start..end, a, p);
+                            quantize_pack_a(x, rows, k, self.isa, start..end, a, p);
                         });
                     let (a, params) = (&*a, &*params);
                     if rows >= ROW_SPLIT {
@@ -174,7 +173,7 @@ impl QLinear {
                     }
                 });
             } else {
-                quantize_pack_a(x, rows, k, act_max, shift, 0..row_panels, a, params);
+                quantize_pack_a(x, rows, k, self.isa, 0..row_panels, a, params);
                 run(a, params, 0..row_panels, 0..col_panels);
             }
         });
@@ -199,7 +198,7 @@ impl QLinear {
         let (k, n) = (self.in_features, self.out_features);
         let nr = self.isa.nr();
         let k4 = k.div_ceil(4);
-        let (a_panel, b_panel) = (k4 * MR * 4, k4 * nr * 4);
+        let (a_panel, b_panel) = (k4 * MR * 4 * self.isa.act_bytes(), k4 * nr * 4);
         let kernel = self.isa.kernel();
         let mut tile = [0i32; MR * NR_MAX];
         // Column panels in blocks that stay in L2 while every row panel passes over them.

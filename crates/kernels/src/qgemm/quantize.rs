@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use super::kernel::MR;
+use super::kernel::{QIsa, MR};
 use crate::gemm::LinearError;
 
 /// A weight `[out, in]` quantized per output channel: `w[j][k] ≈ scales[j] · values[j][k]`,
@@ -137,30 +137,29 @@ pub struct RowQuant {
     pub step: f32,
 }
 
-/// Bytes of the packed activations of `m` rows of depth `k`.
-pub fn packed_a_len(m: usize, k: usize) -> usize {
-    m.div_ceil(MR) * k.div_ceil(4) * MR * 4
+/// Bytes of the packed activations of `m` rows of depth `k` for `isa`'s kernel.
+pub fn packed_a_len(m: usize, k: usize, isa: QIsa) -> usize {
+    m.div_ceil(MR) * k.div_ceil(4) * MR * 4 * isa.act_bytes()
 }
 
-/// Quantizes rows of `x` (`[m, k]`) to `q` in `0..=act_max`, stores `q − shift` (a byte read
-/// as `u8` when `shift` is 0, as `i8` when it is 127) and packs them for the kernel: row panel
-/// `p`, group `g`, row `i`, step `t` at `((p·k4 + g)·MR + i)·4 + t`. Rows past `m` and steps
-/// past `k` are zero. Writes the row panels `panels`: `a` starts at panel `panels.start` and
-/// `params` at its first row (`params[r]` is row `panels.start·MR + r`), whose `lo` is that
-/// of the stored values (`lo + shift·step`).
-#[allow(clippy::too_many_arguments)]
+/// Quantizes rows of `x` (`[m, k]`) for `isa`'s kernel to `q` in `0..=act_max`
+/// ([`QIsa::act_max`]), stores each `q` in [`QIsa::act_bytes`] bytes (a second byte, zero,
+/// makes it an `i16`) and packs them for the kernel: row panel `p`, group `g`, row `i`, step
+/// `t` at value `((p·k4 + g)·MR + i)·4 + t`. Rows past `m` and steps past `k` are zero.
+/// Writes the row panels `panels`: `a` starts at panel `panels.start` and `params` at its
+/// first row (`params[r]` is row `panels.start·MR + r`).
 pub fn quantize_pack_a(
     x: &[f32],
     m: usize,
     k: usize,
-    act_max: u8,
-    shift: u8,
+    isa: QIsa,
     panels: Range<usize>,
     a: &mut [u8],
     params: &mut [RowQuant],
 ) {
+    let (act_max, width) = (isa.act_max(), isa.act_bytes());
     let k4 = k.div_ceil(4);
-    let panel_len = k4 * MR * 4;
+    let panel_len = k4 * MR * 4 * width;
     assert_eq!(x.len(), m * k, "x must be [m, k]");
     assert!(
         a.len() >= panels.len() * panel_len,
@@ -174,38 +173,46 @@ pub fn quantize_pack_a(
             let r = p * MR + i;
             if r < m {
                 let row = &x[r * k..(r + 1) * k];
-                let (lo, step) = quantize_row(row, qmax, shift, &mut row_q[..k]);
-                params[r - panels.start * MR] = RowQuant {
-                    lo: lo + shift as f32 * step,
-                    step,
-                };
+                let (lo, step) = quantize_row(row, qmax, &mut row_q[..k]);
+                params[r - panels.start * MR] = RowQuant { lo, step };
             } else {
                 row_q.fill(0);
             }
-            for (group, q) in panel.chunks_exact_mut(MR * 4).zip(row_q.chunks_exact(4)) {
-                group[i * 4..i * 4 + 4].copy_from_slice(q);
+            let groups = panel
+                .chunks_exact_mut(MR * 4 * width)
+                .zip(row_q.chunks_exact(4));
+            if width == 1 {
+                for (group, q) in groups {
+                    group[i * 4..i * 4 + 4].copy_from_slice(q);
+                }
+            } else {
+                for (group, q) in groups {
+                    for (v, &q) in group[i * 8..i * 8 + 8].chunks_exact_mut(2).zip(q) {
+                        v.copy_from_slice(&[q, 0]);
+                    }
+                }
             }
         }
     }
 }
 
-/// Quantizes one row into `out` (`q − shift` per value) and returns its `(lo, step)`; with
-/// AVX2 where the CPU has it (the generic x86-64 build converts floats one at a time).
-pub(super) fn quantize_row(row: &[f32], qmax: f32, shift: u8, out: &mut [u8]) -> (f32, f32) {
+/// Quantizes one row into `out` and returns its `(lo, step)`; with AVX2 where the CPU has it
+/// (the generic x86-64 build converts floats one at a time).
+pub(super) fn quantize_row(row: &[f32], qmax: f32, out: &mut [u8]) -> (f32, f32) {
     assert!(out.len() >= row.len());
     #[cfg(target_arch = "x86_64")]
     if crate::gemm::detect() == crate::gemm::Isa::Avx2Fma {
         // SAFETY: detect() confirmed AVX2 and FMA on this CPU.
-        return unsafe { quantize_row_avx2(row, qmax, shift, out) };
+        return unsafe { quantize_row_avx2(row, qmax, out) };
     }
-    quantize_row_any(row, qmax, shift, out)
+    quantize_row_any(row, qmax, out)
 }
 
 /// [`quantize_row_any`] eight values at a time: `(v − lo)·inv + ½` clamped to `[0, qmax]`
-/// (a NaN becomes 0), truncated, shifted, and the low byte of each lane stored.
+/// (a NaN becomes 0), truncated, and the low byte of each lane stored.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn quantize_row_avx2(row: &[f32], qmax: f32, shift: u8, out: &mut [u8]) -> (f32, f32) {
+fn quantize_row_avx2(row: &[f32], qmax: f32, out: &mut [u8]) -> (f32, f32) {
     use std::arch::x86_64::*;
     let n8 = row.len() / 8 * 8;
     let (lo, hi) = if n8 == 0 {
@@ -239,11 +246,7 @@ fn quantize_row_avx2(row: &[f32], qmax: f32, shift: u8, out: &mut [u8]) -> (f32,
     let step = (hi - lo) / qmax;
     let inv = if step > 0.0 { 1.0 / step } else { 0.0 };
     let (vlo, vinv, half) = (_mm256_set1_ps(lo), _mm256_set1_ps(inv), _mm256_set1_ps(0.5));
-    let (vmax, zero, vshift) = (
-        _mm256_set1_ps(qmax),
-        _mm256_setzero_ps(),
-        _mm256_set1_epi32(shift as i32),
-    );
+    let (vmax, zero) = (_mm256_set1_ps(qmax), _mm256_setzero_ps());
     // Byte 0 of each 32-bit lane to the bottom of its 128-bit half, then both halves together.
     let pick = _mm256_setr_epi8(
         0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8, 12, -1, -1, -1, -1,
@@ -256,7 +259,7 @@ fn quantize_row_avx2(row: &[f32], qmax: f32, shift: u8, out: &mut [u8]) -> (f32,
             let v = _mm256_loadu_ps(row.as_ptr().add(i));
             let t = _mm256_add_ps(_mm256_mul_ps(_mm256_sub_ps(v, vlo), vinv), half);
             let t = _mm256_max_ps(_mm256_min_ps(t, vmax), zero);
-            let q = _mm256_sub_epi32(_mm256_cvttps_epi32(t), vshift);
+            let q = _mm256_cvttps_epi32(t);
             let bytes = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(q, pick), join);
             _mm_storel_epi64(
                 out.as_mut_ptr().add(i).cast(),
@@ -265,13 +268,13 @@ fn quantize_row_avx2(row: &[f32], qmax: f32, shift: u8, out: &mut [u8]) -> (f32,
         }
     }
     for (q, &v) in out[n8..].iter_mut().zip(&row[n8..]) {
-        *q = (((v - lo) * inv + 0.5).min(qmax) as i32 as u8).wrapping_sub(shift);
+        *q = ((v - lo) * inv + 0.5).min(qmax) as i32 as u8;
     }
     (lo, step)
 }
 
 #[inline(always)]
-pub(super) fn quantize_row_any(row: &[f32], qmax: f32, shift: u8, out: &mut [u8]) -> (f32, f32) {
+pub(super) fn quantize_row_any(row: &[f32], qmax: f32, out: &mut [u8]) -> (f32, f32) {
     let (lo, hi) = if row.is_empty() {
         (0.0, 0.0)
     } else {
@@ -281,7 +284,7 @@ pub(super) fn quantize_row_any(row: &[f32], qmax: f32, shift: u8, out: &mut [u8]
     let inv = if step > 0.0 { 1.0 / step } else { 0.0 };
     // Through i32 (one vector conversion; the value is in 0..=qmax here).
     for (q, &v) in out.iter_mut().zip(row) {
-        *q = (((v - lo) * inv + 0.5).min(qmax) as i32 as u8).wrapping_sub(shift);
+        *q = ((v - lo) * inv + 0.5).min(qmax) as i32 as u8;
     }
     (lo, step)
 }

@@ -4,8 +4,8 @@
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 
-use super::kernel::{tile, tile_rows, QIsa, MR};
-use super::lanes::{Emulated, EmulatedSignedMaddubs, Lanes};
+use super::kernel::{tile, tile_words, QIsa, MR};
+use super::lanes::{Emulated, EmulatedWords, Lanes, WordLanes};
 use super::*;
 use crate::{Activation, Epilogue};
 
@@ -19,21 +19,13 @@ fn config(cases: u32) -> ProptestConfig {
 
 /// `c[i][j] = Σ a·b` straight from the packed layouts' definition (`a` as `u8`).
 fn naive_tile(k4: usize, nr: usize, a: &[u8], b: &[i8]) -> Vec<i32> {
-    naive_tile_by(k4, nr, a, b, |v| v as i32)
-}
-
-/// The same with `a` read as `i8` (the AVX2 kernel's activations).
-fn naive_tile_signed(k4: usize, nr: usize, a: &[u8], b: &[i8]) -> Vec<i32> {
-    naive_tile_by(k4, nr, a, b, |v| v as i8 as i32)
-}
-
-fn naive_tile_by(k4: usize, nr: usize, a: &[u8], b: &[i8], av: impl Fn(u8) -> i32) -> Vec<i32> {
     let mut c = vec![0i32; MR * nr];
     for i in 0..MR {
         for j in 0..nr {
             for g in 0..k4 {
                 for t in 0..4 {
-                    c[i * nr + j] += av(a[(g * MR + i) * 4 + t]) * b[(g * nr + j) * 4 + t] as i32;
+                    c[i * nr + j] +=
+                        a[(g * MR + i) * 4 + t] as i32 * b[(g * nr + j) * 4 + t] as i32;
                 }
             }
         }
@@ -48,18 +40,27 @@ fn run_tile<V: Lanes>(k4: usize, a: &[u8], b: &[i8]) -> Vec<i32> {
     c
 }
 
-/// [`tile`] as two [`tile_rows`] passes of three rows (what the AVX2 signed kernel runs).
-fn run_tile_halves<V: Lanes>(k4: usize, a: &[u8], b: &[i8]) -> Vec<i32> {
+/// [`tile_words`] on `a` as packed for it (each byte zero-extended to an `i16`).
+fn run_tile_words<V: WordLanes>(k4: usize, a: &[u8], b: &[i8]) -> Vec<i32> {
+    let a = widened(a);
     let mut c = vec![0i32; MR * 2 * V::N];
-    // SAFETY: as run_tile.
-    unsafe {
-        tile_rows::<V, 0, 3>(k4, a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
-        tile_rows::<V, 3, 3>(k4, a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
-    }
+    // SAFETY: a holds k4·MR·4 i16, b and c the sizes of the contract; emulated lanes need no
+    // features.
+    unsafe { tile_words::<V>(k4, a.as_ptr(), b.as_ptr(), c.as_mut_ptr()) };
     c
 }
 
+/// Packed `u8` activations as the `i16` kernel reads them: each value, then a zero byte.
+fn widened(a: &[u8]) -> Vec<u8> {
+    a.iter().flat_map(|&v| [v, 0]).collect()
+}
+
+/// `isa`'s kernel on `a` (packed `u8` values, widened where the kernel reads `i16`).
 fn run_isa(isa: QIsa, k4: usize, a: &[u8], b: &[i8]) -> Vec<i32> {
+    let a = match isa.act_bytes() {
+        1 => a.to_vec(),
+        _ => widened(a),
+    };
     let mut c = vec![0i32; MR * isa.nr()];
     // SAFETY: sizes as the contract; isa comes from QIsa::available().
     unsafe { isa.kernel()(k4, a.as_ptr(), b.as_ptr(), c.as_mut_ptr()) };
@@ -81,9 +82,9 @@ fn edge_byte() -> impl Strategy<Value = u8> {
 proptest! {
     #![proptest_config(config(128))]
 
-    /// Every kernel of this CPU, emulated 8- and 16-lane `vpdpbusd`, and AVX2's emulated
-    /// signed sequence, exact against the naive sum; activations anywhere in `u8` (in
-    /// −127..=127 read as `i8` for AVX2, as it stores them), weights anywhere in `i8`.
+    /// Every kernel of this CPU and the emulated 8- and 16-lane `vpdpbusd` and `vpmaddwd`
+    /// tiles exact against the naive sum; activations anywhere in `u8` (below 128 for AVX2's
+    /// 7-bit kernel), weights anywhere in `i8`.
     #[test]
     fn kernels_are_exact(k4 in 1usize..80, seed in proptest::collection::vec(edge_byte(), 64)) {
         let pick = |i: usize| seed[(i * 7 + i / 64) % seed.len()];
@@ -93,28 +94,17 @@ proptest! {
             let want = naive_tile(k4, nr, &a, &b);
             if nr == 16 {
                 prop_assert_eq!(run_tile::<Emulated<8>>(k4, &a, &b), want.clone());
+                prop_assert_eq!(run_tile_words::<EmulatedWords<8>>(k4, &a, &b), want.clone());
             } else {
                 prop_assert_eq!(run_tile::<Emulated<16>>(k4, &a, &b), want.clone());
-            }
-            // Signed activations avoiding −128: AVX2's saturating sequence is exact.
-            let s: Vec<u8> = a.iter().map(|&v| if v == 128 { 129 } else { v }).collect();
-            let want_s = naive_tile_signed(k4, nr, &s, &b);
-            if nr == 16 {
-                prop_assert_eq!(run_tile::<EmulatedSignedMaddubs<8>>(k4, &s, &b), want_s.clone());
-                prop_assert_eq!(
-                    run_tile_halves::<EmulatedSignedMaddubs<8>>(k4, &s, &b),
-                    want_s.clone()
-                );
-            } else {
-                prop_assert_eq!(run_tile::<EmulatedSignedMaddubs<16>>(k4, &s, &b), want_s.clone());
+                prop_assert_eq!(run_tile_words::<EmulatedWords<16>>(k4, &a, &b), want.clone());
             }
             for isa in QIsa::available().into_iter().filter(|i| i.nr() == nr) {
                 let a7: Vec<u8> = a.iter().map(|v| v & 127).collect();
                 let want7 = naive_tile(k4, nr, &a7, &b);
-                let (a, want) = match (isa.act_shift(), isa.act_max()) {
-                    (0, 127) => (&a7, &want7),
-                    (0, _) => (&a, &want),
-                    _ => (&s, &want_s),
+                let (a, want) = match isa.act_max() {
+                    127 => (&a7, &want7),
+                    _ => (&a, &want),
                 };
                 prop_assert_eq!(&run_isa(isa, k4, a, &b), want, "{:?}", isa);
             }
@@ -122,27 +112,29 @@ proptest! {
     }
 }
 
-/// Why the AVX2 path does not feed u8 activations to `vpmaddubsw` directly: a pair
-/// 255·(−128) + 255·(−128) = −65280 saturates to −32768. The signed form it uses instead stays
-/// exact at its extremes (±127 against −128 and 127).
+/// Why AVX2's 8-bit kernel multiplies in `i16` rather than feeding `u8` activations to
+/// `vpmaddubsw`: a pair 255·(−128) + 255·(−128) = −65280 saturates to −32768 there. The `i16`
+/// kernel (and its emulation) stays exact at every extreme of `u8` × `i8`.
 #[test]
-fn avx2_product_saturation() {
+fn avx2_8bit_extremes_are_exact() {
     let plain = |a: i32, b: i32| (2 * a * b).clamp(i16::MIN as i32, i16::MAX as i32);
     assert_eq!(plain(255, -128), -32768);
-    let k4 = 1;
-    for (av, bv) in [
-        (127u8, -128i8),
-        (129, -128),
-        (127, 127),
-        (129, 127),
-        (0, -128),
-    ] {
-        let a = vec![av; k4 * MR * 4];
-        let b = vec![bv; k4 * 16 * 4];
-        let exact = naive_tile_signed(k4, 16, &a, &b);
-        assert_eq!(run_tile::<EmulatedSignedMaddubs<8>>(k4, &a, &b), exact);
-        if QIsa::available().contains(&QIsa::Avx2) {
-            assert_eq!(run_isa(QIsa::Avx2, k4, &a, &b), exact);
+    for k4 in [1, 300] {
+        for (av, bv) in [
+            (255u8, -128i8),
+            (255, 127),
+            (255, -127),
+            (128, -128),
+            (0, -128),
+        ] {
+            let a = vec![av; k4 * MR * 4];
+            let b = vec![bv; k4 * 16 * 4];
+            let exact = naive_tile(k4, 16, &a, &b);
+            assert_eq!(exact[0], 4 * k4 as i32 * av as i32 * bv as i32);
+            assert_eq!(run_tile_words::<EmulatedWords<8>>(k4, &a, &b), exact);
+            if QIsa::available().contains(&QIsa::Avx2I16) {
+                assert_eq!(run_isa(QIsa::Avx2I16, k4, &a, &b), exact);
+            }
         }
     }
 }
@@ -320,11 +312,34 @@ fn row_quantizers_agree() {
         if len > 3 {
             row[3] = f32::NAN;
         }
-        for (qmax, shift) in [(255.0, 0u8), (254.0, 127)] {
+        for qmax in [255.0, 127.0] {
             let (mut a, mut b) = (vec![0u8; len], vec![0u8; len]);
-            let pa = quantize_row(&row, qmax, shift, &mut a);
-            let pb = quantize_row_any(&row, qmax, shift, &mut b);
+            let pa = quantize_row(&row, qmax, &mut a);
+            let pb = quantize_row_any(&row, qmax, &mut b);
             assert_eq!((a, pa), (b, pb), "len {len}");
         }
+    }
+}
+
+/// The `i16` packing (AVX2's exact kernel) holds the `u8` packing's values, each followed by
+/// a zero byte, and the same row parameters: on any machine (packing needs no CPU feature).
+#[test]
+fn i16_packing_widens_the_u8_packing() {
+    for (m, k) in [(1, 1), (7, 9), (13, 150)] {
+        let (x, _, _) = exact_rows(m, k, 255, 4);
+        let panels = m.div_ceil(MR);
+        let pack = |isa: QIsa| {
+            let mut a = vec![7u8; packed_a_len(m, k, isa)];
+            let mut p = vec![RowQuant::default(); m];
+            quantize_pack_a(&x, m, k, isa, 0..panels, &mut a, &mut p);
+            (a, p)
+        };
+        let (narrow, pn) = pack(QIsa::Portable);
+        let (wide, pw) = pack(QIsa::Avx2I16);
+        assert_eq!(pn, pw);
+        assert_eq!(
+            wide,
+            narrow.iter().flat_map(|&v| [v, 0]).collect::<Vec<u8>>()
+        );
     }
 }

@@ -1,62 +1,29 @@
-//! The x86-64 lanes: thin mappings of [`Lanes`] onto intrinsics, one per ISA.
+//! The x86-64 lanes: thin mappings of [`Lanes`] and [`WordLanes`] onto intrinsics, one per ISA.
 //!
-//! - [`Avx2`]: AVX2 has no `vpdpbusd`, and its `vpmaddubsw` (u8×s8 pairs → i16) saturates
-//!   for 8-bit activations (255·(−128)·2 = −65280). So on AVX2 the activations are stored
-//!   *signed* (`q − 127`, in −127..=127, [`super::QIsa::act_shift`]) and the product is the
-//!   s8×s8 form `vpmaddubsw(|b|, sign(a, b))`, whose pairs stay within 2·128·127 = 32512:
-//!   exact, then `vpmaddwd` by ones (pairs → i32) and `vpaddd`. (7-bit activations would
-//!   avoid the saturation with plain u8×s8, but measured below the accuracy bar.)
+//! - [`Avx2Words`]: AVX2 has no `vpdpbusd`, and its `vpmaddubsw` (u8×s8 pairs → i16)
+//!   saturates for 8-bit activations (255·(−128)·2 = −65280). The exact 8-bit kernel
+//!   ([`kernel_avx2_i16`], q/k/v) therefore multiplies in `i16`: activations are packed as
+//!   `i16` (each `u8` zero-extended, [`super::QIsa::act_bytes`]), the packed `i8` weights are
+//!   widened with `vpmovsxbw` as they are loaded (once per group for all six rows; no extra
+//!   weight memory), and `vpmaddwd` + `vpaddd` accumulate: per 32 multiply-adds two
+//!   `vpmaddwd` and two `vpaddd`, where the u8×s8 form needs `vpmaddubsw`, `vpmaddwd` and one
+//!   `vpaddd`. Its sums are those of `vpdpbusd`, so AVX2 results equal the VNNI kernels'.
+//! - [`Avx2U7`]: plain `vpmaddubsw` on 7-bit activations (exact below 128): about 1.2× the
+//!   speed of the `i16` kernel on Zen 3; the attention output and MLP use it.
 //! - [`AvxVnni`]: `vpdpbusd` on 256 bits (VEX, `avxvnni`).
 //! - [`Avx512Vnni`]: `vpdpbusd` on 512 bits (EVEX, `avx512vnni`).
 //!
-//! Each method is one intrinsic (two for AVX2's product); the kernel logic they run is
-//! [`super::kernel::tile`], tested on every machine through [`super::lanes::Emulated`].
+//! Each method is one or two intrinsics; the kernel logic they run is
+//! [`super::kernel::tile`] or [`super::kernel::tile_words`], tested on every machine through
+//! emulated lanes ([`super::lanes::Emulated`], `EmulatedWords`).
 
 use std::arch::x86_64::*;
 
-use super::kernel::{tile, tile_rows};
-use super::lanes::Lanes;
-
-/// Eight lanes of AVX2.
-#[derive(Clone, Copy)]
-pub struct Avx2(__m256i);
-
-impl Lanes for Avx2 {
-    const N: usize = 8;
-    #[inline(always)]
-    unsafe fn zero() -> Self {
-        Avx2(_mm256_setzero_si256())
-    }
-    #[inline(always)]
-    unsafe fn splat4(a: *const u8) -> Self {
-        // SAFETY: four readable bytes at a (caller).
-        Avx2(_mm256_set1_epi32(unsafe {
-            a.cast::<i32>().read_unaligned()
-        }))
-    }
-    #[inline(always)]
-    unsafe fn load(b: *const i8) -> Self {
-        // SAFETY: 32 readable bytes at b (caller).
-        Avx2(unsafe { _mm256_loadu_si256(b.cast()) })
-    }
-    /// Here `a` is read as **signed** bytes (−127..=127), see the module notes.
-    #[inline(always)]
-    unsafe fn dpbusd(acc: Self, a: Self, b: Self) -> Self {
-        let pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(b.0), _mm256_sign_epi8(a.0, b.0));
-        let quads = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
-        Avx2(_mm256_add_epi32(acc.0, quads))
-    }
-    #[inline(always)]
-    unsafe fn store(self, c: *mut i32) {
-        // SAFETY: 8 writable i32 at c (caller).
-        unsafe { _mm256_storeu_si256(c.cast(), self.0) }
-    }
-}
+use super::kernel::{tile, tile_words};
+use super::lanes::{Lanes, WordLanes};
 
 /// Eight lanes of AVX2 for 7-bit activations: plain `vpmaddubsw(a, b)` (u8×s8), exact while
-/// `a ≤ 127` (pairs within 2·127·128 = 32512). One instruction fewer than [`Avx2`]'s signed
-/// form, and about twice its speed on Zen 3 (where `vpsignb`/`vpabsb` compete with the
-/// multiplies), at 7 bits of activation precision.
+/// `a ≤ 127` (pairs within 2·127·128 = 32512), at 7 bits of activation precision.
 #[derive(Clone, Copy)]
 pub struct Avx2U7(__m256i);
 
@@ -84,6 +51,45 @@ impl Lanes for Avx2U7 {
         let pairs = _mm256_maddubs_epi16(a.0, b.0);
         let quads = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
         Avx2U7(_mm256_add_epi32(acc.0, quads))
+    }
+    #[inline(always)]
+    unsafe fn store(self, c: *mut i32) {
+        // SAFETY: 8 writable i32 at c (caller).
+        unsafe { _mm256_storeu_si256(c.cast(), self.0) }
+    }
+}
+
+/// Eight lanes of AVX2 over `i16` pairs ([`WordLanes`]): the exact 8-bit kernel.
+#[derive(Clone, Copy)]
+pub struct Avx2Words(__m256i);
+
+impl WordLanes for Avx2Words {
+    const N: usize = 8;
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        Avx2Words(_mm256_setzero_si256())
+    }
+    #[inline(always)]
+    unsafe fn splat4(a: *const i16) -> Self {
+        // SAFETY: four readable i16 (eight bytes) at a (caller).
+        Avx2Words(_mm256_set1_epi64x(unsafe {
+            a.cast::<i64>().read_unaligned()
+        }))
+    }
+    #[inline(always)]
+    unsafe fn widen(b: *const i8) -> Self {
+        // SAFETY: 16 readable bytes at b (caller).
+        Avx2Words(_mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(b.cast()) }))
+    }
+    #[inline(always)]
+    unsafe fn madd(acc: Self, a: Self, b: Self) -> Self {
+        Avx2Words(_mm256_add_epi32(acc.0, _mm256_madd_epi16(a.0, b.0)))
+    }
+    #[inline(always)]
+    unsafe fn fold(lo: Self, hi: Self) -> Self {
+        // [c0 c1 c4 c5 | c2 c3 c6 c7] → [c0 … c7]
+        let sums = _mm256_hadd_epi32(lo.0, hi.0);
+        Avx2Words(_mm256_permute4x64_epi64::<0b11_01_10_00>(sums))
     }
     #[inline(always)]
     unsafe fn store(self, c: *mut i32) {
@@ -158,31 +164,27 @@ impl Lanes for Avx512Vnni {
     }
 }
 
-/// The tile kernel on AVX2 (contract: [`super::kernel::QKernelFn`]).
-///
-/// # Safety
-/// As [`super::kernel::QKernelFn`]; the CPU must have AVX2.
-#[target_feature(enable = "avx2")]
-pub unsafe fn kernel_avx2(k4: usize, a: *const u8, b: *const i8, c: *mut i32) {
-    // Two passes of three rows: six rows' accumulators plus `|b|`, `b`, the broadcast and
-    // the product do not fit in 16 registers (the one-pass tile spilled in its inner loop).
-    // SAFETY: the caller's contract is tile's, which tile_rows shares.
-    unsafe {
-        tile_rows::<Avx2, 0, 3>(k4, a, b, c);
-        tile_rows::<Avx2, 3, 3>(k4, a, b, c);
-    }
-}
-
 /// The tile kernel on AVX2 for 7-bit activations.
 ///
 /// # Safety
 /// As [`super::kernel::QKernelFn`] with every byte of `a` at most 127; the CPU must have AVX2.
 #[target_feature(enable = "avx2")]
 pub unsafe fn kernel_avx2_u7(k4: usize, a: *const u8, b: *const i8, c: *mut i32) {
-    // One pass: a two-pass split (as kernel_avx2) measured no faster here, its single spill
+    // One pass: a two-pass split of three rows each measured no faster, its single spill
     // notwithstanding.
     // SAFETY: the caller's contract is tile's.
     unsafe { tile::<Avx2U7>(k4, a, b, c) }
+}
+
+/// The exact 8-bit tile kernel on AVX2: activations packed as `i16`.
+///
+/// # Safety
+/// As [`super::kernel::QKernelFn`] with `a` packed as `i16` ([`super::QIsa::act_bytes`]); the
+/// CPU must have AVX2.
+#[target_feature(enable = "avx2")]
+pub unsafe fn kernel_avx2_i16(k4: usize, a: *const u8, b: *const i8, c: *mut i32) {
+    // SAFETY: the caller's contract is tile_words'.
+    unsafe { tile_words::<Avx2Words>(k4, a, b, c) }
 }
 
 /// The tile kernel on AVX-VNNI.
