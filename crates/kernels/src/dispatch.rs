@@ -17,18 +17,21 @@ macro_rules! per_isa {
         $(#[$m])*
         pub(crate) unsafe fn $name(isa: Isa, $($arg: $ty),*) -> $ret {
             #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
             unsafe fn body<V: Lanes>($($arg: $ty),*) -> $ret {
                 // SAFETY: forwarded from the caller.
                 unsafe { $g::<V>($($arg),*) }
             }
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
             unsafe fn avx2($($arg: $ty),*) -> $ret {
                 // SAFETY: forwarded; AVX2 and FMA are present (the caller's contract).
                 unsafe { body::<Avx2>($($arg),*) }
             }
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx512f,avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
             unsafe fn avx512($($arg: $ty),*) -> $ret {
                 // SAFETY: forwarded; AVX-512F is present (the caller's contract).
                 unsafe { body::<Avx512>($($arg),*) }
@@ -45,6 +48,41 @@ macro_rules! per_isa {
             }
         }
     };
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn dequant_g<V: Lanes>(
+    c: *mut f32,
+    ld: usize,
+    acc: *const i32,
+    acc_ld: usize,
+    rows: usize,
+    cols: usize,
+    params: &[crate::qgemm::RowQuant],
+    scale: &[f32],
+    offset: &[f32],
+    bias: Option<&[f32]>,
+    accumulate: bool,
+) {
+    // SAFETY: forwarded.
+    unsafe {
+        simd::dequant::<V>(
+            c, ld, acc, acc_ld, rows, cols, params, scale, offset, bias, accumulate,
+        )
+    }
+}
+
+per_isa! {
+    /// [`simd::dequant`] on `isa`; the scalar form for [`Isa::Portable`].
+    ///
+    /// # Safety
+    /// As [`simd::dequant`]; `isa` must be supported by this CPU.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn dequant(c: *mut f32, ld: usize, acc: *const i32, acc_ld: usize, rows: usize, cols: usize, params: &[crate::qgemm::RowQuant], scale: &[f32], offset: &[f32], bias: Option<&[f32]>, accumulate: bool) -> ()
+    { generic: dequant_g, portable: {
+        // SAFETY: forwarded.
+        unsafe { crate::qgemm::dequant_portable(c, ld, acc, acc_ld, rows, cols, params, scale, offset, bias, accumulate) }
+    } }
 }
 
 unsafe fn bias_act_g<V: Lanes>(

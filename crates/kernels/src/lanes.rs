@@ -36,6 +36,11 @@ pub(crate) trait Lanes: Copy {
     /// # Safety
     /// `p` must be valid for writes of `N` values.
     unsafe fn store(self, p: *mut f32);
+    /// `N` `i32` values from `p`, converted to `f32` (round to nearest).
+    ///
+    /// # Safety
+    /// `p` must be valid for reads of `N` values.
+    unsafe fn load_i32(p: *const i32) -> Self;
     /// Fetches the cache line at `p` (a hint; never faults).
     #[inline(always)]
     fn prefetch(_p: *const f32) {}
@@ -132,6 +137,11 @@ impl Lanes for Emu16 {
     unsafe fn store(self, p: *mut f32) {
         // SAFETY: the caller guarantees 16 writable values.
         unsafe { std::ptr::write_unaligned(p as *mut [f32; 16], self.0) }
+    }
+    #[inline(always)]
+    unsafe fn load_i32(p: *const i32) -> Self {
+        // SAFETY: the caller guarantees 16 readable values.
+        Emu16(unsafe { std::ptr::read_unaligned(p as *const [i32; 16]) }.map(|v| v as f32))
     }
     #[inline(always)]
     fn add(self, o: Self) -> Self {
@@ -275,6 +285,11 @@ mod x86 {
             unsafe { _mm256_storeu_ps(p, self.0) }
         }
         #[inline(always)]
+        unsafe fn load_i32(p: *const i32) -> Self {
+            // SAFETY: AVX2 present; the caller guarantees 8 readable values.
+            Avx2(unsafe { _mm256_cvtepi32_ps(_mm256_loadu_si256(p.cast())) })
+        }
+        #[inline(always)]
         fn prefetch(p: *const f32) {
             // SAFETY: a prefetch never faults, whatever the address.
             unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
@@ -403,6 +418,11 @@ mod x86 {
         unsafe fn store(self, p: *mut f32) {
             // SAFETY: AVX-512F present; the caller guarantees 16 writable values.
             unsafe { _mm512_storeu_ps(p, self.0) }
+        }
+        #[inline(always)]
+        unsafe fn load_i32(p: *const i32) -> Self {
+            // SAFETY: AVX-512F present; the caller guarantees 16 readable values.
+            Avx512(unsafe { _mm512_cvtepi32_ps(_mm512_loadu_si512(p.cast())) })
         }
         #[inline(always)]
         fn prefetch(p: *const f32) {

@@ -200,13 +200,17 @@ impl QLinear {
         let k4 = k.div_ceil(4);
         let (a_panel, b_panel) = (k4 * MR * 4 * self.isa.act_bytes(), k4 * nr * 4);
         let kernel = self.isa.kernel();
+        let f32_isa = crate::gemm::detect();
         let mut tile = [0i32; MR * NR_MAX];
+        let accumulate = matches!(epilogue, Epilogue::Accumulate);
         // Column panels in blocks that stay in L2 while every row panel passes over them.
         let block = (L2_BYTES / b_panel.max(1)).clamp(1, 16);
         let mut c0 = cp.start;
         while c0 < cp.end {
             let c1 = (c0 + block).min(cp.end);
             for p in rp.clone() {
+                let r0 = p * MR;
+                let mr = MR.min(rows - r0);
                 for jp in c0..c1 {
                     // SAFETY: panel p of a holds a_panel bytes, panel jp of packed b_panel, and
                     // tile MR·NR_MAX ≥ MR·nr values; the kernel matches self.isa, which this
@@ -219,57 +223,87 @@ impl QLinear {
                             tile.as_mut_ptr(),
                         )
                     };
-                    let r0 = p * MR;
                     let j0 = jp * nr;
-                    let (mr, nc) = (MR.min(rows - r0), nr.min(n - j0));
-                    for i in 0..mr {
-                        let q = params[r0 + i];
-                        // SAFETY: row r0 + i < rows and columns j0..j0 + nc < n are in y, and
-                        // in this call's tiles (the caller's contract).
-                        let out =
-                            unsafe { std::slice::from_raw_parts_mut(y.add((r0 + i) * n + j0), nc) };
-                        self.finish_row(&tile[i * nr..i * nr + nc], q, j0, out, epilogue);
-                    }
+                    let nc = nr.min(n - j0);
+                    // SAFETY: rows r0..r0 + mr and columns j0..j0 + nc are in y and in this
+                    // call's tiles (the caller's contract); the tile holds mr rows of nr
+                    // values, nr a multiple of every f32 ISA's lanes (8, 16); f32_isa is
+                    // this CPU's (detect).
+                    unsafe {
+                        crate::dispatch::dequant(
+                            f32_isa,
+                            y.add(r0 * n + j0),
+                            n,
+                            tile.as_ptr(),
+                            nr,
+                            mr,
+                            nc,
+                            &params[r0..r0 + mr],
+                            &self.scale[j0..j0 + nc],
+                            &self.offset[j0..j0 + nc],
+                            self.bias.as_ref().map(|b| &b[j0..j0 + nc]),
+                            accumulate,
+                        )
+                    };
+                }
+                // The activation on this row panel's columns of the block, while they are
+                // in cache: one call for up to 16 tiles.
+                if let Epilogue::Activate(act) = epilogue {
+                    let (j0, j1) = (c0 * nr, (c1 * nr).min(n));
+                    // SAFETY: as above, for the block's columns j0..j1 of rows r0..r0 + mr.
+                    unsafe {
+                        crate::dispatch::bias_act(
+                            f32_isa,
+                            y.add(r0 * n + j0),
+                            n,
+                            mr,
+                            j1 - j0,
+                            None,
+                            act,
+                        )
+                    };
                 }
             }
             c0 = c1;
         }
     }
+}
 
-    /// Dequantizes one tile row into `out` (columns `j0..`), with the epilogue.
-    #[inline]
-    #[allow(clippy::needless_range_loop)] // indexed loops over equal-length slices vectorize
-    fn finish_row(&self, acc: &[i32], q: RowQuant, j0: usize, out: &mut [f32], epi: Epilogue) {
-        let nc = out.len();
-        let scale = &self.scale[j0..j0 + nc];
-        let offset = &self.offset[j0..j0 + nc];
-        let value = |j: usize| q.step * scale[j] * acc[j] as f32 + q.lo * offset[j];
-        match (&self.bias, epi) {
-            (Some(b), Epilogue::Accumulate) => {
-                let b = &b[j0..j0 + nc];
-                for j in 0..nc {
-                    out[j] += value(j) + b[j];
-                }
+/// The int8 epilogue in plain Rust (what [`crate::dispatch::dequant`] runs for the portable
+/// ISA, and the order of operations every ISA keeps): for `r < rows`, `j < cols`,
+/// `c[r·ld + j] (+)= (step_r·scale_j)·acc[r·acc_ld + j] + lo_r·offset_j (+ bias_j)`.
+///
+/// # Safety
+/// `c` must be valid for `rows` rows of `cols` values `ld` apart and `acc` for `rows` rows of
+/// `cols` values `acc_ld` apart.
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+pub(crate) unsafe fn dequant_portable(
+    c: *mut f32,
+    ld: usize,
+    acc: *const i32,
+    acc_ld: usize,
+    rows: usize,
+    cols: usize,
+    params: &[RowQuant],
+    scale: &[f32],
+    offset: &[f32],
+    bias: Option<&[f32]>,
+    accumulate: bool,
+) {
+    for (r, q) in params.iter().enumerate().take(rows) {
+        // SAFETY: row r of c and of acc (the contract).
+        let (out, acc) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(c.add(r * ld), cols),
+                std::slice::from_raw_parts(acc.add(r * acc_ld), cols),
+            )
+        };
+        for j in 0..cols {
+            let mut v = q.step * scale[j] * acc[j] as f32 + q.lo * offset[j];
+            if let Some(b) = bias {
+                v += b[j];
             }
-            (None, Epilogue::Accumulate) => {
-                for j in 0..nc {
-                    out[j] += value(j);
-                }
-            }
-            (Some(b), _) => {
-                let b = &b[j0..j0 + nc];
-                for j in 0..nc {
-                    out[j] = value(j) + b[j];
-                }
-            }
-            (None, _) => {
-                for j in 0..nc {
-                    out[j] = value(j);
-                }
-            }
-        }
-        if let Epilogue::Activate(act) = epi {
-            act.apply_slice(out);
+            out[j] = if accumulate { out[j] + v } else { v };
         }
     }
 }

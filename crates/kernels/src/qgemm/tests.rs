@@ -343,3 +343,47 @@ fn i16_packing_widens_the_u8_packing() {
         );
     }
 }
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// The int8 epilogue gives the scalar form's values, bit for bit, on every f32 ISA this
+    /// CPU has (emulated sixteen lanes included): partial columns, bias or not, residual or
+    /// not.
+    #[test]
+    fn dequant_is_the_scalar_form_on_every_isa(
+        rows in 1usize..=MR, cols in 1usize..=16, bias in any::<bool>(), accumulate in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let mut s = seed;
+        let mut next = move || {
+            s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (s >> 33) as i32
+        };
+        let nr = 16;
+        let acc: Vec<i32> = (0..MR * nr).map(|_| next() % 2_000_000 - 1_000_000).collect();
+        let params: Vec<RowQuant> = (0..rows)
+            .map(|_| RowQuant { lo: (next() % 1000) as f32 / -300.0, step: (next() % 1000 + 1) as f32 / 9e4 })
+            .collect();
+        let mut f = |n: usize| -> Vec<f32> { (0..n).map(|_| (next() % 2000) as f32 / 997.0 - 1.0).collect() };
+        let (scale, offset, b, start) = (f(cols), f(cols), f(cols), f(rows * cols));
+        let run = |isa: Option<crate::gemm::Isa>| {
+            let mut c = start.clone();
+            let b = bias.then_some(b.as_slice());
+            // SAFETY: c holds rows × cols values, acc MR rows of nr = 16 (a multiple of every
+            // ISA's lanes); isa is supported (filtered below).
+            unsafe {
+                match isa {
+                    Some(isa) => crate::dispatch::dequant(isa, c.as_mut_ptr(), cols, acc.as_ptr(), nr, rows, cols, &params, &scale, &offset, b, accumulate),
+                    None => dequant_portable(c.as_mut_ptr(), cols, acc.as_ptr(), nr, rows, cols, &params, &scale, &offset, b, accumulate),
+                }
+            }
+            c
+        };
+        let want = run(None);
+        for isa in crate::gemm::Isa::ALL.into_iter().filter(|i| i.supported()) {
+            let got = run(Some(isa));
+            prop_assert!(got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()), "{isa}");
+        }
+    }
+}
