@@ -23,7 +23,7 @@ pub enum Epilogue {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{what}: expected {expected} values for [{out_features}, {in_features}], found {found}")]
 pub struct LinearError {
-    /// `"weight"` or `"bias"`.
+    /// `"weight"`, `"bias"` or `"weight_scale"`.
     pub what: &'static str,
     /// Rows of the weight.
     pub out_features: usize,
@@ -33,6 +33,47 @@ pub struct LinearError {
     pub expected: usize,
     /// Values found.
     pub found: usize,
+}
+
+impl LinearError {
+    /// `Err` naming `what` of a `[out_features, in_features]` layer unless it holds `expected`
+    /// values (`found`): the one shape check every linear constructor makes.
+    pub fn check(
+        what: &'static str,
+        [out_features, in_features]: [usize; 2],
+        expected: usize,
+        found: usize,
+    ) -> Result<(), LinearError> {
+        match found == expected {
+            true => Ok(()),
+            false => Err(LinearError {
+                what,
+                out_features,
+                in_features,
+                expected,
+                found,
+            }),
+        }
+    }
+}
+
+/// The input and output of `rows` rows through a `[out_features, in_features]` layer (every
+/// linear's forward checks them).
+///
+/// # Panics
+/// If `x` is not `[rows, in_features]` or `y` not `[rows, out_features]`.
+pub(crate) fn assert_rows(
+    x: &[f32],
+    y: &[f32],
+    rows: usize,
+    [out_features, in_features]: [usize; 2],
+) {
+    assert_eq!(x.len(), rows * in_features, "x must be [rows, in_features]");
+    assert_eq!(
+        y.len(),
+        rows * out_features,
+        "y must be [rows, out_features]"
+    );
 }
 
 /// A linear layer `y = x·Wᵀ + b`, `W` given `[out_features, in_features]` as in PyTorch.
@@ -53,21 +94,11 @@ impl Linear {
         out_features: usize,
         in_features: usize,
     ) -> Result<Self, LinearError> {
-        let err = |what, expected, found| LinearError {
-            what,
-            out_features,
-            in_features,
-            expected,
-            found,
-        };
+        let shape = [out_features, in_features];
         let expected = out_features.saturating_mul(in_features);
-        if weight.len() != expected {
-            return Err(err("weight", expected, weight.len()));
-        }
+        LinearError::check("weight", shape, expected, weight.len())?;
         if let Some(b) = &bias {
-            if b.len() != out_features {
-                return Err(err("bias", out_features, b.len()));
-            }
+            LinearError::check("bias", shape, out_features, b.len())?;
         }
         Ok(Linear {
             out_features,
@@ -84,15 +115,12 @@ impl Linear {
         let out_features: usize = parts.iter().map(|p| p.out_features).sum();
         let mut weight = Vec::with_capacity(out_features * in_features);
         for p in parts {
-            if p.in_features != in_features {
-                return Err(LinearError {
-                    what: "weight",
-                    out_features: p.out_features,
-                    in_features,
-                    expected: p.out_features * in_features,
-                    found: p.out_features * p.in_features,
-                });
-            }
+            LinearError::check(
+                "weight",
+                [p.out_features, in_features],
+                p.out_features * in_features,
+                p.out_features * p.in_features,
+            )?;
             weight.extend_from_slice(&p.packed.unpack());
         }
         let bias = parts.iter().any(|p| p.bias.is_some()).then(|| {
@@ -163,8 +191,7 @@ impl Linear {
         epilogue: Epilogue,
     ) {
         let (k, n) = (self.in_features, self.out_features);
-        assert_eq!(x.len(), rows * k, "x must be [rows, in_features]");
-        assert_eq!(y.len(), rows * n, "y must be [rows, out_features]");
+        assert_rows(x, y, rows, [n, k]);
         let repacked;
         let packed = if self.packed.layout() == isa.layout() {
             &self.packed

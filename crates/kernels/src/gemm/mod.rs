@@ -18,6 +18,7 @@
 mod avx2;
 mod kernel;
 mod linear;
+pub(crate) use linear::assert_rows;
 mod pack;
 mod packed;
 mod portable;

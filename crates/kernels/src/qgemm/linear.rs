@@ -54,15 +54,7 @@ impl QLinear {
     ) -> Result<Self, LinearError> {
         let (n, k) = (weight.out_features, weight.in_features);
         if let Some(b) = &bias {
-            if b.len() != n {
-                return Err(LinearError {
-                    what: "bias",
-                    out_features: n,
-                    in_features: k,
-                    expected: n,
-                    found: b.len(),
-                });
-            }
+            LinearError::check("bias", [n, k], n, b.len())?;
         }
         let isa = if QIsa::available().contains(&isa) {
             isa
@@ -124,8 +116,7 @@ impl QLinear {
         epilogue: Epilogue,
     ) {
         let (k, n) = (self.in_features, self.out_features);
-        assert_eq!(x.len(), rows * k, "x must be [rows, in_features]");
-        assert_eq!(y.len(), rows * n, "y must be [rows, out_features]");
+        crate::gemm::assert_rows(x, y, rows, [n, k]);
         if rows == 0 || n == 0 {
             return;
         }

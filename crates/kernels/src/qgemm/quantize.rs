@@ -28,15 +28,12 @@ impl QuantizedWeight {
         in_features: usize,
     ) -> Result<Self, LinearError> {
         let expected = out_features.saturating_mul(in_features);
-        if weight.len() != expected {
-            return Err(LinearError {
-                what: "weight",
-                out_features,
-                in_features,
-                expected,
-                found: weight.len(),
-            });
-        }
+        LinearError::check(
+            "weight",
+            [out_features, in_features],
+            expected,
+            weight.len(),
+        )?;
         let mut values = vec![0i8; expected];
         let mut scales = vec![0f32; out_features];
         if in_features > 0 {
@@ -68,20 +65,10 @@ impl QuantizedWeight {
         out_features: usize,
         in_features: usize,
     ) -> Result<Self, LinearError> {
-        let err = |what, expected, found| LinearError {
-            what,
-            out_features,
-            in_features,
-            expected,
-            found,
-        };
+        let shape = [out_features, in_features];
         let expected = out_features.saturating_mul(in_features);
-        if values.len() != expected {
-            return Err(err("weight", expected, values.len()));
-        }
-        if scales.len() != out_features {
-            return Err(err("weight_scale", out_features, scales.len()));
-        }
+        LinearError::check("weight", shape, expected, values.len())?;
+        LinearError::check("weight_scale", shape, out_features, scales.len())?;
         Ok(QuantizedWeight {
             out_features,
             in_features,
@@ -101,15 +88,12 @@ impl QuantizedWeight {
             scales: Vec::new(),
         };
         for p in parts {
-            if p.in_features != in_features {
-                return Err(LinearError {
-                    what: "weight",
-                    out_features: p.out_features,
-                    in_features,
-                    expected: p.out_features * in_features,
-                    found: p.out_features * p.in_features,
-                });
-            }
+            LinearError::check(
+                "weight",
+                [p.out_features, in_features],
+                p.out_features * in_features,
+                p.out_features * p.in_features,
+            )?;
             out.out_features += p.out_features;
             out.values.extend_from_slice(&p.values);
             out.scales.extend_from_slice(&p.scales);
