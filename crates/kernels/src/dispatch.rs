@@ -17,21 +17,18 @@ macro_rules! per_isa {
         $(#[$m])*
         pub(crate) unsafe fn $name(isa: Isa, $($arg: $ty),*) -> $ret {
             #[inline(always)]
-            #[allow(clippy::too_many_arguments)]
             unsafe fn body<V: Lanes>($($arg: $ty),*) -> $ret {
                 // SAFETY: forwarded from the caller.
                 unsafe { $g::<V>($($arg),*) }
             }
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
-            #[allow(clippy::too_many_arguments)]
             unsafe fn avx2($($arg: $ty),*) -> $ret {
                 // SAFETY: forwarded; AVX2 and FMA are present (the caller's contract).
                 unsafe { body::<Avx2>($($arg),*) }
             }
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx512f,avx2,fma")]
-            #[allow(clippy::too_many_arguments)]
             unsafe fn avx512($($arg: $ty),*) -> $ret {
                 // SAFETY: forwarded; AVX-512F is present (the caller's contract).
                 unsafe { body::<Avx512>($($arg),*) }
@@ -50,26 +47,9 @@ macro_rules! per_isa {
     };
 }
 
-#[allow(clippy::too_many_arguments)]
-unsafe fn dequant_g<V: Lanes>(
-    c: *mut f32,
-    ld: usize,
-    acc: *const i32,
-    acc_ld: usize,
-    rows: usize,
-    cols: usize,
-    params: &[crate::qgemm::RowQuant],
-    scale: &[f32],
-    offset: &[f32],
-    bias: Option<&[f32]>,
-    accumulate: bool,
-) {
+unsafe fn dequant_g<V: Lanes>(c: *mut f32, ld: usize, t: &crate::qgemm::QTile<'_>) {
     // SAFETY: forwarded.
-    unsafe {
-        simd::dequant::<V>(
-            c, ld, acc, acc_ld, rows, cols, params, scale, offset, bias, accumulate,
-        )
-    }
+    unsafe { simd::dequant::<V>(c, ld, t) }
 }
 
 per_isa! {
@@ -77,11 +57,10 @@ per_isa! {
     ///
     /// # Safety
     /// As [`simd::dequant`]; `isa` must be supported by this CPU.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn dequant(c: *mut f32, ld: usize, acc: *const i32, acc_ld: usize, rows: usize, cols: usize, params: &[crate::qgemm::RowQuant], scale: &[f32], offset: &[f32], bias: Option<&[f32]>, accumulate: bool) -> ()
+    unsafe fn dequant(c: *mut f32, ld: usize, t: &crate::qgemm::QTile<'_>) -> ()
     { generic: dequant_g, portable: {
         // SAFETY: forwarded.
-        unsafe { crate::qgemm::dequant_portable(c, ld, acc, acc_ld, rows, cols, params, scale, offset, bias, accumulate) }
+        unsafe { crate::qgemm::dequant_portable(c, ld, t) }
     } }
 }
 

@@ -136,57 +136,40 @@ fn identity<V: Lanes>(x: V) -> V {
     x
 }
 
-/// The int8 GEMM's epilogue on one tile: for `r < rows`, `j < cols`,
-/// `c[r·ld + j] = (step_r·scale_j)·acc[r·acc_ld + j] + lo_r·offset_j (+ bias_j)`, or that added
-/// to `c[r·ld + j]` when `accumulate` (a residual). The operations of the scalar form
-/// (`qgemm::linear::dequant_portable`), in its order, so every ISA gives the same values.
+/// The int8 GEMM's epilogue on one tile ([`crate::qgemm::QTile`]) into `c` (rows `ld`
+/// apart): the operations of the scalar form (`qgemm::linear::dequant_portable`), in its
+/// order, so every ISA gives the same values.
 ///
 /// # Safety
-/// `c` must be valid for `rows` rows of `cols` values `ld` apart, `acc` for `rows` rows of
-/// `cols.next_multiple_of(V::N)` values `acc_ld` apart; `params` must hold `rows` entries,
-/// `scale`, `offset` (and `bias`) `cols`.
-#[allow(clippy::too_many_arguments)]
+/// `c` must be valid for `t.rows` rows of `t.cols` values `ld` apart.
 #[inline(always)]
-pub(crate) unsafe fn dequant<V: Lanes>(
-    c: *mut f32,
-    ld: usize,
-    acc: *const i32,
-    acc_ld: usize,
-    rows: usize,
-    cols: usize,
-    params: &[crate::qgemm::RowQuant],
-    scale: &[f32],
-    offset: &[f32],
-    bias: Option<&[f32]>,
-    accumulate: bool,
-) {
-    assert!(params.len() >= rows && scale.len() >= cols && offset.len() >= cols);
-    if let Some(b) = bias {
-        assert!(b.len() >= cols, "bias shorter than a row");
-    }
-    for (r, q) in params.iter().enumerate().take(rows) {
+pub(crate) unsafe fn dequant<V: Lanes>(c: *mut f32, ld: usize, t: &crate::qgemm::QTile<'_>) {
+    t.check(V::N);
+    for (r, q) in t.params.iter().enumerate().take(t.rows) {
         let (step, lo) = (V::splat(q.step), V::splat(q.lo));
-        // SAFETY: row r of c and of acc, as the caller guarantees.
-        let (crow, arow) = unsafe { (c.add(r * ld), acc.add(r * acc_ld)) };
+        // SAFETY: row r of c, as the caller guarantees.
+        let crow = unsafe { c.add(r * ld) };
+        let arow = &t.acc[r * t.acc_ld..];
         let mut j = 0;
-        while j < cols {
-            let n = (cols - j).min(V::N);
+        while j < t.cols {
+            let n = (t.cols - j).min(V::N);
             let part = |s: &[f32]| -> V {
                 match n == V::N {
-                    // SAFETY: j + N ≤ cols values of s.
+                    // SAFETY: j + N ≤ cols values of s (checked).
                     true => unsafe { V::load(s.as_ptr().add(j)) },
                     false => load_partial(&s[j..j + n], 0.0),
                 }
             };
-            // SAFETY: acc's row holds cols rounded up to N values (the contract).
-            let a = unsafe { V::load_i32(arow.add(j)) };
-            let mut v = step.mul(part(scale)).mul(a).add(lo.mul(part(offset)));
-            if let Some(b) = bias {
+            assert!(arow.len() >= j + V::N);
+            // SAFETY: N values of the row from j (asserted).
+            let a = unsafe { V::load_i32(arow.as_ptr().add(j)) };
+            let mut v = step.mul(part(t.scale)).mul(a).add(lo.mul(part(t.offset)));
+            if let Some(b) = t.bias {
                 v = v.add(part(b));
             }
             // SAFETY: j + n ≤ cols values of c's row r.
             let out = unsafe { std::slice::from_raw_parts_mut(crow.add(j), n) };
-            if accumulate {
+            if t.accumulate {
                 v = part_of::<V>(out).add(v);
             }
             match n == V::N {

@@ -55,6 +55,16 @@ impl LinearError {
             }),
         }
     }
+
+    /// `Err` unless a `[out_features, in_features]` part can be stacked (q, k, v → qkv) onto
+    /// parts of `in_features` inputs.
+    pub fn stackable(
+        [out_features, part_in]: [usize; 2],
+        in_features: usize,
+    ) -> Result<(), LinearError> {
+        let (expected, found) = (out_features * in_features, out_features * part_in);
+        LinearError::check("weight", [out_features, in_features], expected, found)
+    }
 }
 
 /// The input and output of `rows` rows through a `[out_features, in_features]` layer (every
@@ -115,12 +125,7 @@ impl Linear {
         let out_features: usize = parts.iter().map(|p| p.out_features).sum();
         let mut weight = Vec::with_capacity(out_features * in_features);
         for p in parts {
-            LinearError::check(
-                "weight",
-                [p.out_features, in_features],
-                p.out_features * in_features,
-                p.out_features * p.in_features,
-            )?;
+            LinearError::stackable([p.out_features, p.in_features], in_features)?;
             weight.extend_from_slice(&p.packed.unpack());
         }
         let bias = parts.iter().any(|p| p.bias.is_some()).then(|| {

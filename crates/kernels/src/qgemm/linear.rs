@@ -216,26 +216,20 @@ impl QLinear {
                     };
                     let j0 = jp * nr;
                     let nc = nr.min(n - j0);
-                    // SAFETY: rows r0..r0 + mr and columns j0..j0 + nc are in y and in this
-                    // call's tiles (the caller's contract); the tile holds mr rows of nr
-                    // values, nr a multiple of every f32 ISA's lanes (8, 16); f32_isa is
-                    // this CPU's (detect).
-                    unsafe {
-                        crate::dispatch::dequant(
-                            f32_isa,
-                            y.add(r0 * n + j0),
-                            n,
-                            tile.as_ptr(),
-                            nr,
-                            mr,
-                            nc,
-                            &params[r0..r0 + mr],
-                            &self.scale[j0..j0 + nc],
-                            &self.offset[j0..j0 + nc],
-                            self.bias.as_ref().map(|b| &b[j0..j0 + nc]),
-                            accumulate,
-                        )
+                    let t = QTile {
+                        acc: &tile,
+                        acc_ld: nr,
+                        rows: mr,
+                        cols: nc,
+                        params: &params[r0..r0 + mr],
+                        scale: &self.scale[j0..j0 + nc],
+                        offset: &self.offset[j0..j0 + nc],
+                        bias: self.bias.as_ref().map(|b| &b[j0..j0 + nc]),
+                        accumulate,
                     };
+                    // SAFETY: rows r0..r0 + mr and columns j0..j0 + nc are in y and in this
+                    // call's tiles (the caller's contract); f32_isa is this CPU's (detect).
+                    unsafe { crate::dispatch::dequant(f32_isa, y.add(r0 * n + j0), n, &t) };
                 }
                 // The activation on this row panel's columns of the block, while they are
                 // in cache: one call for up to 16 tiles.
@@ -260,41 +254,57 @@ impl QLinear {
     }
 }
 
+/// One int8 tile leaving the kernel, for the epilogue: `rows × cols` sums `acc` (rows
+/// `acc_ld` apart, each readable for `cols` rounded up to the f32 lanes), with what turns them
+/// into outputs: `(step_r·scale_j)·acc[r][j] + lo_r·offset_j (+ bias_j)`, written or, when
+/// `accumulate`, added (a residual).
+pub(crate) struct QTile<'a> {
+    pub acc: &'a [i32],
+    pub acc_ld: usize,
+    pub rows: usize,
+    pub cols: usize,
+    pub params: &'a [RowQuant],
+    pub scale: &'a [f32],
+    pub offset: &'a [f32],
+    pub bias: Option<&'a [f32]>,
+    pub accumulate: bool,
+}
+
+impl QTile<'_> {
+    /// Checks the sizes the epilogues rely on.
+    ///
+    /// # Panics
+    /// If a slice is shorter than the tile needs (`lanes`: the f32 ISA's vector width).
+    pub(crate) fn check(&self, lanes: usize) {
+        let (rows, cols) = (self.rows, self.cols);
+        assert!(self.params.len() >= rows && self.scale.len() >= cols && self.offset.len() >= cols);
+        assert!(
+            self.bias.is_none_or(|b| b.len() >= cols),
+            "bias shorter than a row"
+        );
+        assert!(
+            rows == 0 || self.acc.len() >= (rows - 1) * self.acc_ld + cols.next_multiple_of(lanes)
+        );
+    }
+}
+
 /// The int8 epilogue in plain Rust (what [`crate::dispatch::dequant`] runs for the portable
-/// ISA, and the order of operations every ISA keeps): for `r < rows`, `j < cols`,
-/// `c[r·ld + j] (+)= (step_r·scale_j)·acc[r·acc_ld + j] + lo_r·offset_j (+ bias_j)`.
+/// ISA, and the order of operations every ISA keeps) into `c` (rows `ld` apart).
 ///
 /// # Safety
-/// `c` must be valid for `rows` rows of `cols` values `ld` apart and `acc` for `rows` rows of
-/// `cols` values `acc_ld` apart.
-#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
-pub(crate) unsafe fn dequant_portable(
-    c: *mut f32,
-    ld: usize,
-    acc: *const i32,
-    acc_ld: usize,
-    rows: usize,
-    cols: usize,
-    params: &[RowQuant],
-    scale: &[f32],
-    offset: &[f32],
-    bias: Option<&[f32]>,
-    accumulate: bool,
-) {
-    for (r, q) in params.iter().enumerate().take(rows) {
-        // SAFETY: row r of c and of acc (the contract).
-        let (out, acc) = unsafe {
-            (
-                std::slice::from_raw_parts_mut(c.add(r * ld), cols),
-                std::slice::from_raw_parts(acc.add(r * acc_ld), cols),
-            )
-        };
-        for j in 0..cols {
-            let mut v = q.step * scale[j] * acc[j] as f32 + q.lo * offset[j];
-            if let Some(b) = bias {
+/// `c` must be valid for `t.rows` rows of `t.cols` values `ld` apart.
+pub(crate) unsafe fn dequant_portable(c: *mut f32, ld: usize, t: &QTile<'_>) {
+    t.check(1);
+    for (r, q) in t.params.iter().enumerate().take(t.rows) {
+        // SAFETY: row r of c (the contract).
+        let out = unsafe { std::slice::from_raw_parts_mut(c.add(r * ld), t.cols) };
+        let acc = &t.acc[r * t.acc_ld..r * t.acc_ld + t.cols];
+        for (j, (o, &a)) in out.iter_mut().zip(acc).enumerate() {
+            let mut v = q.step * t.scale[j] * a as f32 + q.lo * t.offset[j];
+            if let Some(b) = t.bias {
                 v += b[j];
             }
-            out[j] = if accumulate { out[j] + v } else { v };
+            *o = if t.accumulate { *o + v } else { v };
         }
     }
 }

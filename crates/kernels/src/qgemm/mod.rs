@@ -28,7 +28,7 @@ mod x86;
 
 pub use kernel::{kernel_emu16, kernel_portable, tile, tile_words, QIsa, QKernelFn, MR, NR_MAX};
 pub use lanes::{Emulated, Lanes, WordLanes};
-pub(crate) use linear::dequant_portable;
+pub(crate) use linear::{dequant_portable, QTile};
 pub use linear::{AnyLinear, QLinear};
 pub use quantize::{pack_b, packed_a_len, quantize_pack_a, QuantizedWeight, RowQuant};
 

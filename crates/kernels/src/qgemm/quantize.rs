@@ -88,12 +88,7 @@ impl QuantizedWeight {
             scales: Vec::new(),
         };
         for p in parts {
-            LinearError::check(
-                "weight",
-                [p.out_features, in_features],
-                p.out_features * in_features,
-                p.out_features * p.in_features,
-            )?;
+            LinearError::stackable([p.out_features, p.in_features], in_features)?;
             out.out_features += p.out_features;
             out.values.extend_from_slice(&p.values);
             out.scales.extend_from_slice(&p.scales);

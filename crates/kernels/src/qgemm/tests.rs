@@ -367,15 +367,17 @@ proptest! {
             .collect();
         let mut f = |n: usize| -> Vec<f32> { (0..n).map(|_| (next() % 2000) as f32 / 997.0 - 1.0).collect() };
         let (scale, offset, b, start) = (f(cols), f(cols), f(cols), f(rows * cols));
+        let t = QTile {
+            acc: &acc, acc_ld: nr, rows, cols, params: &params, scale: &scale, offset: &offset,
+            bias: bias.then_some(b.as_slice()), accumulate,
+        };
         let run = |isa: Option<crate::gemm::Isa>| {
             let mut c = start.clone();
-            let b = bias.then_some(b.as_slice());
-            // SAFETY: c holds rows × cols values, acc MR rows of nr = 16 (a multiple of every
-            // ISA's lanes); isa is supported (filtered below).
+            // SAFETY: c holds rows × cols values; isa is supported (filtered below).
             unsafe {
                 match isa {
-                    Some(isa) => crate::dispatch::dequant(isa, c.as_mut_ptr(), cols, acc.as_ptr(), nr, rows, cols, &params, &scale, &offset, b, accumulate),
-                    None => dequant_portable(c.as_mut_ptr(), cols, acc.as_ptr(), nr, rows, cols, &params, &scale, &offset, b, accumulate),
+                    Some(isa) => crate::dispatch::dequant(isa, c.as_mut_ptr(), cols, &t),
+                    None => dequant_portable(c.as_mut_ptr(), cols, &t),
                 }
             }
             c
