@@ -5,56 +5,13 @@
 
 use std::path::Path;
 
-use safetensors::SafeTensors;
 use vitrs_model::{ComputeDtype, ForwardOptions, LoadOptions, ViT};
-use vitrs_tensor::Tensor;
 
-fn tensor(st: &SafeTensors, name: &str) -> Option<Vec<f32>> {
-    let view = st.tensor(name).ok()?;
-    Some(
-        view.data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-    )
-}
+mod common;
+use common::{case_matches_transformers, pixels};
 
 fn check(vit: &ViT, dir: &Path) {
-    let case: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
-    let tolerance = case["tolerance"].as_f64().unwrap_or(5e-5) as f32;
-    let input_bytes = std::fs::read(dir.join("input.safetensors")).unwrap();
-    let input = SafeTensors::deserialize(&input_bytes).unwrap();
-    let dims = input.tensor("pixel_values").unwrap().shape().to_vec();
-    let pixels = Tensor::new(&dims, tensor(&input, "pixel_values").unwrap()).unwrap();
-    let out = vit.forward(&pixels, &ForwardOptions::default()).unwrap();
-    let expected_bytes = std::fs::read(dir.join("expected.safetensors")).unwrap();
-    let expected = SafeTensors::deserialize(&expected_bytes).unwrap();
-    let mut checked = 0;
-    for (name, got) in [
-        ("last_hidden_state", Some(&out.last_hidden_state)),
-        ("pooler_output", out.pooler_output.as_ref()),
-        ("logits", out.logits.as_ref()),
-        ("image_embeds", out.image_embeds.as_ref()),
-    ] {
-        let Some(want) = tensor(&expected, name) else {
-            continue;
-        };
-        let got = got.unwrap_or_else(|| panic!("{}: no {name}", dir.display()));
-        assert_eq!(got.data().len(), want.len(), "{}: {name}", dir.display());
-        let diff = got
-            .data()
-            .iter()
-            .zip(&want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
-        assert!(
-            diff <= tolerance,
-            "{}: {name} differs by {diff} (tolerance {tolerance})",
-            dir.display()
-        );
-        checked += 1;
-    }
+    let (checked, _) = case_matches_transformers(vit, dir);
     assert!(checked >= 2, "{}: {checked} outputs checked", dir.display());
 }
 
@@ -96,10 +53,7 @@ fn int8_models_share_their_f32_layers_and_compute_as_before() {
         dtype: ComputeDtype::Int8,
         ..LoadOptions::default()
     };
-    let input_bytes = std::fs::read(dir.join("input.safetensors")).unwrap();
-    let input = SafeTensors::deserialize(&input_bytes).unwrap();
-    let dims = input.tensor("pixel_values").unwrap().shape().to_vec();
-    let pixels = Tensor::new(&dims, tensor(&input, "pixel_values").unwrap()).unwrap();
+    let pixels = pixels(&dir);
     let private = ViT::load_with(&dir, &opts).unwrap();
     let mut shared = ViT::load_with(&dir, &opts).unwrap();
     let file = shared.share_weights(cache.path()).unwrap();

@@ -1,5 +1,9 @@
-//! The body shared by the whole-model kernel tests (one test binary per forced ISA, since the
+//! What the whole-model tests share: one case checked against transformers, and the kernel
+//! tests' body (one test binary per forced ISA, since the
 //! kernel choice is made once per process).
+
+// Each test binary uses a part of this module.
+#![allow(dead_code)]
 
 use std::path::Path;
 
@@ -18,6 +22,59 @@ fn tensor(st: &SafeTensors, name: &str) -> Option<(Vec<usize>, Vec<f32>)> {
     Some((view.shape().to_vec(), data))
 }
 
+/// The committed case `dir`'s `pixel_values`.
+pub fn pixels(dir: &Path) -> Tensor {
+    let input_bytes = std::fs::read(dir.join("input.safetensors")).unwrap();
+    let input = SafeTensors::deserialize(&input_bytes).unwrap();
+    let (dims, data) = tensor(&input, "pixel_values").unwrap();
+    Tensor::new(&dims, data).unwrap()
+}
+
+/// Runs `vit` on the committed case `dir`'s input (with its forward options) and checks every
+/// output transformers saved against it within the case's tolerance; returns how many outputs
+/// were checked and the largest difference.
+pub fn case_matches_transformers(vit: &ViT, dir: &Path) -> (usize, f32) {
+    let case: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
+    let flag = |k: &str| case[k].as_bool().unwrap_or(false);
+    let opts = ForwardOptions {
+        interpolate_pos_encoding: flag("interpolate_pos_encoding"),
+        output_hidden_states: false,
+        output_attentions: false,
+    };
+    let tolerance = case["tolerance"].as_f64().unwrap_or(5e-5) as f32;
+    let out = vit.forward(&pixels(dir), &opts).unwrap();
+    let expected_bytes = std::fs::read(dir.join("expected.safetensors")).unwrap();
+    let expected = SafeTensors::deserialize(&expected_bytes).unwrap();
+    let (mut checked, mut worst) = (0, 0.0f32);
+    for (name, got) in [
+        ("last_hidden_state", Some(&out.last_hidden_state)),
+        ("pooler_output", out.pooler_output.as_ref()),
+        ("logits", out.logits.as_ref()),
+        ("image_embeds", out.image_embeds.as_ref()),
+    ] {
+        let Some((_, want)) = tensor(&expected, name) else {
+            continue;
+        };
+        let got = got.unwrap_or_else(|| panic!("{}: no {name}", dir.display()));
+        assert_eq!(got.data().len(), want.len(), "{}: {name}", dir.display());
+        let diff = got
+            .data()
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            diff <= tolerance,
+            "{}: {name} differs by {diff} (tolerance {tolerance})",
+            dir.display()
+        );
+        checked += 1;
+        worst = worst.max(diff);
+    }
+    (checked, worst)
+}
+
 /// Forces `isa` for this process (it must be the first kernel choice the process makes), then
 /// checks every committed model case's outputs against transformers' within the case's
 /// tolerance, and prints how many outputs were checked and the largest difference.
@@ -30,51 +87,11 @@ pub fn every_model_case_matches_transformers_on(isa: Isa) {
         .map(|e| e.unwrap().path())
         .collect();
     cases.sort();
-    let mut checked = 0;
-    let mut worst = 0.0f32;
+    let (mut checked, mut worst) = (0, 0.0f32);
     for dir in cases {
-        let case: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
-        let flag = |k: &str| case[k].as_bool().unwrap_or(false);
-        let opts = ForwardOptions {
-            interpolate_pos_encoding: flag("interpolate_pos_encoding"),
-            output_hidden_states: false,
-            output_attentions: false,
-        };
-        let tolerance = case["tolerance"].as_f64().unwrap_or(5e-5) as f32;
-        let vit = ViT::load(&dir).unwrap();
-        let input_bytes = std::fs::read(dir.join("input.safetensors")).unwrap();
-        let input = SafeTensors::deserialize(&input_bytes).unwrap();
-        let (dims, data) = tensor(&input, "pixel_values").unwrap();
-        let out = vit
-            .forward(&Tensor::new(&dims, data).unwrap(), &opts)
-            .unwrap();
-        let expected_bytes = std::fs::read(dir.join("expected.safetensors")).unwrap();
-        let expected = SafeTensors::deserialize(&expected_bytes).unwrap();
-        for (name, got) in [
-            ("last_hidden_state", Some(&out.last_hidden_state)),
-            ("pooler_output", out.pooler_output.as_ref()),
-            ("logits", out.logits.as_ref()),
-        ] {
-            let Some((_, want)) = tensor(&expected, name) else {
-                continue;
-            };
-            let got = got.unwrap_or_else(|| panic!("{}: no {name}", dir.display()));
-            let diff = got
-                .data()
-                .iter()
-                .zip(&want)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0f32, f32::max);
-            assert_eq!(got.data().len(), want.len(), "{}: {name}", dir.display());
-            assert!(
-                diff <= tolerance,
-                "{}: {name} differs by {diff} (tolerance {tolerance})",
-                dir.display()
-            );
-            checked += 1;
-            worst = worst.max(diff);
-        }
+        let (n, diff) = case_matches_transformers(&ViT::load(&dir).unwrap(), &dir);
+        checked += n;
+        worst = worst.max(diff);
     }
     assert!(checked >= 25, "only {checked} outputs checked");
     eprintln!(
