@@ -36,6 +36,22 @@ fn processor(config: &str, backend: Backend) -> Option<ImageProcessor> {
         .ok()
 }
 
+/// `bytes` through the file path (streamed for a JPEG) equals decoding them whole, turning
+/// the image by `orientation` and preprocessing it: dims and every value.
+fn assert_streamed_is_whole(p: &ImageProcessor, bytes: &[u8], orientation: u8, what: &str) {
+    let name = Path::new("test.jpg");
+    let streamed = p.preprocess_bytes(bytes, name).unwrap();
+    let whole = decode::decode_bytes(bytes, name, Limits::default()).unwrap();
+    let whole = p
+        .preprocess(&vitrs_image::exif::apply(whole, orientation))
+        .unwrap();
+    assert_eq!(streamed.dims(), whole.dims(), "{what}");
+    assert!(
+        streamed.data() == whole.data(),
+        "{what}: the streamed path differs"
+    );
+}
+
 #[test]
 fn streamed_jpegs_equal_the_whole_image_path() {
     let configs = [
@@ -56,19 +72,7 @@ fn streamed_jpegs_equal_the_whole_image_path() {
                 continue; // BOX and HAMMING have no torchvision kernel.
             };
             for (i, bytes) in images.iter().enumerate() {
-                let name = Path::new("test.jpg");
-                let streamed = p.preprocess_bytes(bytes, name).unwrap();
-                let whole = decode::decode_bytes(bytes, name, Limits::default()).unwrap();
-                let whole = p.preprocess(&whole).unwrap();
-                assert_eq!(
-                    streamed.dims(),
-                    whole.dims(),
-                    "{config} {backend} image {i}"
-                );
-                assert!(
-                    streamed.data() == whole.data(),
-                    "{config} {backend} image {i}: the streamed path differs"
-                );
+                assert_streamed_is_whole(&p, bytes, 1, &format!("{config} {backend} image {i}"));
             }
         }
     }
@@ -124,21 +128,8 @@ fn streamed_turned_jpegs_equal_turning_the_whole_image() {
                 for orientation in 1..=8u8 {
                     let bytes = with_orientation(plain, orientation);
                     assert_eq!(vitrs_image::exif::orientation_of_bytes(&bytes), orientation);
-                    let name = Path::new("turned.jpg");
-                    let streamed = p.preprocess_bytes(&bytes, name).unwrap();
-                    let whole = decode::decode_bytes(&bytes, name, Limits::default()).unwrap();
-                    let whole = p
-                        .preprocess(&vitrs_image::exif::apply(whole, orientation))
-                        .unwrap();
-                    assert_eq!(
-                        streamed.dims(),
-                        whole.dims(),
-                        "{config} {backend} {i} {orientation}"
-                    );
-                    assert!(
-                        streamed.data() == whole.data(),
-                        "{config} {backend} image {i}, orientation {orientation}: the streamed path differs"
-                    );
+                    let what = format!("{config} {backend} image {i}, orientation {orientation}");
+                    assert_streamed_is_whole(&p, &bytes, orientation, &what);
                 }
             }
         }
