@@ -344,18 +344,15 @@ impl ImageProcessor {
                 eighths,
                 |w, h| {
                     let orientation = if (1..=8).contains(&exif) { exif } else { 1 };
-                    upright =
-                        match crate::resample::separable::upright_width([w, h], orientation) == w {
-                            true => [h, w],
-                            false => [w, h],
-                        };
+                    // Orientations 5–8 swap the axes.
+                    let turned = (5..=8).contains(&orientation);
+                    upright = if turned { [w, h] } else { [h, w] };
                     let [th, tw] = c.resize_to(upright);
                     let fits = th > 0
                         && tw > 0
                         && (tw as u64) * (upright[0] as u64) <= self.limits.max_pixels;
                     // A turned image sums into 4-byte accumulators per output value: only
                     // where they take no more than the decoded image (or 64 MB) would.
-                    let turned = upright[1] != w || upright[0] != h;
                     let acc = 4 * 3 * (tw as u64) * (upright[0] as u64);
                     let modest = acc <= (3 * w as u64 * h as u64).max(1 << 26);
                     if fits && (!turned || modest) {
