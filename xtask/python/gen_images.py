@@ -155,6 +155,16 @@ def main():
     write_case(root, "no_rescale_no_normalize", {"size": 16, "do_rescale": False, "do_normalize": False}, [real[0], real[3]], True)
     write_case(root, "no_resize_missing_keys", {"do_resize": False}, [generated["palette_transparent.png"], generated["la.png"]], True)
     write_case(root, "shortest_edge_keeps_aspect", {"size": {"shortest_edge": 30}}, [real[1], real[5], real[4]], True)
+    # Pillow 13 runs the vertical pass first when the height shrinks by more than twice as many
+    # pixels as the width: both shrinking (16x88 from the 96x72 cats and the 102x102 image; the
+    # large ones stay horizontal-first) and the width growing (30x140), JPEGs included.
+    order_images = [generated["cat_baseline.jpg"], generated["cat.bmp"], real[4], real[1], real[5]]
+    for code in (1, 2, 3, 4, 5):
+        write_case(root, f"pil_order_{FILTERS[code]}", {"size": {"height": 16, "width": 88}, "resample": code}, order_images, True)
+    for code in (2, 3):
+        write_case(root, f"pil_order_widen_{FILTERS[code]}", {"size": {"height": 30, "width": 140}, "resample": code}, order_images, True)
+    exif_images = [generated[f"exif_{o}.jpg"] for o in range(1, 9)]
+    write_case(root, "exif_orientations_resized_pil", {"size": {"height": 6, "width": 16}, "resample": 3}, exif_images, True, exif=True)
 
     # The torchvision backend: every filter torch has (BOX and HAMMING raise there), both sizes
     # forms, crops inside and larger than the image, each rescale/normalise combination.

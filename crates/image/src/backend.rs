@@ -68,20 +68,21 @@ pub(crate) fn resize(image: &RgbImage, width: usize, height: usize, filter: Filt
         .unwrap_or_else(|| resample::resize(image, width, height, filter))
 }
 
-/// [`resize`]'s horizontal pass (or PIL's, for [`Backend::Pil`]) to `width`, fed the decoded
-/// rows of a `[w, h]` image of EXIF `orientation` one at a time; `None` where the resize is
-/// not a separable pass (NEAREST). Only JPEGs decoded by libjpeg arrive a row at a time.
+/// [`resize`]'s horizontal pass (or PIL's, for [`Backend::Pil`]) to `[height, width]`, fed
+/// the decoded rows of a `[w, h]` image of EXIF `orientation` one at a time; `None` where the
+/// resize does not start with a separable horizontal pass (NEAREST; PIL's vertical-first
+/// sizes). Only JPEGs decoded by libjpeg arrive a row at a time.
 #[cfg_attr(not(feature = "libjpeg"), allow(dead_code))]
 pub(crate) fn row_pass(
     backend: Backend,
     decoded: [usize; 2],
     orientation: u8,
-    width: usize,
+    out: [usize; 2],
     filter: Filter,
 ) -> Option<resample::separable::RowPass> {
     match backend {
-        Backend::Torchvision => resample::torch::row_pass(decoded, orientation, width, filter),
-        Backend::Pil => resample::row_pass(decoded, orientation, width, filter),
+        Backend::Torchvision => resample::torch::row_pass(decoded, orientation, out, filter),
+        Backend::Pil => resample::row_pass(decoded, orientation, out, filter),
     }
 }
 

@@ -28,49 +28,59 @@ pub fn decode_scaled(bytes: &[u8], eighths: u8) -> Result<RgbImage, String> {
         let (w, h) = (image.width(), image.height());
         // Read as flat bytes: no second copy of a 12-megapixel photo.
         let data: Vec<u8> = image.read_scanlines()?;
-        RgbImage::new(w, h, data).ok_or_else(|| std::io::Error::other("short scanlines"))
-    })
+        RgbImage::new(w, h, data)
+            .map(Some)
+            .ok_or_else(|| std::io::Error::other("short scanlines"))
+    })?
+    .ok_or_else(|| "libjpeg stopped early".into())
 }
 
 /// Decodes a JPEG as [`decode_scaled`] does, a row at a time: `start(width, height)` is
-/// called once with the decoded size, then `row` with each row's `3·width` bytes, top to
-/// bottom. A photo then never needs its whole decoded size in memory at once.
+/// called once with the decoded size, then (unless it returns `false`, which stops before
+/// any pixel is decoded) `row` with each row's `3·width` bytes, top to bottom. A photo then
+/// never needs its whole decoded size in memory at once. `Ok(false)` if `start` stopped it.
 pub fn decode_rows(
     bytes: &[u8],
     eighths: u8,
-    start: impl FnOnce(usize, usize),
+    start: impl FnOnce(usize, usize) -> bool,
     mut row: impl FnMut(&[u8]),
-) -> Result<(), String> {
+) -> Result<bool, String> {
     run(bytes, eighths, |image| {
         let (w, h) = (image.width(), image.height());
-        start(w, h);
+        if !start(w, h) {
+            return Ok(None);
+        }
         let mut line = vec![0u8; 3 * w];
         for _ in 0..h {
             row(image.read_scanlines_into(&mut line)?);
         }
-        Ok(())
+        Ok(Some(()))
     })
+    .map(|done| done.is_some())
 }
 
-/// Starts libjpeg on `bytes` (RGB output, scaled by `eighths / 8`), runs `read` and finishes,
-/// with libjpeg's failures as messages.
+/// Starts libjpeg on `bytes` (RGB output, scaled by `eighths / 8`), runs `read` and finishes
+/// (or, where `read` gives `None`, stops: the decoder is dropped unfinished), with libjpeg's
+/// failures as messages.
 fn run<T>(
     bytes: &[u8],
     eighths: u8,
-    read: impl FnOnce(&mut mozjpeg::decompress::DecompressStarted<&[u8]>) -> std::io::Result<T>,
-) -> Result<T, String> {
+    read: impl FnOnce(&mut mozjpeg::decompress::DecompressStarted<&[u8]>) -> std::io::Result<Option<T>>,
+) -> Result<Option<T>, String> {
     if !has_eoi(bytes) {
         return Err("the JPEG data is truncated (no end-of-image marker)".into());
     }
     // mozjpeg reports libjpeg's fatal errors by unwinding (without calling the panic hook).
-    let result = catch_unwind(AssertUnwindSafe(|| -> std::io::Result<T> {
+    let result = catch_unwind(AssertUnwindSafe(|| -> std::io::Result<Option<T>> {
         let mut decompress = mozjpeg::Decompress::new_mem(bytes)?;
         if eighths != 8 {
             decompress.scale(eighths.clamp(1, 8));
         }
         let mut image = decompress.rgb()?;
         let out = read(&mut image)?;
-        image.finish()?;
+        if out.is_some() {
+            image.finish()?;
+        }
         Ok(out)
     }));
     match result {

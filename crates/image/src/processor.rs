@@ -360,10 +360,12 @@ impl ImageProcessor {
                             self.backend,
                             [w, h],
                             orientation,
-                            tw,
+                            [th, tw],
                             c.resample,
                         );
                     }
+                    // No row pass: stop before decoding anything.
+                    pass.borrow().is_some()
                 },
                 |row| {
                     if let Some(pass) = pass.borrow_mut().as_mut() {
@@ -375,8 +377,8 @@ impl ImageProcessor {
                 path: path.to_path_buf(),
                 message,
             })?;
-            // Nothing was resized (a filter without a row pass, or a size the whole-image
-            // path refuses with its own error): decode whole.
+            // Stopped at the header (no row pass: NEAREST, Pillow's vertical-first sizes, or
+            // a size the whole-image path refuses with its own error): decode whole.
             return Ok(pass.into_inner().map(|p| (p.finish(), upright)));
         }
         let _ = (bytes, path, eighths, exif);

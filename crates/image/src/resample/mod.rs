@@ -25,16 +25,18 @@ pub fn resize(image: &RgbImage, width: usize, height: usize, filter: Filter) -> 
     }
 }
 
-/// The horizontal pass of [`resize`] to `width`, fed the decoded rows of a `[w, h]` image of
-/// EXIF `orientation` one at a time (see [`separable::RowPass`]); `None` for NEAREST, which is
-/// not a separable pass.
+/// The horizontal pass of [`resize`] to `[height, width]`, fed the decoded rows of a `[w, h]`
+/// image of EXIF `orientation` one at a time (see [`separable::RowPass`]); `None` for
+/// NEAREST, which is not a separable pass, and where Pillow resizes vertically first.
 pub(crate) fn row_pass(
     decoded: [usize; 2],
     orientation: u8,
-    width: usize,
+    out: [usize; 2],
     filter: Filter,
 ) -> Option<separable::RowPass> {
-    (filter != Filter::Nearest).then(|| pillow::row_pass(decoded, orientation, width, filter))
+    (filter != Filter::Nearest)
+        .then(|| pillow::row_pass(decoded, orientation, out, filter))
+        .flatten()
 }
 
 impl fmt::Display for Filter {

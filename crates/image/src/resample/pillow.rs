@@ -42,22 +42,40 @@ fn coefficients(in_size: usize, out_size: usize, filter: Filter) -> Taps {
     Taps::new(positions, PRECISION_BITS, 1 << (PRECISION_BITS - 1))
 }
 
-/// Horizontal pass, then vertical, each skipped when its size does not change.
+/// Whether Pillow (13.0's `ImagingResampleInner`) runs the vertical pass first for
+/// `[height, width]` → `[out_h, out_w]`: when the height shrinks by more than twice as many
+/// pixels as the width does (so the horizontal pass has fewer rows). Pillow 12 and earlier
+/// always ran the horizontal pass first.
+fn vertical_first([height, width]: [usize; 2], [out_h, out_w]: [usize; 2]) -> bool {
+    let shrink_h = height as i64 - out_h as i64;
+    let shrink_w = width as i64 - out_w as i64;
+    shrink_h > 0 && shrink_h > 2 * shrink_w
+}
+
+/// Pillow's two passes, in its order ([`vertical_first`]), each skipped when its size does
+/// not change.
 pub fn resize(image: &RgbImage, width: usize, height: usize, filter: Filter) -> RgbImage {
-    separable::resize(image, width, height, |from, to| {
+    let first = vertical_first([image.height, image.width], [height, width]);
+    separable::resize(image, width, height, first, |from, to| {
         coefficients(from, to, filter)
     })
 }
 
-/// The horizontal pass of [`resize`] to `width`, fed the decoded rows of a `[w, h]` image
-/// of EXIF `orientation` one at a time (see [`RowPass`]).
+/// The horizontal pass of [`resize`] to `[height, width]`, fed the decoded rows of a `[w, h]`
+/// image of EXIF `orientation` one at a time (see [`RowPass`]); `None` where Pillow runs the
+/// vertical pass first.
 pub(super) fn row_pass(
     decoded: [usize; 2],
     orientation: u8,
-    width: usize,
+    [height, width]: [usize; 2],
     filter: Filter,
-) -> RowPass {
+) -> Option<RowPass> {
     let upright_w = separable::upright_width(decoded, orientation);
+    // The other side of the upright image.
+    let upright_h = decoded[0] + decoded[1] - upright_w;
+    if vertical_first([upright_h, upright_w], [height, width]) {
+        return None;
+    }
     let taps = (width != upright_w).then(|| coefficients(upright_w, width, filter));
-    RowPass::new(taps.as_ref(), decoded, orientation)
+    Some(RowPass::new(taps.as_ref(), decoded, orientation))
 }

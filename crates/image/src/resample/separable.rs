@@ -68,21 +68,27 @@ impl Taps {
     }
 }
 
-/// Resizes `image` to `width × height`: horizontal pass with `taps(in, out)` for the width,
-/// then vertical with the taps for the height, each skipped when that size does not change.
+/// Resizes `image` to `width × height`: a horizontal pass with `taps(in, out)` for the width
+/// and a vertical one with the taps for the height, each skipped when that size does not
+/// change, the vertical one first when `vertical_first` (the clipped 8-bit intermediate
+/// makes the order visible in the result).
 pub(super) fn resize(
     image: &RgbImage,
     width: usize,
     height: usize,
+    vertical_first: bool,
     taps: impl Fn(usize, usize) -> Taps,
 ) -> RgbImage {
     let mut current = std::borrow::Cow::Borrowed(image);
-    if width != image.width {
-        current = std::borrow::Cow::Owned(horizontal(&current, &taps(image.width, width)));
-    }
-    if height != image.height {
-        current = std::borrow::Cow::Owned(vertical(&current, &taps(image.height, height)));
-    }
+    let pass = |current: &mut std::borrow::Cow<RgbImage>, along_rows: bool| {
+        if along_rows && width != current.width {
+            *current = std::borrow::Cow::Owned(horizontal(current, &taps(current.width, width)));
+        } else if !along_rows && height != current.height {
+            *current = std::borrow::Cow::Owned(vertical(current, &taps(current.height, height)));
+        }
+    };
+    pass(&mut current, !vertical_first);
+    pass(&mut current, vertical_first);
     current.into_owned()
 }
 

@@ -160,18 +160,23 @@ pub fn resize(image: &RgbImage, width: usize, height: usize, filter: Filter) -> 
         });
     }
     let interp = interp_size(filter)?;
-    Some(separable::resize(image, width, height, |from, to| {
-        taps(from, to, filter, interp)
-    }))
+    // torch's uint8 kernel always runs the horizontal pass first.
+    Some(separable::resize(
+        image,
+        width,
+        height,
+        false,
+        |from, to| taps(from, to, filter, interp),
+    ))
 }
 
-/// The horizontal pass of [`resize`] to `width`, fed the decoded rows of a `[w, h]` image of
-/// EXIF `orientation` one at a time (see [`RowPass`]); `None` for the filters that are not a
-/// separable pass here (NEAREST) or have no torch kernel.
+/// The horizontal pass of [`resize`] to `[_, width]`, fed the decoded rows of a `[w, h]`
+/// image of EXIF `orientation` one at a time (see [`RowPass`]); `None` for the filters that
+/// are not a separable pass here (NEAREST) or have no torch kernel.
 pub(crate) fn row_pass(
     decoded: [usize; 2],
     orientation: u8,
-    width: usize,
+    [_, width]: [usize; 2],
     filter: Filter,
 ) -> Option<RowPass> {
     let interp = interp_size(filter)?;
