@@ -346,7 +346,7 @@ impl ImageProcessor {
                     let orientation = if (1..=8).contains(&exif) { exif } else { 1 };
                     // Orientations 5–8 swap the axes.
                     let turned = (5..=8).contains(&orientation);
-                    upright = if turned { [w, h] } else { [h, w] };
+                    upright = crate::resample::separable::upright([w, h], orientation);
                     let [th, tw] = c.resize_to(upright);
                     let fits = th > 0
                         && tw > 0

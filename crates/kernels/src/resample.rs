@@ -18,7 +18,7 @@
 //! multiply-adds per step into two sums, joined as `(Σhi << 11) + Σlo` — the same `i32` sum,
 //! exactly (wrapping arithmetic is a ring).
 //!
-//! The steps run in plain Rust for any CPU ([`Lanes`] below, lane for lane what the
+//! The steps run in plain Rust for any CPU (lane for lane what the
 //! instructions do) and with AVX2 intrinsics where the CPU has AVX2 (the f32 kernels' ISA is
 //! AVX2 or AVX-512). Tests check both against the definition.
 

@@ -70,9 +70,7 @@ pub(super) fn row_pass(
     [height, width]: [usize; 2],
     filter: Filter,
 ) -> Option<RowPass> {
-    let upright_w = separable::upright_width(decoded, orientation);
-    // The other side of the upright image.
-    let upright_h = decoded[0] + decoded[1] - upright_w;
+    let [upright_h, upright_w] = separable::upright(decoded, orientation);
     if vertical_first([upright_h, upright_w], [height, width]) {
         return None;
     }

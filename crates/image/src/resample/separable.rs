@@ -290,12 +290,13 @@ impl RowPass {
     }
 }
 
-/// The width of a decoded `[w, h]` image turned upright for EXIF `orientation`.
-pub(crate) fn upright_width([w, h]: [usize; 2], orientation: u8) -> usize {
+/// The `[height, width]` of a decoded `[w, h]` image turned upright for EXIF `orientation`
+/// (5–8 swap the axes).
+pub(crate) fn upright([w, h]: [usize; 2], orientation: u8) -> [usize; 2] {
     if (5..=8).contains(&orientation) {
-        h
+        [w, h]
     } else {
-        w
+        [h, w]
     }
 }
 

@@ -180,7 +180,7 @@ pub(crate) fn row_pass(
     filter: Filter,
 ) -> Option<RowPass> {
     let interp = interp_size(filter)?;
-    let upright_w = separable::upright_width(decoded, orientation);
+    let [_, upright_w] = separable::upright(decoded, orientation);
     let taps = (width != upright_w).then(|| taps(upright_w, width, filter, interp));
     Some(RowPass::new(taps.as_ref(), decoded, orientation))
 }
