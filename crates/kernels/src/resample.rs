@@ -54,6 +54,8 @@ pub struct RgbTaps {
     weights: Vec<i16>,
     /// 1 when every weight fits `i16`, else 2 (`hi`, `lo`).
     parts: usize,
+    /// Bytes a row must have: up to the last tap of any position.
+    row_bytes: usize,
     round: i32,
     shift: u32,
 }
@@ -75,8 +77,10 @@ impl RgbTaps {
             .all(|(_, w)| w.iter().all(|&w| i16::try_from(w).is_ok()));
         let parts = if narrow { 1 } else { 2 };
         let (mut starts, mut offsets, mut weights) = (Vec::new(), vec![0], Vec::new());
+        let mut row_bytes = 0;
         for (start, w) in positions {
             starts.push(3 * start);
+            row_bytes = row_bytes.max(3 * (start + w.len()));
             for step in w.chunks(STEP) {
                 for part in 0..parts {
                     let value = |k: usize| -> i16 {
@@ -101,6 +105,7 @@ impl RgbTaps {
             offsets,
             weights,
             parts,
+            row_bytes,
             round,
             shift,
         }
@@ -121,6 +126,12 @@ impl RgbTaps {
             out.len(),
             3 * self.outputs(),
             "out must hold 3·outputs() bytes"
+        );
+        assert!(
+            row.len() >= self.row_bytes,
+            "the taps read {} bytes of a {}-byte row",
+            self.row_bytes,
+            row.len()
         );
         #[cfg(target_arch = "x86_64")]
         if matches!(
@@ -272,6 +283,15 @@ mod tests {
                 .wrapping_add(1_442_695_040_888_963_407);
             s >> 33
         }
+    }
+
+    /// Taps that reach past the row are refused, not read as zeros.
+    #[test]
+    #[should_panic(expected = "the taps read 12 bytes of a 9-byte row")]
+    fn taps_past_the_row_panic() {
+        let w = [1i32, 1];
+        let taps = RgbTaps::new([(2usize, &w[..])], 0, 0);
+        taps.resample_row(&[0; 9], &mut [0; 3]);
     }
 
     proptest! {
