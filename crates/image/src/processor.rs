@@ -344,8 +344,7 @@ impl ImageProcessor {
                 eighths,
                 |w, h| {
                     let orientation = if (1..=8).contains(&exif) { exif } else { 1 };
-                    // Orientations 5–8 swap the axes.
-                    let turned = (5..=8).contains(&orientation);
+                    let turned = crate::resample::separable::swaps_axes(orientation);
                     upright = crate::resample::separable::upright([w, h], orientation);
                     let [th, tw] = c.resize_to(upright);
                     let fits = th > 0

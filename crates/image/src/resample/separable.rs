@@ -163,12 +163,8 @@ impl RowPass {
     /// A pass over a decoded `width × height` image of EXIF `orientation` whose upright width
     /// (`height` for 5–8) becomes `t.len()` columns (`t` `None`: unchanged).
     pub(super) fn new(t: Option<&Taps>, [width, height]: [usize; 2], orientation: u8) -> RowPass {
-        let turned = (5..=8).contains(&orientation);
-        let out_w = match (t, turned) {
-            (Some(t), _) => t.len(),
-            (None, true) => height,
-            (None, false) => width,
-        };
+        let turned = swaps_axes(orientation);
+        let out_w = t.map_or(upright([width, height], orientation)[1], Taps::len);
         let mode = if turned {
             // The identity (weight 1, no shift) when the width does not change.
             let (precision, round) = t.map_or((0, 0), |t| (t.precision, t.round));
@@ -290,10 +286,14 @@ impl RowPass {
     }
 }
 
-/// The `[height, width]` of a decoded `[w, h]` image turned upright for EXIF `orientation`
-/// (5–8 swap the axes).
+/// Whether EXIF `orientation` swaps the axes (5–8: a decoded row is an upright column).
+pub(crate) fn swaps_axes(orientation: u8) -> bool {
+    (5..=8).contains(&orientation)
+}
+
+/// The `[height, width]` of a decoded `[w, h]` image turned upright for EXIF `orientation`.
 pub(crate) fn upright([w, h]: [usize; 2], orientation: u8) -> [usize; 2] {
-    if (5..=8).contains(&orientation) {
+    if swaps_axes(orientation) {
         [w, h]
     } else {
         [h, w]
