@@ -67,19 +67,25 @@ pub fn dimensions(bytes: &[u8], path: &Path, limits: Limits) -> Result<(u32, u32
     if bytes.is_empty() {
         return Err(ImageError::Empty { path: path_buf() });
     }
-    let reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|source| ImageError::Io {
-            path: path_buf(),
-            source,
-        })?;
-    if reader.format().is_none() {
-        return Err(ImageError::UnknownFormat { path: path_buf() });
-    }
-    let (width, height) = reader.into_dimensions().map_err(|e| ImageError::Decode {
-        path: path_buf(),
-        message: e.to_string(),
-    })?;
+    let (width, height) = match crate::jpeg_header::jpeg_header(bytes) {
+        // An ordinary JPEG: its frame header, read in place.
+        Some(h) => (u32::from(h.width), u32::from(h.height)),
+        None => {
+            let reader = ImageReader::new(Cursor::new(bytes))
+                .with_guessed_format()
+                .map_err(|source| ImageError::Io {
+                    path: path_buf(),
+                    source,
+                })?;
+            if reader.format().is_none() {
+                return Err(ImageError::UnknownFormat { path: path_buf() });
+            }
+            reader.into_dimensions().map_err(|e| ImageError::Decode {
+                path: path_buf(),
+                message: e.to_string(),
+            })?
+        }
+    };
     if u64::from(width) * u64::from(height) > limits.max_pixels {
         return Err(ImageError::TooLarge {
             path: path_buf(),
@@ -137,25 +143,8 @@ pub fn decode_bytes(bytes: &[u8], path: &Path, limits: Limits) -> Result<RgbImag
         path: path_buf(),
         message: e.to_string(),
     };
-    let reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|source| ImageError::Io {
-            path: path_buf(),
-            source,
-        })?;
-    if reader.format().is_none() {
-        return Err(ImageError::UnknownFormat { path: path_buf() });
-    }
     // Read the header alone first: the bomb check must come before any allocation.
-    let (width, height) = reader.into_dimensions().map_err(decode_err)?;
-    if u64::from(width) * u64::from(height) > limits.max_pixels {
-        return Err(ImageError::TooLarge {
-            path: path_buf(),
-            width,
-            height,
-            limit: limits.max_pixels,
-        });
-    }
+    let (width, height) = dimensions(bytes, path, limits)?;
     #[cfg(feature = "libjpeg")]
     if reader_format(bytes) == Some(image::ImageFormat::Jpeg) {
         return crate::libjpeg::decode(bytes).map_err(|message| ImageError::Decode {

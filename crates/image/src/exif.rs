@@ -9,6 +9,12 @@ use crate::RgbImage;
 /// none, or when the headers cannot be read this way (decoding reports such errors itself).
 /// JPEG, PNG, WebP and TIFF carry it.
 pub fn orientation_of_bytes(bytes: &[u8]) -> u8 {
+    if let Some(header) = crate::jpeg_header::jpeg_header(bytes) {
+        return header
+            .exif
+            .and_then(image::metadata::Orientation::from_exif_chunk)
+            .map_or(1, |o| o.to_exif());
+    }
     let read = || -> Option<u8> {
         let reader = ImageReader::new(std::io::Cursor::new(bytes))
             .with_guessed_format()

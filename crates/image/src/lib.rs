@@ -30,6 +30,7 @@ mod config;
 pub mod decode;
 mod error;
 pub mod exif;
+mod jpeg_header;
 #[cfg(feature = "libjpeg")]
 mod libjpeg;
 mod processor;
