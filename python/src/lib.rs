@@ -529,6 +529,7 @@ impl Model {
             interpolate_pos_encoding,
             output_hidden_states,
             output_attentions,
+            prefix_only: false,
         };
         let out = py
             .detach(|| -> Result<_> {

@@ -490,9 +490,20 @@ impl Pipeline {
         let (mut pooled, shape) = if good.is_empty() {
             (Vec::new().into_iter(), Vec::new())
         } else {
-            let out = self.forward(&stack(&good)?, &ForwardOptions::default())?;
+            let vit = &self.loaded.vit;
+            let pixels = stack(&good)?;
+            let opts = ForwardOptions {
+                prefix_only: how.reads_prefix_only(vit),
+                ..Default::default()
+            };
+            let out = self.forward(&pixels, &opts)?;
+            // The whole last_hidden_state's shape, also when only its prefix was computed.
+            let &[_, _, h, w] = pixels.dims() else {
+                unreachable!("stack makes [N, C, H, W]")
+            };
             let mut shape = out.last_hidden_state.dims().to_vec();
             shape[0] = 1;
+            shape[1] = vit.tokens_for_size([h, w]);
             let prefix = self.loaded.vit.variant().tokens.prefix();
             let pooled = pool::pool(&out, how, prefix, self.normalize)
                 .map_err(|m| Error::option("--pool", m))?;
@@ -640,7 +651,13 @@ impl Pipeline {
     }
 
     fn logits(&self, pixels: &Tensor) -> Result<Tensor> {
-        let out = self.forward(pixels, &ForwardOptions::default())?;
+        // The classifier reads token 0 (and DeiT's token 1): the rest of the last layer is
+        // skipped.
+        let opts = ForwardOptions {
+            prefix_only: self.loaded.vit.prefix_suffices(),
+            ..Default::default()
+        };
+        let out = self.forward(pixels, &opts)?;
         out.logits
             .ok_or_else(|| Error::NoClassifier { model: self.name() })
     }

@@ -301,6 +301,61 @@ impl Layer {
             .forward(&s.normed[..rows * d], rows, &mut s.hidden, x);
     }
 
+    /// [`Layer::forward`] for a last layer of which only the first `prefix` tokens of each
+    /// image are wanted (CLS, DeiT's distillation token, registers): attention runs over all
+    /// `T` tokens as before, then the attention output, the MLP and both residual adds run on
+    /// those `prefix` rows alone — the same values for them, without the `T − prefix` rows
+    /// nobody reads. Returns them, `[B, prefix, D]`.
+    pub fn forward_prefix(
+        &self,
+        shape: AttentionShape,
+        batch: usize,
+        prefix: usize,
+        x: &[f32],
+        s: &mut Scratch,
+    ) -> Vec<f32> {
+        let t = shape.tokens;
+        let d = shape.dim();
+        let rows = batch * t;
+        let kept = batch * prefix;
+        // Attn(LN1(x)) over every token, as in forward                     [B, T, D]
+        self.norm1.forward(x, &mut s.normed[..rows * d]);
+        self.qkv.forward(
+            &s.normed[..rows * d],
+            rows,
+            &mut s.qkv[..rows * 3 * d],
+            Epilogue::Store,
+        );
+        attention_batch(
+            shape,
+            batch,
+            &s.qkv[..rows * 3 * d],
+            &mut s.ctx[..rows * d],
+            None,
+        );
+        // the prefix rows of the context and of the residual stream      [B, P, D]
+        let leading = |from: &[f32]| -> Vec<f32> {
+            from.chunks_exact(t * d)
+                .flat_map(|img| img[..prefix * d].iter().copied())
+                .collect()
+        };
+        let ctx = leading(&s.ctx[..rows * d]);
+        let mut out = leading(x);
+        // out += [λ1 ⊙] (Wo·ctx + bo); out += [λ2 ⊙] MLP(LN2(out))           [B, P, D]
+        self.attn_out
+            .forward(&ctx, kept, &mut out, Epilogue::Accumulate);
+        self.norm2.forward(&out, &mut s.normed[..kept * d]);
+        self.mlp
+            .forward(&s.normed[..kept * d], kept, &mut s.hidden, &mut out);
+        out
+    }
+
+    /// Multiply-accumulates of the four linears in [`Layer::forward_prefix`]: q/k/v for all
+    /// `tokens` rows, the rest for `prefix` rows.
+    pub fn prefix_linear_macs(&self, tokens: usize, prefix: usize) -> usize {
+        self.qkv.macs(tokens) + self.attn_out.macs(prefix) + self.mlp.macs(prefix)
+    }
+
     /// Multiply-accumulates of the four linears for `rows` tokens.
     pub fn linear_macs(&self, rows: usize) -> usize {
         self.qkv.macs(rows) + self.attn_out.macs(rows) + self.mlp.macs(rows)

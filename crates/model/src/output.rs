@@ -11,6 +11,14 @@ pub struct ForwardOptions {
     pub output_hidden_states: bool,
     /// Also return every layer's post-softmax attention probabilities.
     pub output_attentions: bool,
+    /// Run the last layer for the tokens before the patches only (CLS, DeiT's distillation
+    /// token, DINOv2's registers: [`crate::ViT::prefix_tokens`]), for callers that read
+    /// nothing else: `pooler_output`, `image_embeds` and `logits` are the same, while
+    /// `last_hidden_state` holds just those tokens, `[B, P, D]`. Saves most of a layer's
+    /// work (about 1/L of the pass). Refused when an output needs every token
+    /// ([`crate::ViT::prefix_suffices`] is false) or with `output_hidden_states` /
+    /// `output_attentions`.
+    pub prefix_only: bool,
 }
 
 /// The outputs of a forward pass, all `f32`.

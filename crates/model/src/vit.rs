@@ -307,6 +307,24 @@ impl ViT {
         &self.config.variant
     }
 
+    /// Tokens before the patches: CLS, DeiT's distillation token, DINOv2's registers (0 for
+    /// SigLIP). What `last_hidden_state` holds with [`ForwardOptions::prefix_only`].
+    pub fn prefix_tokens(&self) -> usize {
+        self.config.variant.tokens.prefix()
+    }
+
+    /// Tokens per image (prefix and patches) of an input of `[h, w]` pixels.
+    pub fn tokens_for_size(&self, size: [usize; 2]) -> usize {
+        self.embeddings.tokens_for(self.embeddings.grid_for(size))
+    }
+
+    /// Whether [`ForwardOptions::prefix_only`] leaves `pooler_output`, `image_embeds` and
+    /// `logits` as they are: every head reads prefix tokens only (not SigLIP's attention
+    /// pooling, which reads them all, nor a model without prefix tokens).
+    pub fn prefix_suffices(&self) -> bool {
+        self.prefix_tokens() > 0 && !matches!(self.pooler, Some(Pooler::Probe(_)))
+    }
+
     /// Class names when the model has a classifier.
     pub fn labels(&self) -> Option<&[String]> {
         self.classifier.as_ref().map(|c| c.labels.as_slice())
@@ -314,14 +332,24 @@ impl ViT {
 
     /// Multiply-accumulates of one image at `[h, w]` pixels (all matmuls, attention included).
     pub fn macs_per_image(&self, size: [usize; 2]) -> usize {
+        self.macs_per_image_with(size, &ForwardOptions::default())
+    }
+
+    /// [`ViT::macs_per_image`] of a pass run with `opts` (fewer with `prefix_only`).
+    pub fn macs_per_image_with(&self, size: [usize; 2], opts: &ForwardOptions) -> usize {
         let grid = self.embeddings.grid_for(size);
         let t = self.embeddings.tokens_for(grid);
         let d = self.config.hidden_size;
         let attention = 2 * t * t * d;
+        let last = self.layers.len().saturating_sub(1);
         let layers: usize = self
             .layers
             .iter()
-            .map(|l| l.linear_macs(t) + attention)
+            .enumerate()
+            .map(|(i, l)| match opts.prefix_only && i == last {
+                true => l.prefix_linear_macs(t, self.prefix_tokens()) + attention,
+                false => l.linear_macs(t) + attention,
+            })
             .sum();
         let heads = self.pooler.as_ref().map_or(0, |p| p.macs(t))
             + self.projection.as_ref().map_or(0, |p| p.macs(1))
@@ -397,6 +425,20 @@ impl ViT {
         opts: &ForwardOptions,
     ) -> Result<ViTOutput, ModelError> {
         let size = self.check_input(pixels.dims(), opts)?;
+        if opts.prefix_only && !self.prefix_suffices() {
+            return Err(ModelError::Input(
+                "prefix_only: this model's outputs read every token (SigLIP's attention \
+                 pooling), not the prefix tokens alone"
+                    .into(),
+            ));
+        }
+        if opts.prefix_only && (opts.output_hidden_states || opts.output_attentions) {
+            return Err(ModelError::Input(
+                "prefix_only cannot be combined with output_hidden_states or \
+                 output_attentions (they need every token of the last layer)"
+                    .into(),
+            ));
+        }
         let batch = pixels.dims()[0];
         let cfg = &self.config;
         let d = cfg.hidden_size;
@@ -444,7 +486,13 @@ impl ViT {
         // encoder: L × (LN, attention, +, LN, MLP, +)                     [B, T, D]
         let mut hidden_states = Vec::new();
         let mut attentions = Vec::new();
-        for layer in &self.layers {
+        // With prefix_only the last layer keeps the prefix rows alone: from there on the
+        // stream is [B, P, D] and `t` counts P tokens.
+        let (last_layer, layers) = match (opts.prefix_only, self.layers.split_last()) {
+            (true, Some((last, rest))) => (Some(last), rest),
+            _ => (None, &self.layers[..]),
+        };
+        for layer in layers {
             if opts.output_hidden_states {
                 hidden_states.push(tensor(&[batch, t, d], x[..batch * t * d].to_vec()));
             }
@@ -465,6 +513,18 @@ impl ViT {
         if opts.output_hidden_states {
             hidden_states.push(tensor(&[batch, t, d], x[..batch * t * d].to_vec()));
         }
+        let (x_kept, t) = match last_layer {
+            Some(layer) => {
+                let p = self.prefix_tokens();
+                (
+                    Some(layer.forward_prefix(shape, batch, p, &x[..batch * t * d], s)),
+                    p,
+                )
+            }
+            None => (None, t),
+        };
+        s.x = x;
+        let x = x_kept.as_deref().unwrap_or(&s.x);
 
         // final norm over all tokens, or (CLIP) on the first token only  [B, T, D]
         let rows = batch * t * d;
@@ -483,7 +543,6 @@ impl ViT {
                 (last, first)
             }
         };
-        s.x = x;
 
         // pooler_output                                                    [B, P]
         let pooler_output = self.pooler.as_ref().map(|p| {

@@ -71,6 +71,7 @@ fn run_case(case: &Path, name: &str) -> Result<Vec<Row>> {
         interpolate_pos_encoding: flag("interpolate_pos_encoding"),
         output_hidden_states: flag("output_hidden_states"),
         output_attentions: flag("output_attentions"),
+        prefix_only: false,
     };
     let out = vit.forward(&pixels, &opts)?;
     let expected = SafetensorsFile::open(&case.join("expected.safetensors"))?;
@@ -91,6 +92,43 @@ fn run_case(case: &Path, name: &str) -> Result<Vec<Row>> {
             },
         };
         rows.push(row);
+    }
+    // Again with only the last layer's prefix tokens computed (what `classify` and `embed
+    // --pool cls|pooler|image_embeds` run): the heads' outputs and those tokens.
+    let plain = !(opts.output_hidden_states || opts.output_attentions);
+    if plain && vit.prefix_suffices() {
+        let short = vit.forward(
+            &pixels,
+            &ForwardOptions {
+                prefix_only: true,
+                ..opts
+            },
+        )?;
+        for key in expected.names() {
+            let Some(got) = output(&short, &key) else {
+                continue;
+            };
+            let mut want = read_tensor(&expected, &key)?;
+            if key == "last_hidden_state" {
+                let (dims, p) = (want.dims().to_vec(), vit.prefix_tokens());
+                let (t, d) = (dims[1], dims[2]);
+                let cut: Vec<f32> = want
+                    .data()
+                    .chunks_exact(t * d)
+                    .flat_map(|img| img[..p * d].to_vec())
+                    .collect();
+                want = Tensor::new(&[dims[0], p, d], cut)?;
+            }
+            let label = format!("{key} (prefix only)");
+            rows.push(match got.max_abs_diff(&want) {
+                Some(diff) => Row::compared(name, &label, diff as f64, tolerance),
+                None => Row::failed(
+                    name,
+                    &label,
+                    format!("shape {:?}, expected {:?}", got.dims(), want.dims()),
+                ),
+            });
+        }
     }
     // An output vitrs gives that transformers does not is as wrong as a missing one.
     for (present, key) in [

@@ -43,6 +43,11 @@ pub struct Args {
     /// Untimed runs first.
     #[arg(long, default_value_t = 2)]
     warmup: usize,
+    /// Time the pass `classify` and `embed --pool cls|pooler|image_embeds` run: the last layer
+    /// for the tokens before the patches only (the default times the whole
+    /// `last_hidden_state`).
+    #[arg(long)]
+    prefix_only: bool,
 }
 
 /// Most timed runs (`--runs`): their times are kept to sort them.
@@ -144,13 +149,27 @@ pub fn main(args: Args) -> Result<ExitCode> {
     // A fixed, non-trivial input: the timing does not depend on the values.
     let data = (0..n).map(|i| ((i % 255) as f32 / 127.5) - 1.0).collect();
     let pixels = Tensor::new(&[args.batch, cfg.num_channels, h, w], data)?;
-    let opts = ForwardOptions::default();
+    if args.prefix_only && !loaded.vit.prefix_suffices() {
+        return Err(vitrs::Error::option(
+            "--prefix-only",
+            format!(
+                "--prefix-only: {}'s outputs read every token (SigLIP's attention pooling); \
+                 time it without --prefix-only",
+                args.model.model
+            ),
+        )
+        .into());
+    }
+    let opts = ForwardOptions {
+        prefix_only: args.prefix_only,
+        ..Default::default()
+    };
     for _ in 0..args.warmup {
         loaded.vit.forward(&pixels, &opts)?;
     }
     let ms = time_runs(args.runs, || loaded.vit.forward(&pixels, &opts).map(|_| ()))?;
     let median = median(&ms);
-    let gflop_per_image = 2.0 * loaded.vit.macs_per_image([h, w]) as f64 / 1e9;
+    let gflop_per_image = 2.0 * loaded.vit.macs_per_image_with([h, w], &opts) as f64 / 1e9;
     let isa = vitrs_kernels::gemm::detect();
     let peak_gflops = vitrs_kernels::threads::peak_gflops(isa)?;
     let json = serde_json::json!({
@@ -163,6 +182,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
             vitrs_model::ComputeDtype::F32 => None,
         },
         "batch": args.batch,
+        "prefix_only": args.prefix_only,
         "size": [h, w],
         "threads": threads,
         "runs": ms.len(),

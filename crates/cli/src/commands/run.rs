@@ -61,6 +61,7 @@ pub fn main(args: Args) -> Result<ExitCode> {
         interpolate_pos_encoding: args.interpolate_pos_encoding,
         output_hidden_states: args.output_hidden_states,
         output_attentions: args.output_attentions,
+        prefix_only: false,
     };
     let out = vit
         .forward(&pixels, &opts)

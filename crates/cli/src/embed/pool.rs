@@ -44,6 +44,12 @@ impl Pool {
         }
     }
 
+    /// Whether this embedding reads only the tokens before the patches, so the forward pass
+    /// can skip the rest of the last layer ([`vitrs_model::ForwardOptions::prefix_only`]).
+    pub fn reads_prefix_only(self, model: &ViT) -> bool {
+        matches!(self, Pool::Cls | Pool::Pooler | Pool::ImageEmbeds) && model.prefix_suffices()
+    }
+
     /// Why `model` cannot give this embedding, if it cannot.
     pub fn check(self, model: &ViT) -> Result<(), String> {
         match self {
