@@ -173,7 +173,7 @@ impl RgbTaps {
         let shift = _mm_cvtsi32_si128(self.shift as i32);
         for (i, px) in out.chunks_exact_mut(3).enumerate() {
             let mut acc = [_mm256_setzero_si256(); PARTS];
-            self.steps(row, i, |bytes, w| {
+            self.steps::<PARTS>(row, i, |bytes, w| {
                 // SAFETY: bytes holds LOAD = 16 bytes, w PARTS × LANES weights (steps passes
                 // whole steps), so each 32-byte weight load is inside it.
                 unsafe {
@@ -209,9 +209,17 @@ impl RgbTaps {
     /// and one to its `parts × LANES` weights. The taps end inside the row; the steps whose
     /// load reaches past it (only zero weights there) read a zero-filled copy, so no row
     /// needs spare bytes after it.
+    /// `PARTS` is `self.parts`, a constant so that finding the step count is a shift (a
+    /// division by a run-time value here, per output pixel, cost as much as its loop).
     #[inline(always)]
-    fn steps(&self, row: &[u8], i: usize, mut f: impl FnMut(*const u8, *const i16)) {
-        let per_step = self.parts * LANES;
+    fn steps<const PARTS: usize>(
+        &self,
+        row: &[u8],
+        i: usize,
+        mut f: impl FnMut(*const u8, *const i16),
+    ) {
+        debug_assert_eq!(PARTS, self.parts);
+        let per_step = PARTS * LANES;
         let w = &self.weights[self.offsets[i]..self.offsets[i + 1]];
         let start = self.starts[i];
         let steps = w.len() / per_step;
@@ -234,10 +242,17 @@ impl RgbTaps {
 
     /// The loop in plain Rust, any CPU: the AVX2 steps lane for lane.
     fn resample_row_generic(&self, row: &[u8], out: &mut [u8]) {
+        match self.parts {
+            1 => self.resample_row_generic_parts::<1>(row, out),
+            _ => self.resample_row_generic_parts::<2>(row, out),
+        }
+    }
+
+    fn resample_row_generic_parts<const PARTS: usize>(&self, row: &[u8], out: &mut [u8]) {
         for (i, px) in out.chunks_exact_mut(3).enumerate() {
             // Eight i32 lanes per part.
             let mut acc = [[0i32; 8]; 2];
-            self.steps(row, i, |bytes, w| {
+            self.steps::<PARTS>(row, i, |bytes, w| {
                 // SAFETY: steps passes LOAD readable bytes and parts × LANES weights.
                 let (bytes, w) = unsafe {
                     (
