@@ -228,8 +228,12 @@ impl RgbTaps {
             * usize::from(start + LOAD <= row.len());
         let bytes = row[start.min(row.len())..].as_ptr();
         for s in 0..inside {
-            // Inside the row and inside w, as computed above.
-            f(bytes.wrapping_add(3 * STEP * s), w[s * per_step..].as_ptr());
+            // Inside the row and inside w (s < steps = w.len() / per_step), as computed
+            // above: plain pointer steps, no bounds check in the hot loop.
+            f(
+                bytes.wrapping_add(3 * STEP * s),
+                w.as_ptr().wrapping_add(s * per_step),
+            );
         }
         for s in inside..steps {
             let at = start + 3 * STEP * s;
