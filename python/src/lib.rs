@@ -593,7 +593,13 @@ impl Model {
                         .map(|i| i.pixels(self.pipe.processor()))
                         .collect::<vitrs::Result<Vec<_>>>()?;
                     let pixels = stack(&pixels)?;
-                    let out = self.pipe.forward(&pixels, &ForwardOptions::default())?;
+                    // The classifier reads the prefix tokens only: skip the rest of the
+                    // last layer.
+                    let opts = ForwardOptions {
+                        prefix_only: self.pipe.model().prefix_suffices(),
+                        ..Default::default()
+                    };
+                    let out = self.pipe.forward(&pixels, &opts)?;
                     let logits = out
                         .logits
                         .ok_or_else(|| anyhow!("the model returned no logits"))?;
