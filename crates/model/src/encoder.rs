@@ -274,31 +274,10 @@ impl Layer {
         s: &mut Scratch,
         probs: Option<&mut [f32]>,
     ) {
-        let t = shape.tokens;
+        let rows = batch * shape.tokens;
         let d = shape.dim();
-        let rows = batch * t;
-        let hh = shape.heads * t * t;
-        // x += [λ1 ⊙] (Wo·Attn(LN1(x)) + bo)                               [B, T, D]
-        self.norm1.forward(x, &mut s.normed[..rows * d]);
-        self.qkv.forward(
-            &s.normed[..rows * d],
-            rows,
-            &mut s.qkv[..rows * 3 * d],
-            Epilogue::Store,
-        );
-        attention_batch(
-            shape,
-            batch,
-            &s.qkv[..rows * 3 * d],
-            &mut s.ctx[..rows * d],
-            probs.map(|p| &mut p[..batch * hh]),
-        );
-        self.attn_out
-            .forward(&s.ctx[..rows * d], rows, x, Epilogue::Accumulate);
-        // x += [λ2 ⊙] MLP(LN2(x))                                           [B, T, D]
-        self.norm2.forward(x, &mut s.normed[..rows * d]);
-        self.mlp
-            .forward(&s.normed[..rows * d], rows, &mut s.hidden, x);
+        self.attend(shape, batch, x, s, probs);
+        self.project_and_mlp(&s.ctx[..rows * d], rows, x, &mut s.normed, &mut s.hidden);
     }
 
     /// [`Layer::forward`] for a last layer of which only the first `prefix` tokens of each
@@ -314,11 +293,29 @@ impl Layer {
         x: &[f32],
         s: &mut Scratch,
     ) -> Vec<f32> {
+        let (t, d) = (shape.tokens, shape.dim());
+        self.attend(shape, batch, x, s, None);
+        // the prefix rows of the context and of the residual stream      [B, P, D]
+        let ctx = leading_tokens(&s.ctx[..batch * t * d], t, d, prefix);
+        let mut out = leading_tokens(x, t, d, prefix);
+        self.project_and_mlp(&ctx, batch * prefix, &mut out, &mut s.normed, &mut s.hidden);
+        out
+    }
+
+    /// `s.ctx = Attn(LN1(x))` over every token of `x` `[B, T, D]`.
+    fn attend(
+        &self,
+        shape: AttentionShape,
+        batch: usize,
+        x: &[f32],
+        s: &mut Scratch,
+        probs: Option<&mut [f32]>,
+    ) {
         let t = shape.tokens;
         let d = shape.dim();
         let rows = batch * t;
-        let kept = batch * prefix;
-        // Attn(LN1(x)) over every token, as in forward                     [B, T, D]
+        let hh = shape.heads * t * t;
+        // Attn(LN1(x))                                                     [B, T, D]
         self.norm1.forward(x, &mut s.normed[..rows * d]);
         self.qkv.forward(
             &s.normed[..rows * d],
@@ -331,23 +328,26 @@ impl Layer {
             batch,
             &s.qkv[..rows * 3 * d],
             &mut s.ctx[..rows * d],
-            None,
+            probs.map(|p| &mut p[..batch * hh]),
         );
-        // the prefix rows of the context and of the residual stream      [B, P, D]
-        let leading = |from: &[f32]| -> Vec<f32> {
-            from.chunks_exact(t * d)
-                .flat_map(|img| img[..prefix * d].iter().copied())
-                .collect()
-        };
-        let ctx = leading(&s.ctx[..rows * d]);
-        let mut out = leading(x);
-        // out += [λ1 ⊙] (Wo·ctx + bo); out += [λ2 ⊙] MLP(LN2(out))           [B, P, D]
-        self.attn_out
-            .forward(&ctx, kept, &mut out, Epilogue::Accumulate);
-        self.norm2.forward(&out, &mut s.normed[..kept * d]);
-        self.mlp
-            .forward(&s.normed[..kept * d], kept, &mut s.hidden, &mut out);
-        out
+    }
+
+    /// The rest of the layer on `rows` rows of `x`, given their attention context `ctx`;
+    /// `normed` and `hidden` are scratch.
+    fn project_and_mlp(
+        &self,
+        ctx: &[f32],
+        rows: usize,
+        x: &mut [f32],
+        normed: &mut [f32],
+        hidden: &mut [f32],
+    ) {
+        let d = self.norm2.gamma.len();
+        // x += [λ1 ⊙] (Wo·ctx + bo)                                        [rows, D]
+        self.attn_out.forward(ctx, rows, x, Epilogue::Accumulate);
+        // x += [λ2 ⊙] MLP(LN2(x))                                           [rows, D]
+        self.norm2.forward(x, &mut normed[..rows * d]);
+        self.mlp.forward(&normed[..rows * d], rows, hidden, x);
     }
 
     /// Multiply-accumulates of the four linears in [`Layer::forward_prefix`]: q/k/v for all
@@ -360,6 +360,13 @@ impl Layer {
     pub fn linear_macs(&self, rows: usize) -> usize {
         self.qkv.macs(rows) + self.attn_out.macs(rows) + self.mlp.macs(rows)
     }
+}
+
+/// The first `p` of every `t` tokens of `x` `[B, T, D]`: `[B, P, D]`.
+pub(crate) fn leading_tokens(x: &[f32], t: usize, d: usize, p: usize) -> Vec<f32> {
+    x.chunks_exact(t * d)
+        .flat_map(|img| img[..p * d].iter().copied())
+        .collect()
 }
 
 /// The f32 layer inside `l`, if it is one.

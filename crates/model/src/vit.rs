@@ -587,7 +587,5 @@ impl ViT {
 
 /// Token 0 of each image in `x` `[B, T, D]`: `[B, D]`.
 fn first_tokens(x: &[f32], t: usize, d: usize) -> Vec<f32> {
-    x.chunks_exact(t * d)
-        .flat_map(|img| img[..d].iter().copied())
-        .collect()
+    crate::encoder::leading_tokens(x, t, d, 1)
 }
