@@ -504,8 +504,7 @@ impl Pipeline {
             let mut shape = out.last_hidden_state.dims().to_vec();
             shape[0] = 1;
             shape[1] = vit.tokens_for_size([h, w]);
-            let prefix = self.loaded.vit.variant().tokens.prefix();
-            let pooled = pool::pool(&out, how, prefix, self.normalize)
+            let pooled = pool::pool(&out, how, vit.prefix_tokens(), self.normalize)
                 .map_err(|m| Error::option("--pool", m))?;
             (pooled.into_iter(), shape)
         };
