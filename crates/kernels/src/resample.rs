@@ -255,18 +255,18 @@ impl RgbTaps {
     fn resample_row_generic_parts<const PARTS: usize>(&self, row: &[u8], out: &mut [u8]) {
         for (i, px) in out.chunks_exact_mut(3).enumerate() {
             // Eight i32 lanes per part.
-            let mut acc = [[0i32; 8]; 2];
+            let mut acc = [[0i32; 8]; PARTS];
             self.steps::<PARTS>(row, i, |bytes, w| {
-                // SAFETY: steps passes LOAD readable bytes and parts × LANES weights.
+                // SAFETY: steps passes LOAD readable bytes and PARTS × LANES weights.
                 let (bytes, w) = unsafe {
                     (
                         std::slice::from_raw_parts(bytes, LOAD),
-                        std::slice::from_raw_parts(w, self.parts * LANES),
+                        std::slice::from_raw_parts(w, PARTS * LANES),
                     )
                 };
                 let v: [i32; LANES] =
                     std::array::from_fn(|l| source_byte(l).map_or(0, |b| i32::from(bytes[b])));
-                for (p, acc) in acc.iter_mut().enumerate().take(self.parts) {
+                for (p, acc) in acc.iter_mut().enumerate() {
                     let w = &w[p * LANES..(p + 1) * LANES];
                     for (j, a) in acc.iter_mut().enumerate() {
                         let pair = v[2 * j]
@@ -276,10 +276,10 @@ impl RgbTaps {
                     }
                 }
             });
-            let sum: [i32; 8] = if self.parts == 1 {
+            let sum: [i32; 8] = if PARTS == 1 {
                 acc[0]
             } else {
-                std::array::from_fn(|j| (acc[0][j] << SPLIT).wrapping_add(acc[1][j]))
+                std::array::from_fn(|j| (acc[0][j] << SPLIT).wrapping_add(acc[PARTS - 1][j]))
             };
             for (c, o) in px.iter_mut().enumerate() {
                 let total = self.round.wrapping_add(sum[c]).wrapping_add(sum[4 + c]);
