@@ -145,6 +145,18 @@ fn identity<V: Lanes>(x: V) -> V {
 #[inline(always)]
 pub(crate) unsafe fn dequant<V: Lanes>(c: *mut f32, ld: usize, t: &crate::qgemm::QTile<'_>) {
     t.check(V::N);
+    if t.cols.is_multiple_of(V::N) {
+        // SAFETY: forwarded; the columns are whole vectors.
+        unsafe {
+            match (t.bias, t.accumulate) {
+                (None, false) => dequant_whole::<V, false, false>(c, ld, t),
+                (None, true) => dequant_whole::<V, false, true>(c, ld, t),
+                (Some(_), false) => dequant_whole::<V, true, false>(c, ld, t),
+                (Some(_), true) => dequant_whole::<V, true, true>(c, ld, t),
+            }
+        }
+        return;
+    }
     for (r, q) in t.params.iter().enumerate().take(t.rows) {
         let (step, lo) = (V::splat(q.step), V::splat(q.lo));
         // SAFETY: row r of c, as the caller guarantees.
@@ -178,6 +190,43 @@ pub(crate) unsafe fn dequant<V: Lanes>(c: *mut f32, ld: usize, t: &crate::qgemm:
                 false => store_partial(v, out),
             }
             j += n;
+        }
+    }
+}
+
+/// [`dequant`] where the tile's columns are whole vectors (every tile but a layer's last
+/// column panel): no partial loads, bias and residual decided outside the loop (`BIAS` only
+/// with `t.bias`), the same operations in the same order.
+///
+/// # Safety
+/// As [`dequant`], with `t.cols` a multiple of `V::N` and [`crate::qgemm::QTile::check`]ed.
+#[inline(always)]
+unsafe fn dequant_whole<V: Lanes, const BIAS: bool, const ACCUMULATE: bool>(
+    c: *mut f32,
+    ld: usize,
+    t: &crate::qgemm::QTile<'_>,
+) {
+    let bias = t.bias.unwrap_or(&[]);
+    for (r, q) in t.params.iter().enumerate().take(t.rows) {
+        let (step, lo) = (V::splat(q.step), V::splat(q.lo));
+        // SAFETY (loop body): row r of c holds cols values (the caller's); acc's row r, scale,
+        // offset and (with BIAS) bias hold cols values from j (checked by t.check).
+        unsafe {
+            let crow = c.add(r * ld);
+            let arow = t.acc.as_ptr().add(r * t.acc_ld);
+            for j in (0..t.cols).step_by(V::N) {
+                let a = V::load_i32(arow.add(j));
+                let s = V::load(t.scale.as_ptr().add(j));
+                let o = V::load(t.offset.as_ptr().add(j));
+                let mut v = step.mul(s).mul(a).add(lo.mul(o));
+                if BIAS {
+                    v = v.add(V::load(bias.as_ptr().add(j)));
+                }
+                if ACCUMULATE {
+                    v = V::load(crow.add(j)).add(v);
+                }
+                v.store(crow.add(j));
+            }
         }
     }
 }
