@@ -4,11 +4,11 @@
 //! unsigned bytes of `a` times the four signed bytes of `b`, summed into the lane of `acc`
 //! (wrapping, no saturation). The kernel ([`super::kernel`]) only ever calls that, so the same
 //! kernel runs on [`Emulated`] lanes (the portable path, and the tests of the logic on every
-//! machine), on AVX2 for 7-bit activations (`vpmaddubsw` + `vpmaddwd`, exact while `a ≤ 127`)
-//! and on AVX512-VNNI / AVX-VNNI (one instruction).
+//! machine) and on AVX512-VNNI / AVX-VNNI (one instruction).
 //!
 //! [`WordLanes`] is the operation of AVX2's exact 8-bit kernel, `vpmaddwd` on `i16` pairs,
-//! with `EmulatedWords` its plain-Rust stand-in in the tests.
+//! with `EmulatedWords` its plain-Rust stand-in in the tests; [`ByteLanes`] those of AVX2's
+//! 7-bit kernel (`vpmaddubsw`, `vpaddw`, `vpmaddwd`), with `EmulatedBytes`.
 
 /// A vector of `N` `i32` lanes, each holding four bytes.
 ///
@@ -193,4 +193,133 @@ fn join(v: [i16; 2]) -> i32 {
 #[cfg(test)]
 fn split(v: i32) -> [i16; 2] {
     [v as i16, (v >> 16) as i16]
+}
+
+/// A vector of `N` `i32` lanes, each holding four bytes or two `i16`: the operations of AVX2's
+/// 7-bit kernel ([`super::kernel::tile_pairs`]), which adds two `vpmaddubsw` results in `i16`
+/// before widening them, so that one `vpmaddwd` serves 64 multiply-adds instead of 32.
+///
+/// # Safety
+/// Implementations are only called where their CPU features are present; pointers must be
+/// valid for the bytes each method names.
+pub trait ByteLanes: Copy {
+    /// Lanes (`i32`) per vector.
+    const N: usize;
+    /// All zero.
+    ///
+    /// # Safety
+    /// The implementation's CPU features must be present.
+    unsafe fn zero() -> Self;
+    /// The four bytes at `a` in every lane.
+    ///
+    /// # Safety
+    /// The implementation's CPU features must be present; `a` valid for four bytes.
+    unsafe fn splat4(a: *const u8) -> Self;
+    /// `4·N` bytes from `b` (no alignment required).
+    ///
+    /// # Safety
+    /// The implementation's CPU features must be present; `b` valid for `4·N` bytes.
+    unsafe fn load(b: *const i8) -> Self;
+    /// `vpmaddubsw`: in each `i16` half, `a₀·b₀ + a₁·b₁` of its two bytes (`a` as `u8`, `b`
+    /// as `i8`), saturated to `i16`.
+    ///
+    /// # Safety
+    /// The implementation's CPU features must be present.
+    unsafe fn maddubs(a: Self, b: Self) -> Self;
+    /// `vpaddw`: `x + y` per `i16` half, wrapping.
+    ///
+    /// # Safety
+    /// The implementation's CPU features must be present.
+    unsafe fn add16(x: Self, y: Self) -> Self;
+    /// `acc + lo + hi` per lane, `lo` and `hi` the two `i16` halves of `x` (`vpmaddwd` by
+    /// ones, then `vpaddd`; wrapping).
+    ///
+    /// # Safety
+    /// The implementation's CPU features must be present.
+    unsafe fn widen_add(acc: Self, x: Self) -> Self;
+    /// Writes the `N` lanes to `c` as `i32` (no alignment required).
+    ///
+    /// # Safety
+    /// The implementation's CPU features must be present; `c` valid for `N` writes.
+    unsafe fn store(self, c: *mut i32);
+}
+
+/// Plain-Rust [`ByteLanes`] with the instructions' exact meaning (saturation in `maddubs`,
+/// wrapping elsewhere): AVX2's 7-bit tile logic on any machine. Tests only.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmulatedBytes<const N: usize>(pub [[u8; 4]; N]);
+
+#[cfg(test)]
+impl<const N: usize> EmulatedBytes<N> {
+    /// The two `i16` halves of lane `l`.
+    fn halves(self, l: usize) -> [i16; 2] {
+        let b = self.0[l];
+        [
+            i16::from_le_bytes([b[0], b[1]]),
+            i16::from_le_bytes([b[2], b[3]]),
+        ]
+    }
+
+    /// A vector from each lane's two `i16` halves.
+    fn from_halves(f: impl Fn(usize) -> [i16; 2]) -> Self {
+        EmulatedBytes(std::array::from_fn(|l| {
+            let [lo, hi] = f(l);
+            let (lo, hi) = (lo.to_le_bytes(), hi.to_le_bytes());
+            [lo[0], lo[1], hi[0], hi[1]]
+        }))
+    }
+}
+
+#[cfg(test)]
+impl<const N: usize> ByteLanes for EmulatedBytes<N> {
+    const N: usize = N;
+
+    unsafe fn zero() -> Self {
+        EmulatedBytes([[0; 4]; N])
+    }
+
+    unsafe fn splat4(a: *const u8) -> Self {
+        // SAFETY: the caller guarantees four readable bytes at a.
+        let v = unsafe { a.cast::<[u8; 4]>().read_unaligned() };
+        EmulatedBytes([v; N])
+    }
+
+    unsafe fn load(b: *const i8) -> Self {
+        // SAFETY: the caller guarantees 4·N readable bytes at b.
+        EmulatedBytes(unsafe { b.cast::<[[u8; 4]; N]>().read_unaligned() })
+    }
+
+    unsafe fn maddubs(a: Self, b: Self) -> Self {
+        Self::from_halves(|l| {
+            std::array::from_fn(|h| {
+                let sum: i32 = (2 * h..2 * h + 2)
+                    .map(|t| a.0[l][t] as i32 * b.0[l][t] as i8 as i32)
+                    .sum();
+                sum.clamp(i16::MIN as i32, i16::MAX as i32) as i16
+            })
+        })
+    }
+
+    unsafe fn add16(x: Self, y: Self) -> Self {
+        Self::from_halves(|l| {
+            let (x, y) = (x.halves(l), y.halves(l));
+            [x[0].wrapping_add(y[0]), x[1].wrapping_add(y[1])]
+        })
+    }
+
+    unsafe fn widen_add(acc: Self, x: Self) -> Self {
+        EmulatedBytes(std::array::from_fn(|l| {
+            let [lo, hi] = x.halves(l);
+            let acc = i32::from_le_bytes(acc.0[l]);
+            acc.wrapping_add(lo as i32 + hi as i32).to_le_bytes()
+        }))
+    }
+
+    unsafe fn store(self, c: *mut i32) {
+        for l in 0..N {
+            // SAFETY: the caller guarantees N writable i32 at c.
+            unsafe { c.add(l).write_unaligned(i32::from_le_bytes(self.0[l])) };
+        }
+    }
 }

@@ -3,7 +3,9 @@
 use rayon::prelude::*;
 
 use super::kernel::{QIsa, MR, NR_MAX};
-use super::quantize::{pack_b, packed_a_len, quantize_pack_a, QuantizedWeight, RowQuant};
+use super::quantize::{
+    pack_b, packed_a_len, quantize_pack_a, split_pairs, PairResidual, QuantizedWeight, RowQuant,
+};
 use crate::gemm::{Epilogue, Linear, LinearError};
 use crate::threads;
 
@@ -19,6 +21,10 @@ pub struct QLinear {
     isa: QIsa,
     /// The weight packed for `isa`'s tiles ([`pack_b`]).
     packed: Vec<i8>,
+    /// For [`QIsa::Avx2U7`], the weights [`split_pairs`] took out of `packed`, when the pair
+    /// tile runs; `None` where it does not (every other kernel, and AVX2 when the split would
+    /// take out more than one weight in [`PAIR_RESIDUAL_MAX`]).
+    residual: Option<PairResidual>,
     /// `sw[j]`.
     scale: Vec<f32>,
     /// `sw[j] · Σₖ w[j][k]`.
@@ -67,11 +73,26 @@ impl QLinear {
             .zip(&weight.scales)
             .map(|(row, s)| s * row.iter().map(|&v| v as i32).sum::<i32>() as f32)
             .collect();
+        let mut packed = pack_b(&weight, isa.nr());
+        let residual = match isa {
+            QIsa::Avx2U7 => {
+                let mut split = packed.clone();
+                let r = split_pairs(&mut split, k.div_ceil(4), isa.nr(), isa.act_max());
+                // Each weight taken out costs a scalar multiply-add per row; past a few per
+                // thousand that outweighs what the pair tile saves.
+                (r.len() * PAIR_RESIDUAL_MAX <= weight.values.len()).then(|| {
+                    packed = split;
+                    r
+                })
+            }
+            _ => None,
+        };
         Ok(QLinear {
             out_features: n,
             in_features: k,
             isa,
-            packed: pack_b(&weight, isa.nr()),
+            packed,
+            residual,
             scale: weight.scales,
             offset,
             bias,
@@ -93,9 +114,27 @@ impl QLinear {
         self.isa
     }
 
-    /// Bytes held (packed weight, scales, bias).
+    /// Bytes held (packed weight and its residual, scales, bias).
     pub fn bytes(&self) -> usize {
-        self.packed.len() + 4 * (2 * self.out_features + self.bias.as_ref().map_or(0, Vec::len))
+        self.packed.len()
+            + self.residual.as_ref().map_or(0, PairResidual::bytes)
+            + 4 * (2 * self.out_features + self.bias.as_ref().map_or(0, Vec::len))
+    }
+
+    /// The tile kernel: [`QIsa::kernel`], but on [`QIsa::Avx2U7`] without a residual the
+    /// one-group-at-a-time tile.
+    fn kernel(&self) -> super::kernel::QKernelFn {
+        #[cfg(target_arch = "x86_64")]
+        if self.isa == QIsa::Avx2U7 && self.residual.is_none() {
+            return super::x86::kernel_avx2_u7_single;
+        }
+        self.isa.kernel()
+    }
+
+    /// Weights moved out of the packed matrix for AVX2's 7-bit kernel ([`split_pairs`]): 0
+    /// for the other kernels.
+    pub fn residual_len(&self) -> usize {
+        self.residual.as_ref().map_or(0, PairResidual::len)
     }
 
     /// Computes `rows` outputs: `x` is `[rows, in]`, `y` is `[rows, out]`, both row-major.
@@ -190,7 +229,7 @@ impl QLinear {
         let nr = self.isa.nr();
         let k4 = k.div_ceil(4);
         let (a_panel, b_panel) = (k4 * MR * 4 * self.isa.act_bytes(), k4 * nr * 4);
-        let kernel = self.isa.kernel();
+        let kernel = self.kernel();
         let f32_isa = crate::gemm::detect();
         let mut tile = [0i32; MR * NR_MAX];
         let accumulate = matches!(epilogue, Epilogue::Accumulate);
@@ -214,6 +253,9 @@ impl QLinear {
                             tile.as_mut_ptr(),
                         )
                     };
+                    if let Some(r) = &self.residual {
+                        r.apply(jp, &a[p * a_panel..(p + 1) * a_panel], &mut tile, nr);
+                    }
                     let j0 = jp * nr;
                     let nc = nr.min(n - j0);
                     let t = QTile {
@@ -348,6 +390,10 @@ impl AnyLinear {
         rows * self.in_features() * self.out_features()
     }
 }
+
+/// AVX2's 7-bit pair tile runs when [`split_pairs`] takes out at most one weight in this many
+/// (the random-weight ViT-B/16 fixture: about one in 3,000).
+const PAIR_RESIDUAL_MAX: usize = 1024;
 
 /// Bytes of packed weight a block of column panels may take (about half of a 512 KiB L2).
 const L2_BYTES: usize = 256 * 1024;

@@ -14,9 +14,10 @@
 //! q/k/v run the exact one ([`QIsa::Avx2I16`]: activations packed as `i16`, the `i8` weights
 //! widened as they are loaded, `vpmaddwd`), whose sums and quantization are those of the VNNI
 //! kernels; the attention output and the MLP run plain `vpmaddubsw` on 7-bit activations
-//! ([`QIsa::Avx2U7`], exact below 128), about 1.2× faster on Zen 3. The weights keep their
-//! full 8 bits, the same `i8` values on every ISA, so an int8 checkpoint runs unchanged
-//! everywhere. 7-bit activations on every layer measured below the 0.9995 cosine bar on the
+//! ([`QIsa::Avx2U7`], exact below 128), two groups summed in `i16` before widening
+//! ([`kernel::tile_pairs`], on weights made safe for it by [`split_pairs`]), about 1.35×
+//! faster on Zen 3. The weights keep their full 8 bits, the same `i8` values on every ISA, so
+//! an int8 checkpoint runs unchanged everywhere. 7-bit activations on every layer measured below the 0.9995 cosine bar on the
 //! fixtures (0.99935), as did 7-bit weights (0.99904).
 
 mod kernel;
@@ -26,11 +27,15 @@ mod quantize;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-pub use kernel::{kernel_emu16, kernel_portable, tile, tile_words, QIsa, QKernelFn, MR, NR_MAX};
-pub use lanes::{Emulated, Lanes, WordLanes};
+pub use kernel::{
+    kernel_emu16, kernel_portable, tile, tile_pairs, tile_words, QIsa, QKernelFn, MR, NR_MAX,
+};
+pub use lanes::{ByteLanes, Emulated, Lanes, WordLanes};
 pub(crate) use linear::{dequant_portable, QTile};
 pub use linear::{AnyLinear, QLinear};
-pub use quantize::{pack_b, packed_a_len, quantize_pack_a, QuantizedWeight, RowQuant};
+pub use quantize::{
+    pack_b, packed_a_len, quantize_pack_a, split_pairs, PairResidual, QuantizedWeight, RowQuant,
+};
 
 #[cfg(test)]
 mod tests;

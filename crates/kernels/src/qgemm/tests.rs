@@ -4,8 +4,8 @@
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 
-use super::kernel::{tile, tile_words, QIsa, MR};
-use super::lanes::{Emulated, EmulatedWords, Lanes, WordLanes};
+use super::kernel::{tile, tile_pairs, tile_words, QIsa, MR};
+use super::lanes::{ByteLanes, Emulated, EmulatedBytes, EmulatedWords, Lanes, WordLanes};
 use super::*;
 use crate::{Activation, Epilogue};
 
@@ -50,6 +50,30 @@ fn run_tile_words<V: WordLanes>(k4: usize, a: &[u8], b: &[i8]) -> Vec<i32> {
     c
 }
 
+/// [`tile_pairs`] on `b` as given (no split).
+fn run_tile_pairs<V: ByteLanes>(k4: usize, a: &[u8], b: &[i8]) -> Vec<i32> {
+    let mut c = vec![0i32; MR * 2 * V::N];
+    // SAFETY: a, b and c have the sizes of the tile contract; emulated lanes need no features.
+    unsafe { tile_pairs::<V>(k4, a.as_ptr(), b.as_ptr(), c.as_mut_ptr()) };
+    c
+}
+
+/// A 7-bit kernel as [`QLinear`] runs it: on one panel `b` split by [`split_pairs`], then the
+/// residual added.
+fn with_split(
+    k4: usize,
+    nr: usize,
+    a: &[u8],
+    b: &[i8],
+    run: impl Fn(&[i8]) -> Vec<i32>,
+) -> Vec<i32> {
+    let mut split = b.to_vec();
+    let residual = split_pairs(&mut split, k4, nr, 127);
+    let mut c = run(&split);
+    residual.apply(0, a, &mut c, nr);
+    c
+}
+
 /// Packed `u8` activations as the `i16` kernel reads them: each value, then a zero byte.
 fn widened(a: &[u8]) -> Vec<u8> {
     a.iter().flat_map(|&v| [v, 0]).collect()
@@ -83,8 +107,9 @@ proptest! {
     #![proptest_config(config(128))]
 
     /// Every kernel of this CPU and the emulated 8- and 16-lane `vpdpbusd` and `vpmaddwd`
-    /// tiles exact against the naive sum; activations anywhere in `u8` (below 128 for AVX2's
-    /// 7-bit kernel), weights anywhere in `i8`.
+    /// tiles, and the emulated 7-bit pair tile, exact against the naive sum; activations
+    /// anywhere in `u8` (below 128 for AVX2's 7-bit kernel, which runs on split weights plus
+    /// their residual, as in a layer), weights anywhere in `i8`.
     #[test]
     fn kernels_are_exact(k4 in 1usize..80, seed in proptest::collection::vec(edge_byte(), 64)) {
         let pick = |i: usize| seed[(i * 7 + i / 64) % seed.len()];
@@ -92,21 +117,24 @@ proptest! {
             let a: Vec<u8> = (0..k4 * MR * 4).map(pick).collect();
             let b: Vec<i8> = (0..k4 * nr * 4).map(|i| pick(i * 3 + 1) as i8).collect();
             let want = naive_tile(k4, nr, &a, &b);
+            let a7: Vec<u8> = a.iter().map(|v| v & 127).collect();
+            let want7 = naive_tile(k4, nr, &a7, &b);
             if nr == 16 {
                 prop_assert_eq!(run_tile::<Emulated<8>>(k4, &a, &b), want.clone());
                 prop_assert_eq!(run_tile_words::<EmulatedWords<8>>(k4, &a, &b), want.clone());
+                let pairs = with_split(k4, nr, &a7, &b, |b| run_tile_pairs::<EmulatedBytes<8>>(k4, &a7, b));
+                prop_assert_eq!(pairs, want7.clone());
             } else {
                 prop_assert_eq!(run_tile::<Emulated<16>>(k4, &a, &b), want.clone());
                 prop_assert_eq!(run_tile_words::<EmulatedWords<16>>(k4, &a, &b), want.clone());
             }
             for isa in QIsa::available().into_iter().filter(|i| i.nr() == nr) {
-                let a7: Vec<u8> = a.iter().map(|v| v & 127).collect();
-                let want7 = naive_tile(k4, nr, &a7, &b);
-                let (a, want) = match isa.act_max() {
-                    127 => (&a7, &want7),
-                    _ => (&a, &want),
-                };
-                prop_assert_eq!(&run_isa(isa, k4, a, &b), want, "{:?}", isa);
+                match isa.act_max() {
+                    127 => prop_assert_eq!(
+                        with_split(k4, nr, &a7, &b, |b| run_isa(isa, k4, &a7, b)), want7.clone(), "{:?}", isa
+                    ),
+                    _ => prop_assert_eq!(run_isa(isa, k4, &a, &b), want.clone(), "{:?}", isa),
+                }
             }
         }
     }
@@ -137,6 +165,58 @@ fn avx2_8bit_extremes_are_exact() {
             }
         }
     }
+}
+
+/// The pair tile's lanes emulate AVX2 bit for bit, where sums saturate or wrap included
+/// (activations anywhere in `u8`, weights unsplit), when this CPU has AVX2.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn pair_lanes_emulate_avx2() {
+    if !QIsa::available().contains(&QIsa::Avx2U7) {
+        return;
+    }
+    for (k4, av, bv) in [
+        (1, 255u8, -128i8),
+        (2, 255, 127),
+        (7, 200, -100),
+        (64, 127, 127),
+    ] {
+        let a: Vec<u8> = (0..k4 * MR * 4)
+            .map(|i| av.wrapping_sub((i % 3) as u8))
+            .collect();
+        let b: Vec<i8> = (0..k4 * 64)
+            .map(|i| bv.wrapping_add((i % 5) as i8))
+            .collect();
+        assert_eq!(
+            run_tile_pairs::<EmulatedBytes<8>>(k4, &a, &b),
+            run_isa(QIsa::Avx2U7, k4, &a, &b),
+            "k4 {k4}"
+        );
+    }
+}
+
+/// Why [`split_pairs`] exists: four weights of 127 (or −128) under activations of 127 sum to
+/// 64516 (−65024), beyond `i16`, and the unsplit pair tile is wrong; split, it is exact. Where
+/// the weights are small, nothing is taken out.
+#[test]
+fn split_pairs_makes_the_pair_tile_exact() {
+    for (bv, k4) in [(127i8, 2usize), (-128, 2), (127, 9), (-128, 41), (90, 8)] {
+        let a = vec![127u8; k4 * MR * 4];
+        let b = vec![bv; k4 * 16 * 4];
+        let exact = naive_tile(k4, 16, &a, &b);
+        assert_ne!(run_tile_pairs::<EmulatedBytes<8>>(k4, &a, &b), exact);
+        let mut split = b.clone();
+        let residual = split_pairs(&mut split, k4, 16, 127);
+        assert!(!residual.is_empty());
+        let got = with_split(k4, 16, &a, &b, |b| {
+            run_tile_pairs::<EmulatedBytes<8>>(k4, &a, b)
+        });
+        assert_eq!(got, exact, "{bv} × {k4} groups");
+    }
+    let small = vec![64i8; 6 * 16 * 4];
+    let mut split = small.clone();
+    assert!(split_pairs(&mut split, 6, 16, 127).is_empty());
+    assert_eq!(split, small);
 }
 
 /// Rows `x[r][k] = lo[r] + step[r]·q[r][k]` with `q` in `0..=act_max` reaching both ends, in
@@ -386,6 +466,51 @@ proptest! {
         for isa in crate::gemm::Isa::ALL.into_iter().filter(|i| i.supported()) {
             let got = run(Some(isa));
             prop_assert!(got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()), "{isa}");
+        }
+    }
+}
+
+/// A layer on AVX2's pair tile with a residual (small weights but for a few quads of ±127 that
+/// [`split_pairs`] must take apart), and one whose weights it would take too much of (the
+/// one-group tile instead): both exact against the integer reference, on every kernel of this
+/// CPU.
+#[test]
+fn pair_tile_layers_match_reference() {
+    let (m, n, k) = (13, 40, 203);
+    let mut values: Vec<i8> = (0..n * k).map(|i| (i * 37 % 81) as i8 - 40).collect();
+    for (j, kk) in [(0, 0), (5, 8), (39, 192)] {
+        for t in [0, 1, 4, 5] {
+            values[j * k + kk + t] = if j % 2 == 0 { 127 } else { -127 };
+        }
+    }
+    let scales = vec![1.0 / 64.0; n];
+    let few = QuantizedWeight::from_parts(values, scales.clone(), n, k).unwrap();
+    let many = weights(n, k, 3);
+    for (w, pairs) in [(few, true), (many, false)] {
+        for isa in QIsa::available() {
+            let (x, q, p) = exact_rows(m, k, isa.act_max(), 8);
+            let lin = QLinear::with_isa(w.clone(), None, isa).unwrap();
+            if isa == QIsa::Avx2U7 {
+                assert_eq!(lin.residual_len() > 0, pairs, "pairs {pairs}");
+            }
+            let mut y = vec![0f32; m * n];
+            lin.forward(&x, m, &mut y, Epilogue::Store);
+            for r in 0..m {
+                for j in 0..n {
+                    let row = &w.values[j * k..(j + 1) * k];
+                    let dot: i64 = (0..k).map(|kk| q[r][kk] as i64 * row[kk] as i64).sum();
+                    let sum: i64 = row.iter().map(|&v| v as i64).sum();
+                    let sw = w.scales[j] as f64;
+                    let want = sw * (p[r].step as f64 * dot as f64 + p[r].lo as f64 * sum as f64);
+                    let mag = sw * (p[r].step as f64 * 255.0 + p[r].lo.abs() as f64) * 128.0;
+                    let tol = 1e-6 * (mag * k as f64 + want.abs() + 1.0);
+                    let got = y[r * n + j] as f64;
+                    assert!(
+                        (got - want).abs() <= tol,
+                        "{isa:?} [{r},{j}]: {got} vs {want}"
+                    );
+                }
+            }
         }
     }
 }
