@@ -76,14 +76,15 @@ impl QLinear {
         let mut packed = pack_b(&weight, isa.nr());
         let residual = match isa {
             QIsa::Avx2U7 => {
-                let mut split = packed.clone();
-                let r = split_pairs(&mut split, k.div_ceil(4), isa.nr(), isa.act_max());
+                let r = split_pairs(&mut packed, k.div_ceil(4), isa.nr(), isa.act_max());
                 // Each weight taken out costs a scalar multiply-add per row; past a few per
                 // thousand that outweighs what the pair tile saves.
-                (r.len() * PAIR_RESIDUAL_MAX <= weight.values.len()).then(|| {
-                    packed = split;
-                    r
-                })
+                if r.len() * PAIR_RESIDUAL_MAX <= weight.values.len() {
+                    Some(r)
+                } else {
+                    r.restore(&mut packed, k.div_ceil(4), isa.nr());
+                    None
+                }
             }
             _ => None,
         };

@@ -342,6 +342,17 @@ impl PairResidual {
         4 * self.starts.len() + std::mem::size_of::<ResidualWeight>() * self.entries.len()
     }
 
+    /// Puts the weights taken out back into `packed` (the weight [`split_pairs`] split, `k4`
+    /// groups deep, `nr` columns per panel): undoes the split.
+    pub fn restore(&self, packed: &mut [i8], k4: usize, nr: usize) {
+        for (jp, w) in self.starts.windows(2).enumerate() {
+            for r in &self.entries[w[0] as usize..w[1] as usize] {
+                let (g, t) = (r.a_at as usize / (MR * 4), r.a_at as usize % 4);
+                packed[((jp * k4 + g) * nr + r.col as usize) * 4 + t] = r.w;
+            }
+        }
+    }
+
     /// Adds column panel `jp`'s taken-out weights times the activations of `a_panel` (one
     /// row panel as [`quantize_pack_a`] packs it, one byte per value) to the `MR` rows of
     /// `tile` (rows `nr` apart), in `i32` like the kernel.

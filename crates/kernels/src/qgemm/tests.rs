@@ -208,6 +208,8 @@ fn split_pairs_makes_the_pair_tile_exact() {
         let mut split = b.clone();
         let residual = split_pairs(&mut split, k4, 16, 127);
         assert!(!residual.is_empty());
+        residual.restore(&mut split, k4, 16);
+        assert_eq!(split, b, "restored");
         let got = with_split(k4, 16, &a, &b, |b| {
             run_tile_pairs::<EmulatedBytes<8>>(k4, &a, b)
         });
