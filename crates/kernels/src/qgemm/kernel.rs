@@ -325,7 +325,9 @@ impl QIsa {
         }
     }
 
-    /// The tile kernel.
+    /// The tile kernel. [`QIsa::Avx2U7`]'s is the pair tile ([`tile_pairs`]), exact only on
+    /// weights [`super::quantize::split_pairs`] made safe for it, with the residual added
+    /// ([`QLinear`](super::QLinear) does both).
     pub fn kernel(self) -> QKernelFn {
         match self {
             #[cfg(target_arch = "x86_64")]
