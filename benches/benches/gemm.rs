@@ -4,17 +4,9 @@
 //! measured by independent FMA chains.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use vitrs_benches::VIT_B16_LINEARS;
 use vitrs_kernels::gemm::{detect, Isa};
 use vitrs_kernels::{Epilogue, Linear};
-
-/// (m, k, n) of the four linears of a ViT-B/16 layer at batch 1, and the MLP at batch 8.
-const SHAPES: &[(usize, usize, usize)] = &[
-    (197, 768, 2304),
-    (197, 768, 768),
-    (197, 768, 3072),
-    (197, 3072, 768),
-    (1576, 768, 3072),
-];
 
 /// The ISAs to measure: all this CPU runs, but the emulated one (a test device, slow).
 fn isas() -> Vec<Isa> {
@@ -29,7 +21,7 @@ fn isas() -> Vec<Isa> {
 fn gemm(c: &mut Criterion) {
     vitrs_kernels::threads::init(1);
     let mut g = c.benchmark_group("gemm_1_thread");
-    for &(m, k, n) in SHAPES {
+    for &(m, k, n) in VIT_B16_LINEARS {
         let x: Vec<f32> = (0..m * k).map(|i| (i % 13) as f32 * 0.01).collect();
         let w: Vec<f32> = (0..n * k).map(|i| (i % 7) as f32 * 0.01).collect();
         let lin = Linear::new(w.clone(), None, n, k).unwrap();

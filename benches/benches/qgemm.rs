@@ -3,17 +3,9 @@
 //! and each micro-kernel alone on one tile with its panels in L1.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use vitrs_benches::VIT_B16_LINEARS;
 use vitrs_kernels::qgemm::{QIsa, QLinear, QuantizedWeight, MR};
 use vitrs_kernels::{Epilogue, Linear};
-
-/// (m, k, n) of the four linears of a ViT-B/16 layer at batch 1, and the MLP at batch 8.
-const SHAPES: &[(usize, usize, usize)] = &[
-    (197, 768, 2304),
-    (197, 768, 768),
-    (197, 768, 3072),
-    (197, 3072, 768),
-    (1576, 768, 3072),
-];
 
 /// The int8 kernels to measure: all this CPU runs but the emulated 16-lane one.
 fn isas() -> Vec<QIsa> {
@@ -41,7 +33,7 @@ fn weight(n: usize, k: usize) -> Vec<f32> {
 fn layers(c: &mut Criterion) {
     vitrs_kernels::threads::init(1);
     let mut g = c.benchmark_group("qgemm_1_thread");
-    for &(m, k, n) in SHAPES {
+    for &(m, k, n) in VIT_B16_LINEARS {
         let x: Vec<f32> = (0..m * k)
             .map(|i| ((i * 31 % 97) as f32 - 40.0) * 0.03)
             .collect();

@@ -8,7 +8,8 @@
 //!
 //! [`WordLanes`] is the operation of AVX2's exact 8-bit kernel, `vpmaddwd` on `i16` pairs,
 //! with `EmulatedWords` its plain-Rust stand-in in the tests; [`ByteLanes`] those of AVX2's
-//! 7-bit kernel (`vpmaddubsw`, `vpaddw`, `vpmaddwd`), with `EmulatedBytes`.
+//! 7-bit kernel (`vpmaddubsw`, `vpaddw`, `vpmaddwd`), which [`Emulated`] also implements in the
+//! tests.
 
 /// A vector of `N` `i32` lanes, each holding four bytes.
 ///
@@ -244,14 +245,10 @@ pub trait ByteLanes: Copy {
     unsafe fn store(self, c: *mut i32);
 }
 
-/// Plain-Rust [`ByteLanes`] with the instructions' exact meaning (saturation in `maddubs`,
-/// wrapping elsewhere): AVX2's 7-bit tile logic on any machine. Tests only.
+/// [`Emulated`] lanes as [`ByteLanes`], with the instructions' exact meaning (saturation in
+/// `maddubs`, wrapping elsewhere): AVX2's 7-bit tile logic on any machine. Tests only.
 #[cfg(test)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EmulatedBytes<const N: usize>(pub [[u8; 4]; N]);
-
-#[cfg(test)]
-impl<const N: usize> EmulatedBytes<N> {
+impl<const N: usize> Emulated<N> {
     /// The two `i16` halves of lane `l`.
     fn halves(self, l: usize) -> [i16; 2] {
         let b = self.0[l];
@@ -263,7 +260,7 @@ impl<const N: usize> EmulatedBytes<N> {
 
     /// A vector from each lane's two `i16` halves.
     fn from_halves(f: impl Fn(usize) -> [i16; 2]) -> Self {
-        EmulatedBytes(std::array::from_fn(|l| {
+        Emulated(std::array::from_fn(|l| {
             let [lo, hi] = f(l);
             let (lo, hi) = (lo.to_le_bytes(), hi.to_le_bytes());
             [lo[0], lo[1], hi[0], hi[1]]
@@ -272,22 +269,22 @@ impl<const N: usize> EmulatedBytes<N> {
 }
 
 #[cfg(test)]
-impl<const N: usize> ByteLanes for EmulatedBytes<N> {
+impl<const N: usize> ByteLanes for Emulated<N> {
     const N: usize = N;
 
     unsafe fn zero() -> Self {
-        EmulatedBytes([[0; 4]; N])
+        // SAFETY: emulated lanes need no CPU feature.
+        unsafe { <Self as Lanes>::zero() }
     }
 
     unsafe fn splat4(a: *const u8) -> Self {
-        // SAFETY: the caller guarantees four readable bytes at a.
-        let v = unsafe { a.cast::<[u8; 4]>().read_unaligned() };
-        EmulatedBytes([v; N])
+        // SAFETY: forwarded (four readable bytes at a).
+        unsafe { <Self as Lanes>::splat4(a) }
     }
 
     unsafe fn load(b: *const i8) -> Self {
-        // SAFETY: the caller guarantees 4·N readable bytes at b.
-        EmulatedBytes(unsafe { b.cast::<[[u8; 4]; N]>().read_unaligned() })
+        // SAFETY: forwarded (4·N readable bytes at b).
+        unsafe { <Self as Lanes>::load(b) }
     }
 
     unsafe fn maddubs(a: Self, b: Self) -> Self {
@@ -309,7 +306,7 @@ impl<const N: usize> ByteLanes for EmulatedBytes<N> {
     }
 
     unsafe fn widen_add(acc: Self, x: Self) -> Self {
-        EmulatedBytes(std::array::from_fn(|l| {
+        Emulated(std::array::from_fn(|l| {
             let [lo, hi] = x.halves(l);
             let acc = i32::from_le_bytes(acc.0[l]);
             acc.wrapping_add(lo as i32 + hi as i32).to_le_bytes()
@@ -317,9 +314,7 @@ impl<const N: usize> ByteLanes for EmulatedBytes<N> {
     }
 
     unsafe fn store(self, c: *mut i32) {
-        for l in 0..N {
-            // SAFETY: the caller guarantees N writable i32 at c.
-            unsafe { c.add(l).write_unaligned(i32::from_le_bytes(self.0[l])) };
-        }
+        // SAFETY: forwarded (N writable i32 at c).
+        unsafe { <Self as Lanes>::store(self, c) }
     }
 }

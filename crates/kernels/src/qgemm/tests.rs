@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 
 use super::kernel::{tile, tile_pairs, tile_words, QIsa, MR};
-use super::lanes::{ByteLanes, Emulated, EmulatedBytes, EmulatedWords, Lanes, WordLanes};
+use super::lanes::{ByteLanes, Emulated, EmulatedWords, Lanes, WordLanes};
 use super::*;
 use crate::{Activation, Epilogue};
 
@@ -122,7 +122,7 @@ proptest! {
             if nr == 16 {
                 prop_assert_eq!(run_tile::<Emulated<8>>(k4, &a, &b), want.clone());
                 prop_assert_eq!(run_tile_words::<EmulatedWords<8>>(k4, &a, &b), want.clone());
-                let pairs = with_split(k4, nr, &a7, &b, |b| run_tile_pairs::<EmulatedBytes<8>>(k4, &a7, b));
+                let pairs = with_split(k4, nr, &a7, &b, |b| run_tile_pairs::<Emulated<8>>(k4, &a7, b));
                 prop_assert_eq!(pairs, want7.clone());
             } else {
                 prop_assert_eq!(run_tile::<Emulated<16>>(k4, &a, &b), want.clone());
@@ -188,7 +188,7 @@ fn pair_lanes_emulate_avx2() {
             .map(|i| bv.wrapping_add((i % 5) as i8))
             .collect();
         assert_eq!(
-            run_tile_pairs::<EmulatedBytes<8>>(k4, &a, &b),
+            run_tile_pairs::<Emulated<8>>(k4, &a, &b),
             run_isa(QIsa::Avx2U7, k4, &a, &b),
             "k4 {k4}"
         );
@@ -204,15 +204,13 @@ fn split_pairs_makes_the_pair_tile_exact() {
         let a = vec![127u8; k4 * MR * 4];
         let b = vec![bv; k4 * 16 * 4];
         let exact = naive_tile(k4, 16, &a, &b);
-        assert_ne!(run_tile_pairs::<EmulatedBytes<8>>(k4, &a, &b), exact);
+        assert_ne!(run_tile_pairs::<Emulated<8>>(k4, &a, &b), exact);
         let mut split = b.clone();
         let residual = split_pairs(&mut split, k4, 16, 127);
         assert!(!residual.is_empty());
         residual.restore(&mut split, k4, 16);
         assert_eq!(split, b, "restored");
-        let got = with_split(k4, 16, &a, &b, |b| {
-            run_tile_pairs::<EmulatedBytes<8>>(k4, &a, b)
-        });
+        let got = with_split(k4, 16, &a, &b, |b| run_tile_pairs::<Emulated<8>>(k4, &a, b));
         assert_eq!(got, exact, "{bv} × {k4} groups");
     }
     let small = vec![64i8; 6 * 16 * 4];

@@ -17,8 +17,7 @@
 //!
 //! Each method is one or two intrinsics; the kernel logic they run is
 //! [`super::kernel::tile`], [`super::kernel::tile_words`] or [`super::kernel::tile_pairs`],
-//! tested on every machine through emulated lanes ([`super::lanes::Emulated`], `EmulatedWords`,
-//! `EmulatedBytes`).
+//! tested on every machine through emulated lanes ([`super::lanes::Emulated`], `EmulatedWords`).
 
 use std::arch::x86_64::*;
 
