@@ -175,7 +175,7 @@ pub(crate) unsafe fn dequant<V: Lanes>(c: *mut f32, ld: usize, t: &crate::qgemm:
             assert!(arow.len() >= j + V::N);
             // SAFETY: N values of the row from j (asserted).
             let a = unsafe { V::load_i32(arow.as_ptr().add(j)) };
-            let mut v = step.mul(part(t.scale)).mul(a).add(lo.mul(part(t.offset)));
+            let mut v = dequant_lanes(step, lo, part(t.scale), a, part(t.offset));
             if let Some(b) = t.bias {
                 v = v.add(part(b));
             }
@@ -192,6 +192,13 @@ pub(crate) unsafe fn dequant<V: Lanes>(c: *mut f32, ld: usize, t: &crate::qgemm:
             j += n;
         }
     }
+}
+
+/// `step·scale·acc + lo·offset`, lane by lane, in the scalar form's order: both paths of
+/// [`dequant`] compute each value through this.
+#[inline(always)]
+fn dequant_lanes<V: Lanes>(step: V, lo: V, scale: V, acc: V, offset: V) -> V {
+    step.mul(scale).mul(acc).add(lo.mul(offset))
 }
 
 /// [`dequant`] where the tile's columns are whole vectors (every tile but a layer's last
@@ -218,7 +225,7 @@ unsafe fn dequant_whole<V: Lanes, const BIAS: bool, const ACCUMULATE: bool>(
                 let a = V::load_i32(arow.add(j));
                 let s = V::load(t.scale.as_ptr().add(j));
                 let o = V::load(t.offset.as_ptr().add(j));
-                let mut v = step.mul(s).mul(a).add(lo.mul(o));
+                let mut v = dequant_lanes(step, lo, s, a, o);
                 if BIAS {
                     v = v.add(V::load(bias.as_ptr().add(j)));
                 }
