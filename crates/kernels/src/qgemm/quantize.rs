@@ -401,10 +401,10 @@ pub fn split_pairs(packed: &mut [i8], k4: usize, nr: usize, act_max: u8) -> Pair
         for p in 0..k4 / 2 {
             for col in 0..nr {
                 for h in 0..2 {
-                    // The four (index, step) of this i16 sum.
+                    // The four (index in the panel, group, step) of this i16 sum.
                     let at = |n: usize| {
                         let (g, t) = (2 * p + n / 2, 2 * h + n % 2);
-                        ((g * nr + col) * 4 + t, 4 * g + t)
+                        ((g * nr + col) * 4 + t, g, t)
                     };
                     loop {
                         let (mut pos, mut neg) = (0, 0);
@@ -424,9 +424,9 @@ pub fn split_pairs(packed: &mut [i8], k4: usize, nr: usize, act_max: u8) -> Pair
                         let n = (0..4)
                             .max_by_key(|&n| sign * panel[at(n).0] as i32)
                             .expect("four weights");
-                        let (idx, k) = at(n);
+                        let (idx, g, t) = at(n);
                         out.entries.push(ResidualWeight {
-                            a_at: ((k / 4) * MR * 4 + k % 4) as u32,
+                            a_at: (g * MR * 4 + t) as u32,
                             col: col as u16,
                             w: panel[idx],
                         });
