@@ -593,16 +593,7 @@ impl Model {
                         .map(|i| i.pixels(self.pipe.processor()))
                         .collect::<vitrs::Result<Vec<_>>>()?;
                     let pixels = stack(&pixels)?;
-                    // The classifier reads the prefix tokens only: skip the rest of the
-                    // last layer.
-                    let opts = ForwardOptions {
-                        prefix_only: self.pipe.model().prefix_suffices(),
-                        ..Default::default()
-                    };
-                    let out = self.pipe.forward(&pixels, &opts)?;
-                    let logits = out
-                        .logits
-                        .ok_or_else(|| anyhow!("the model returned no logits"))?;
+                    let logits = self.pipe.logits(&pixels)?;
                     let n = logits.dims()[1];
                     for row in logits.data().chunks_exact(n) {
                         all.push(top_k_of(row, labels, top_k));

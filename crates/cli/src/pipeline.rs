@@ -649,9 +649,10 @@ impl Pipeline {
             .ok_or_else(|| Error::NoClassifier { model: self.name() })
     }
 
-    fn logits(&self, pixels: &Tensor) -> Result<Tensor> {
-        // The classifier reads token 0 (and DeiT's token 1): the rest of the last layer is
-        // skipped.
+    /// The classifier's logits `[N, classes]` for preprocessed `pixels` `[N, 3, H, W]`. The
+    /// classifier reads token 0 (and DeiT's token 1), so the rest of the last layer is skipped
+    /// ([`ForwardOptions::prefix_only`]). An error for a model without a classifier.
+    pub fn logits(&self, pixels: &Tensor) -> Result<Tensor> {
         let opts = ForwardOptions {
             prefix_only: self.loaded.vit.prefix_suffices(),
             ..Default::default()
