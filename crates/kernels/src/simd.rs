@@ -256,9 +256,9 @@ fn part_of<V: Lanes>(out: &[f32]) -> V {
     }
 }
 
-/// `row[j] = act(row[j] + bias[j])` on `rows` rows of `cols` values at stride `ld`, two
-/// vectors at a time (a short tail through a padded vector, so every element sees the same
-/// approximation). Mish, which has no vector form here, runs the scalar one.
+/// `row[j] = act(row[j] + bias[j])` on `rows` rows of `cols` values at stride `ld`, four
+/// vectors at a time, then one (a short tail through a padded vector, so every element sees
+/// the same approximation). Mish, which has no vector form here, runs the scalar one.
 ///
 /// # Safety
 /// The rows must be valid for reads and writes and not be touched by anyone else meanwhile;
