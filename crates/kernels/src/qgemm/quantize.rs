@@ -37,18 +37,7 @@ impl QuantizedWeight {
         let mut values = vec![0i8; expected];
         let mut scales = vec![0f32; out_features];
         if in_features > 0 {
-            for ((row, q), scale) in weight
-                .chunks_exact(in_features)
-                .zip(values.chunks_exact_mut(in_features))
-                .zip(&mut scales)
-            {
-                let amax = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-                *scale = amax / 127.0;
-                let inv = if amax > 0.0 { 127.0 / amax } else { 0.0 };
-                for (q, w) in q.iter_mut().zip(row) {
-                    *q = (w * inv).round().clamp(-127.0, 127.0) as i8;
-                }
-            }
+            quantize_rows(weight, in_features, &mut values, &mut scales);
         }
         Ok(QuantizedWeight {
             out_features,
@@ -104,6 +93,77 @@ impl QuantizedWeight {
             .enumerate()
             .map(|(i, &q)| self.scales[i / k] * q as f32)
             .collect()
+    }
+}
+
+/// Quantizes `weight`'s rows of `k` values into `values` and `scales` (see
+/// [`QuantizedWeight::quantize`]); with AVX2 where the CPU has it: the same code, in wider
+/// vectors (the same values).
+fn quantize_rows(weight: &[f32], k: usize, values: &mut [i8], scales: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::gemm::detect() == crate::gemm::Isa::Avx2Fma {
+        // SAFETY: detect() confirmed AVX2 on this CPU.
+        return unsafe { quantize_rows_avx2(weight, k, values, scales) };
+    }
+    quantize_rows_any(weight, k, values, scales)
+}
+
+/// [`quantize_rows_any`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn quantize_rows_avx2(weight: &[f32], k: usize, values: &mut [i8], scales: &mut [f32]) {
+    quantize_rows_any(weight, k, values, scales)
+}
+
+#[inline(always)]
+fn quantize_rows_any(weight: &[f32], k: usize, values: &mut [i8], scales: &mut [f32]) {
+    for ((row, q), scale) in weight
+        .chunks_exact(k)
+        .zip(values.chunks_exact_mut(k))
+        .zip(scales)
+    {
+        let amax = abs_max(row);
+        *scale = amax / 127.0;
+        let inv = if amax > 0.0 { 127.0 / amax } else { 0.0 };
+        for (q, w) in q.iter_mut().zip(row) {
+            *q = to_i8(w * inv);
+        }
+    }
+}
+
+/// The largest `|v|` of `row` (0 if empty; NaN ignored, as `f32::max` folds), in eight
+/// independent lanes so that it vectorizes.
+#[inline(always)]
+fn abs_max(row: &[f32]) -> f32 {
+    let mut m = [0f32; 8];
+    let chunks = row.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for l in 0..8 {
+            m[l] = m[l].max(c[l].abs());
+        }
+    }
+    tail.iter()
+        .fold(m.into_iter().fold(0f32, f32::max), |m, v| m.max(v.abs()))
+}
+
+/// `x.round().clamp(-127.0, 127.0) as i8` (half away from zero; NaN gives 0) without a call
+/// to libm's `roundf` (x86-64's baseline has no instruction for it), so that loops over it
+/// vectorize: clamped to ±128, truncated, then one away from zero where the dropped fraction
+/// is at least ½, then clamped to ±127.
+#[inline(always)]
+pub(super) fn to_i8(x: f32) -> i8 {
+    // In [−128, 128] (NaN to −128, undone below), where the fraction is exact.
+    #[allow(clippy::manual_clamp)] // clamp would keep a NaN, which must not reach the cast
+    let c = x.max(-128.0).min(128.0);
+    // SAFETY: c is finite and within i32.
+    let t = unsafe { c.to_int_unchecked::<i32>() };
+    let d = c - t as f32;
+    let r = (t + (d >= 0.5) as i32 - (d <= -0.5) as i32).clamp(-127, 127) as i8;
+    if x.is_nan() {
+        0
+    } else {
+        r
     }
 }
 
@@ -297,11 +357,23 @@ pub fn pack_b(w: &QuantizedWeight, nr: usize) -> Vec<i8> {
     let (n, k) = (w.out_features, w.in_features);
     let k4 = k.div_ceil(4);
     let mut packed = vec![0i8; n.div_ceil(nr) * k4 * nr * 4];
-    for j in 0..n {
-        let (jp, jj) = (j / nr, j % nr);
-        for (kk, &v) in w.values[j * k..(j + 1) * k].iter().enumerate() {
-            let (g, t) = (kk / 4, kk % 4);
-            packed[((jp * k4 + g) * nr + jj) * 4 + t] = v;
+    if k == 0 {
+        return packed;
+    }
+    // Column j's four steps of group g go to one 4-byte slot; the slots of one column are
+    // 4·nr bytes apart in its panel.
+    for (j, row) in w.values.chunks_exact(k).enumerate() {
+        let panel = &mut packed[(j / nr) * k4 * nr * 4..][..k4 * nr * 4];
+        let slots = panel[(j % nr) * 4..].chunks_mut(4 * nr);
+        let steps = row.chunks_exact(4);
+        let last = steps.remainder();
+        let mut slots = slots;
+        // Steps first: zip stops on them without taking a slot.
+        for (steps, slot) in steps.zip(&mut slots) {
+            slot[..4].copy_from_slice(steps);
+        }
+        if let Some(slot) = slots.next().filter(|_| !last.is_empty()) {
+            slot[..last.len()].copy_from_slice(last);
         }
     }
     packed
@@ -399,6 +471,22 @@ pub fn split_pairs(packed: &mut [i8], k4: usize, nr: usize, act_max: u8) -> Pair
     for jp in 0..panels {
         let panel = &mut packed[jp * panel_len..(jp + 1) * panel_len];
         for p in 0..k4 / 2 {
+            // Nearly every pair of groups fits whole: check all its sums at once (a loop
+            // the compiler vectorizes) before looking at any one of them.
+            let pair = &panel[2 * p * nr * 4..(2 * p + 2) * nr * 4];
+            let (g0, g1) = pair.split_at(nr * 4);
+            let misfits = g0
+                .chunks_exact(2)
+                .zip(g1.chunks_exact(2))
+                .fold(0, |bad, (a, b)| {
+                    let ws = [a[0], a[1], b[0], b[1]].map(|w| w as i32);
+                    let pos: i32 = ws.iter().map(|&w| w.max(0)).sum();
+                    let neg: i32 = ws.iter().map(|&w| (-w).max(0)).sum();
+                    bad | !fits(pos, neg) as u8
+                });
+            if misfits == 0 {
+                continue;
+            }
             for col in 0..nr {
                 for h in 0..2 {
                     // The four (index in the panel, group, step) of this i16 sum.

@@ -356,6 +356,57 @@ fn weight_quantization_error_is_half_a_step() {
     assert_eq!((zero.values, zero.scales), (vec![0; 4], vec![0.0]));
 }
 
+/// The weight quantizer's rounding is `f32::round` (half away from zero), clamped, cast: on
+/// every half-integer and its neighbours, on a sweep of all f32 bit patterns, and on NaN and
+/// the infinities.
+#[test]
+fn weight_rounding_is_libm_round() {
+    let want = |x: f32| x.round().clamp(-127.0, 127.0) as i8;
+    let mut xs = vec![
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        0.0,
+        -0.0,
+        f32::MAX,
+    ];
+    for h in -300..=300 {
+        let x = h as f32 + 0.5;
+        xs.extend([
+            x,
+            f32::from_bits(x.to_bits() - 1),
+            f32::from_bits(x.to_bits() + 1),
+        ]);
+    }
+    xs.extend((0..u32::MAX / 9973).map(|i| f32::from_bits(i * 9973)));
+    for x in xs {
+        assert_eq!(
+            super::quantize::to_i8(x),
+            want(x),
+            "{x:e} ({:#x})",
+            x.to_bits()
+        );
+    }
+}
+
+/// `pack_b` puts each weight where its documented index says, zero elsewhere: every depth
+/// remainder mod 4 and a partial last panel.
+#[test]
+fn pack_b_follows_its_layout() {
+    for (n, k, nr) in [(5, 8, 4), (19, 9, 16), (17, 10, 16), (33, 11, 32), (3, 1, 16)] {
+        let values: Vec<i8> = (0..n * k).map(|i| ((i % 251) as i32 - 120) as i8).collect();
+        let w = QuantizedWeight::from_parts(values.clone(), vec![1.0; n], n, k).unwrap();
+        let k4 = k.div_ceil(4);
+        let mut want = vec![0i8; n.div_ceil(nr) * k4 * nr * 4];
+        for j in 0..n {
+            for kk in 0..k {
+                want[((j / nr * k4 + kk / 4) * nr + j % nr) * 4 + kk % 4] = values[j * k + kk];
+            }
+        }
+        assert_eq!(pack_b(&w, nr), want, "n {n}, k {k}, nr {nr}");
+    }
+}
+
 #[test]
 fn concat_matches_quantizing_the_stack() {
     let (k, n) = (9, 4);
