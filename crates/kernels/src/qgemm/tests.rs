@@ -393,7 +393,13 @@ fn weight_rounding_is_libm_round() {
 /// remainder mod 4 and a partial last panel.
 #[test]
 fn pack_b_follows_its_layout() {
-    for (n, k, nr) in [(5, 8, 4), (19, 9, 16), (17, 10, 16), (33, 11, 32), (3, 1, 16)] {
+    for (n, k, nr) in [
+        (5, 8, 4),
+        (19, 9, 16),
+        (17, 10, 16),
+        (33, 11, 32),
+        (3, 1, 16),
+    ] {
         let values: Vec<i8> = (0..n * k).map(|i| ((i % 251) as i32 - 120) as i8).collect();
         let w = QuantizedWeight::from_parts(values.clone(), vec![1.0; n], n, k).unwrap();
         let k4 = k.div_ceil(4);
