@@ -75,7 +75,13 @@ impl<'a> Weights<'a> {
                 checkpoint: self.source.describe(),
                 name: full.clone(),
             })?;
-        if !self.allow_nonfinite {
+        // A pass that vectorizes (no early exit inside a block) before the one that counts.
+        let all_finite = || {
+            values
+                .chunks(4096)
+                .all(|c| c.iter().fold(true, |ok, v| ok & v.is_finite()))
+        };
+        if !self.allow_nonfinite && !all_finite() {
             let mut bad = values.iter().enumerate().filter(|(_, v)| !v.is_finite());
             if let Some((first, _)) = bad.next() {
                 return Err(ModelError::NonFinite {
