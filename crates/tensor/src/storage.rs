@@ -25,20 +25,7 @@ fn check_len(bytes: &[u8], dtype: DType) -> Result<usize, TensorError> {
 pub fn decode(bytes: &[u8], dtype: DType) -> Result<Vec<f32>, TensorError> {
     check_len(bytes, dtype)?;
     // Collected, not decoded into a zeroed vector: one pass over the memory instead of two.
-    Ok(match dtype {
-        DType::F32 => bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        DType::F16 => bytes
-            .chunks_exact(2)
-            .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
-            .collect(),
-        DType::BF16 => bytes
-            .chunks_exact(2)
-            .map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32())
-            .collect(),
-    })
+    Ok(values(bytes, dtype).collect())
 }
 
 /// Decodes little-endian `bytes` of `dtype` into `out`, which must hold exactly the elements.
@@ -51,24 +38,20 @@ pub fn decode_into(bytes: &[u8], dtype: DType, out: &mut [f32]) -> Result<(), Te
             found: n,
         });
     }
-    match dtype {
-        DType::F32 => {
-            for (o, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-                *o = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-            }
-        }
-        DType::F16 => {
-            for (o, c) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-                *o = f16::from_le_bytes([c[0], c[1]]).to_f32();
-            }
-        }
-        DType::BF16 => {
-            for (o, c) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-                *o = bf16::from_le_bytes([c[0], c[1]]).to_f32();
-            }
-        }
-    }
+    out.iter_mut()
+        .zip(values(bytes, dtype))
+        .for_each(|(o, v)| *o = v);
     Ok(())
+}
+
+/// The elements of little-endian `bytes` of `dtype` (whole ones; the callers check the
+/// length), as `f32`.
+fn values(bytes: &[u8], dtype: DType) -> impl Iterator<Item = f32> + '_ {
+    bytes.chunks_exact(dtype.size()).map(move |c| match dtype {
+        DType::F32 => f32::from_le_bytes([c[0], c[1], c[2], c[3]]),
+        DType::F16 => f16::from_le_bytes([c[0], c[1]]).to_f32(),
+        DType::BF16 => bf16::from_le_bytes([c[0], c[1]]).to_f32(),
+    })
 }
 
 /// Encodes `values` as little-endian bytes of `dtype`, rounding to nearest-even.
