@@ -118,39 +118,25 @@ impl PackedB {
                         let src = &b[(kb + p) * rs + jp * nr..];
                         copy_panel_row(&mut d[..cols], src);
                     }
-                } else if rs == 1 {
-                    // The columns of B are contiguous (a linear weight's rows, attention's
-                    // keys): eight at a time, each step's eight values written together.
-                    let mut c = 0;
-                    while c + 8 <= cols {
-                        let col = |i: usize| &b[(jp * nr + c + i) * cs + kb..][..kc];
-                        let src = [
-                            col(0),
-                            col(1),
-                            col(2),
-                            col(3),
-                            col(4),
-                            col(5),
-                            col(6),
-                            col(7),
-                        ];
-                        for (p, d) in dst.chunks_exact_mut(nr).enumerate() {
-                            let d: &mut [f32; 8] = (&mut d[c..c + 8]).try_into().unwrap();
-                            for (d, s) in d.iter_mut().zip(&src) {
-                                *d = s[p];
-                            }
-                        }
-                        c += 8;
-                    }
-                    for c in c..cols {
-                        let col = &b[(jp * nr + c) * cs + kb..][..kc];
-                        for (d, &v) in dst.chunks_exact_mut(nr).zip(col) {
-                            d[c] = v;
-                        }
-                    }
                 } else {
-                    // Column by column.
-                    for c in 0..cols {
+                    let mut c = 0;
+                    if rs == 1 {
+                        // The columns of B are contiguous (a linear weight's rows, attention's
+                        // keys): eight at a time, each step's eight values written together.
+                        while c + 8 <= cols {
+                            let col = |i: usize| &b[(jp * nr + c + i) * cs + kb..][..kc];
+                            let src: [&[f32]; 8] = std::array::from_fn(col);
+                            for (p, d) in dst.chunks_exact_mut(nr).enumerate() {
+                                let d: &mut [f32; 8] = (&mut d[c..c + 8]).try_into().unwrap();
+                                for (d, s) in d.iter_mut().zip(&src) {
+                                    *d = s[p];
+                                }
+                            }
+                            c += 8;
+                        }
+                    }
+                    // The rest column by column.
+                    for c in c..cols {
                         let col = &b[(jp * nr + c) * cs..];
                         for p in 0..kc {
                             dst[p * nr + c] = col[(kb + p) * rs];
