@@ -17,8 +17,8 @@
 //! ([`QIsa::Avx2U7`], exact below 128), two groups summed in `i16` before widening
 //! ([`kernel::tile_pairs`], on weights made safe for it by [`split_pairs`]), about 1.35×
 //! faster on Zen 3. The weights keep their full 8 bits, the same `i8` values on every ISA, so
-//! an int8 checkpoint runs unchanged everywhere. 7-bit activations on every layer measured below the 0.9995 cosine bar on the
-//! fixtures (0.99935), as did 7-bit weights (0.99904).
+//! an int8 checkpoint runs unchanged everywhere. 7-bit activations on every layer measured
+//! below the 0.9995 cosine bar on the fixtures (0.99935), as did 7-bit weights (0.99904).
 
 mod kernel;
 mod lanes;

@@ -364,10 +364,9 @@ pub fn pack_b(w: &QuantizedWeight, nr: usize) -> Vec<i8> {
     // 4·nr bytes apart in its panel.
     for (j, row) in w.values.chunks_exact(k).enumerate() {
         let panel = &mut packed[(j / nr) * k4 * nr * 4..][..k4 * nr * 4];
-        let slots = panel[(j % nr) * 4..].chunks_mut(4 * nr);
+        let mut slots = panel[(j % nr) * 4..].chunks_mut(4 * nr);
         let steps = row.chunks_exact(4);
         let last = steps.remainder();
-        let mut slots = slots;
         // Steps first: zip stops on them without taking a slot.
         for (steps, slot) in steps.zip(&mut slots) {
             slot[..4].copy_from_slice(steps);
@@ -479,9 +478,7 @@ pub fn split_pairs(packed: &mut [i8], k4: usize, nr: usize, act_max: u8) -> Pair
                 .chunks_exact(2)
                 .zip(g1.chunks_exact(2))
                 .fold(0, |bad, (a, b)| {
-                    let ws = [a[0], a[1], b[0], b[1]].map(|w| w as i32);
-                    let pos: i32 = ws.iter().map(|&w| w.max(0)).sum();
-                    let neg: i32 = ws.iter().map(|&w| (-w).max(0)).sum();
+                    let (pos, neg) = signed_sums([a[0], a[1], b[0], b[1]]);
                     bad | !fits(pos, neg) as u8
                 });
             if misfits == 0 {
@@ -495,15 +492,7 @@ pub fn split_pairs(packed: &mut [i8], k4: usize, nr: usize, act_max: u8) -> Pair
                         ((g * nr + col) * 4 + t, g, t)
                     };
                     loop {
-                        let (mut pos, mut neg) = (0, 0);
-                        for n in 0..4 {
-                            let w = panel[at(n).0] as i32;
-                            if w > 0 {
-                                pos += w;
-                            } else {
-                                neg -= w;
-                            }
-                        }
+                        let (pos, neg) = signed_sums([0, 1, 2, 3].map(|n| panel[at(n).0]));
                         if fits(pos, neg) {
                             break;
                         }
@@ -526,4 +515,15 @@ pub fn split_pairs(packed: &mut [i8], k4: usize, nr: usize, act_max: u8) -> Pair
         out.starts.push(out.entries.len() as u32);
     }
     out
+}
+
+/// The sum of the positive weights of a quad and the sum of the magnitudes of its negative
+/// ones: what [`split_pairs`] bounds.
+#[inline(always)]
+fn signed_sums(ws: [i8; 4]) -> (i32, i32) {
+    let ws = ws.map(|w| w as i32);
+    (
+        ws.iter().map(|&w| w.max(0)).sum(),
+        ws.iter().map(|&w| (-w).max(0)).sum(),
+    )
 }
