@@ -289,8 +289,10 @@ fn an_interrupted_embed_leaves_no_output_and_no_partial_file() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("e.npy");
     let dir = root().join("fixtures/images");
-    // A full-size random model takes seconds to build: time to interrupt it mid-run.
-    let child = Command::new(env!("CARGO_BIN_EXE_vitrs"))
+    // Interrupted once it has started: its first line (after the signal handler is set up)
+    // names the model, whose full-size random weights then take seconds to build. Waiting for
+    // that line instead of a fixed time keeps the interrupt mid-run on any machine.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vitrs"))
         .args([
             "embed",
             s(&dir),
@@ -299,18 +301,27 @@ fn an_interrupted_embed_leaves_no_output_and_no_partial_file() {
             "-o",
             s(&out),
         ])
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut first).unwrap();
+    assert!(first.contains("random:vit-base-patch16-224"), "{first}");
     let pid = child.id().to_string();
     assert!(Command::new("kill")
         .args(["-INT", &pid])
         .status()
         .unwrap()
         .success());
-    let status = child.wait_with_output().unwrap().status;
-    assert!(!status.success(), "interrupted run must not report success");
+    // Read the rest so that the child never waits on a full pipe.
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "interrupted run must not report success: {rest}"
+    );
     assert!(!out.exists(), "no output file after an interrupt");
     let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(leftovers.is_empty(), "no partial files: {leftovers:?}");
