@@ -76,7 +76,7 @@ def test_model_errors_are_typed():
 
 def test_int8_embeds_as_the_cli(images, cli_reference, tmp_path):
     # dtype="int8" is the CLI's --dtype int8 (same kernels, same quantization), with the
-    # weights private or shared (only the f32 layers go into the shared file).
+    # weights private or shared (every layer, int8 ones included, goes into the shared file).
     want = cli_embed(tmp_path, images, dtype="int8")
     private = vitrs.Model(SPEC, dtype="int8")
     shared = vitrs.Model(SPEC, dtype="int8", share_weights=tmp_path / "weights")

@@ -77,6 +77,12 @@ impl MappedFile {
         let (head, floats, tail) = unsafe { bytes.align_to::<f32>() };
         (head.is_empty() && tail.is_empty()).then_some(floats)
     }
+
+    /// The `len` bytes at `offset` as `i8`, or None if they are out of bounds.
+    pub fn i8s(&self, offset: usize, len: usize) -> Option<&[i8]> {
+        let bytes = self.map.get(offset..offset.checked_add(len)?)?;
+        Some(bytemuck::cast_slice(bytes))
+    }
 }
 
 impl Deref for MappedFile {

@@ -1,11 +1,12 @@
-//! Weights shared between processes: the packed panels of a model's [`Linear`] layers in a
-//! file, memory-mapped read-only, so that N workers on one machine (Spark's Python workers,
+//! Weights shared between processes: the packed weights of a model's layers (the panels of
+//! its f32 [`Linear`]s, the packed `i8` of its int8 [`QLinear`]s) in a file, memory-mapped
+//! read-only, so that N workers on one machine (Spark's Python workers,
 //! several Ray actors) hold one copy of the weights in the page cache instead of N private
 //! ones.
 //!
 //! The file is named by a hash of what it holds and is only ever created whole (written to a
 //! temporary name, then renamed), never changed in place. Its contents are not trusted: each
-//! layer moves to the file only if the mapped panels equal, bit for bit, the ones this
+//! layer moves to the file only if the mapped bytes equal, bit for bit, the ones this
 //! process packed itself, so a stale, foreign or damaged file costs the sharing, never
 //! correctness.
 
@@ -17,10 +18,11 @@ use std::sync::Arc;
 
 use crate::gemm::SharedPanels;
 use crate::mmap::MappedFile;
+use crate::qgemm::{AnyLinear, QLinear, SharedBytes};
 use crate::Linear;
 
-/// `VITRSPK` and the format version.
-const MAGIC: &[u8; 8] = b"VITRSPK\x01";
+/// `VITRSPK` and the format version (2: int8 layers, lengths in bytes).
+const MAGIC: &[u8; 8] = b"VITRSPK\x02";
 /// Each layer's panels start on a multiple of this many bytes (a cache line).
 const ALIGN: usize = 64;
 /// The data starts on a page.
@@ -39,32 +41,95 @@ pub struct Shared {
     pub bytes: usize,
 }
 
-/// Values per layer in the header: `k`, `n`, the panel layout's `nr` and `kc` (each ISA
-/// packs its own way), the byte offset and the float count.
-const FIELDS: usize = 6;
+/// A layer whose packed weight [`share`] can move into the file.
+pub enum Layer<'a> {
+    /// An f32 layer: its packed panels.
+    F32(&'a mut Linear),
+    /// An int8 layer: its packed `i8` weight (its residual, scales and bias stay private).
+    Int8(&'a mut QLinear),
+}
+
+impl<'a> From<&'a mut Linear> for Layer<'a> {
+    fn from(l: &'a mut Linear) -> Self {
+        Layer::F32(l)
+    }
+}
+
+impl<'a> From<&'a mut AnyLinear> for Layer<'a> {
+    fn from(l: &'a mut AnyLinear) -> Self {
+        match l {
+            AnyLinear::F32(l) => Layer::F32(l),
+            AnyLinear::Int8(l) => Layer::Int8(l),
+        }
+    }
+}
+
+impl Layer<'_> {
+    /// What the header records of the layer besides where its bytes are: the kind (0 f32,
+    /// 1 int8), `k`, `n` and the packing's `nr` and `kc` (each ISA packs its own way; 0 for
+    /// int8, whose depth is whole).
+    fn fields(&self) -> [u64; 5] {
+        match self {
+            Layer::F32(l) => {
+                let p = l.packed();
+                let shape = p.layout();
+                [
+                    0,
+                    p.k() as u64,
+                    p.n() as u64,
+                    shape.nr as u64,
+                    shape.kc as u64,
+                ]
+            }
+            Layer::Int8(l) => [
+                1,
+                l.in_features() as u64,
+                l.out_features() as u64,
+                l.isa().nr() as u64,
+                0,
+            ],
+        }
+    }
+
+    /// The packed weight as stored in the file (little-endian, which [`share`] checks).
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Layer::F32(l) => bytemuck::cast_slice(l.packed().values()),
+            Layer::Int8(l) => bytemuck::cast_slice(l.packed()),
+        }
+    }
+
+    /// Moves the layer to `len` bytes at `offset` of `map` if they equal its own.
+    fn share(&mut self, map: &Arc<MappedFile>, offset: usize, len: usize) -> bool {
+        let map = Arc::clone(map);
+        match self {
+            Layer::F32(l) => l.packed_mut().share(SharedPanels {
+                map,
+                offset,
+                len: len / 4,
+            }),
+            Layer::Int8(l) => l.share(SharedBytes { map, offset, len }),
+        }
+    }
+}
+
+/// Values per layer in the header: [`Layer::fields`], the byte offset and the byte count.
+const FIELDS: usize = 7;
 type Entry = [u64; FIELDS];
-/// Where the panels' byte offset is in an [`Entry`], and their float count.
-const OFFSET: usize = 4;
-const LEN: usize = 5;
+/// Where the bytes' offset is in an [`Entry`], and their count.
+const OFFSET: usize = 5;
+const LEN: usize = 6;
 
 /// One [`Entry`] per layer, and the file's length.
-fn layout(layers: &[&mut Linear]) -> (Vec<Entry>, usize) {
+fn layout(layers: &[Layer]) -> (Vec<Entry>, usize) {
     let header = 16 + 8 * FIELDS * layers.len();
     let mut at = header.div_ceil(PAGE) * PAGE;
     let mut entries = Vec::with_capacity(layers.len());
     for l in layers {
-        let p = l.packed();
-        let len = p.values().len();
-        let shape = p.layout();
-        entries.push([
-            p.k() as u64,
-            p.n() as u64,
-            shape.nr as u64,
-            shape.kc as u64,
-            at as u64,
-            len as u64,
-        ]);
-        at = (at + 4 * len).div_ceil(ALIGN) * ALIGN;
+        let len = l.bytes().len();
+        let [kind, k, n, nr, kc] = l.fields();
+        entries.push([kind, k, n, nr, kc, at as u64, len as u64]);
+        at = (at + len).div_ceil(ALIGN) * ALIGN;
     }
     (entries, at)
 }
@@ -81,20 +146,13 @@ fn header(entries: &[Entry]) -> Vec<u8> {
     h
 }
 
-/// A 64-bit hash of the header and every panel value (std's SipHash with fixed keys: a
+/// A 64-bit hash of the header and every packed byte (std's SipHash with fixed keys: a
 /// name, not a check; the contents are compared anyway).
-fn fingerprint(header: &[u8], layers: &[&mut Linear]) -> u64 {
+fn fingerprint(header: &[u8], layers: &[Layer]) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
     h.write(header);
-    let mut buf = Vec::with_capacity(1 << 16);
     for l in layers {
-        for chunk in l.packed().values().chunks(1 << 14) {
-            buf.clear();
-            chunk
-                .iter()
-                .for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
-            h.write(&buf);
-        }
+        h.write(l.bytes());
     }
     h.finish()
 }
@@ -105,7 +163,7 @@ fn fingerprint(header: &[u8], layers: &[&mut Linear]) -> u64 {
 ///
 /// Errors: `dir` cannot be created or written, or a file just written does not read back
 /// equal (then every layer keeps its private copy).
-pub fn share(layers: &mut [&mut Linear], dir: &Path) -> io::Result<Shared> {
+pub fn share(layers: &mut [Layer], dir: &Path) -> io::Result<Shared> {
     if cfg!(target_endian = "big") {
         return Err(io::Error::new(
             io::ErrorKind::Unsupported,
@@ -163,7 +221,7 @@ fn write(
     head: &[u8],
     entries: &[Entry],
     total: usize,
-    layers: &[&mut Linear],
+    layers: &[Layer],
 ) -> io::Result<PathBuf> {
     let name = path
         .file_name()
@@ -178,18 +236,10 @@ fn write(
         let mut out = io::BufWriter::with_capacity(1 << 20, file);
         out.write_all(head)?;
         let mut at = head.len();
-        let mut buf = Vec::with_capacity(1 << 16);
         for (l, e) in layers.iter().zip(entries) {
             out.write_all(&vec![0u8; e[OFFSET] as usize - at])?;
-            at = e[OFFSET] as usize;
-            for chunk in l.packed().values().chunks(1 << 14) {
-                buf.clear();
-                chunk
-                    .iter()
-                    .for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
-                out.write_all(&buf)?;
-                at += buf.len();
-            }
+            out.write_all(l.bytes())?;
+            at = (e[OFFSET] + e[LEN]) as usize;
         }
         out.write_all(&vec![0u8; total - at])?;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()
@@ -209,32 +259,28 @@ fn map_equal(
     path: &Path,
     head: &[u8],
     entries: &[Entry],
-    layers: &mut [&mut Linear],
+    layers: &mut [Layer],
 ) -> io::Result<Option<Shared>> {
     let map = Arc::new(MappedFile::open(path)?);
     if map.get(..head.len()) != Some(head) {
         return Ok(None);
     }
-    let mut bytes = 0;
     // Check all before moving any, so that a mismatch leaves every layer private.
-    let equal = layers.iter().zip(entries).all(|(l, e)| {
-        map.f32s(e[OFFSET] as usize, e[LEN] as usize)
-            .is_some_and(|m| {
-                let own = l.packed().values();
-                m.len() == own.len() && m.iter().zip(own).all(|(a, b)| a.to_bits() == b.to_bits())
-            })
-    });
+    let bytes_at = |e: &Entry| {
+        let start = e[OFFSET] as usize;
+        map.get(start..start.checked_add(e[LEN] as usize)?)
+    };
+    let equal = layers
+        .iter()
+        .zip(entries)
+        .all(|(l, e)| (e[OFFSET] as usize).is_multiple_of(ALIGN) && bytes_at(e) == Some(l.bytes()));
     if !equal {
         return Ok(None);
     }
+    let mut bytes = 0;
     for (l, e) in layers.iter_mut().zip(entries) {
-        let panels = SharedPanels {
-            map: Arc::clone(&map),
-            offset: e[OFFSET] as usize,
-            len: e[LEN] as usize,
-        };
-        if l.packed_mut().share(panels) {
-            bytes += 4 * e[LEN] as usize;
+        if l.share(&map, e[OFFSET] as usize, e[LEN] as usize) {
+            bytes += e[LEN] as usize;
         }
     }
     Ok(Some(Shared {
@@ -248,6 +294,7 @@ fn map_equal(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::qgemm::{QIsa, QuantizedWeight};
     use crate::Epilogue;
 
     fn layer(n: usize, k: usize, seed: u32) -> Linear {
@@ -286,13 +333,13 @@ mod tests {
         let make = || vec![layer(37, 300, 1), layer(16, 5, 2), layer(3, 600, 3)];
         let mut a = make();
         let want = outputs(&a);
-        let first = share(&mut a.iter_mut().collect::<Vec<_>>(), &dir).unwrap();
+        let first = share(&mut a.iter_mut().map(Layer::from).collect::<Vec<_>>(), &dir).unwrap();
         assert!(first.created && first.layers == 3);
         assert!(a.iter().all(|l| l.packed().is_shared()));
         assert_eq!(outputs(&a), want);
         // A second "process" maps the same file.
         let mut b = make();
-        let second = share(&mut b.iter_mut().collect::<Vec<_>>(), &dir).unwrap();
+        let second = share(&mut b.iter_mut().map(Layer::from).collect::<Vec<_>>(), &dir).unwrap();
         assert_eq!(
             (second.path.clone(), second.created),
             (first.path.clone(), false)
@@ -313,7 +360,7 @@ mod tests {
         let dir = temp_dir("damaged");
         let mut a = vec![layer(20, 40, 9)];
         let want = outputs(&a);
-        let path = share(&mut a.iter_mut().collect::<Vec<_>>(), &dir)
+        let path = share(&mut a.iter_mut().map(Layer::from).collect::<Vec<_>>(), &dir)
             .unwrap()
             .path;
         drop(a);
@@ -323,9 +370,78 @@ mod tests {
         fs::remove_file(&path).unwrap();
         fs::write(&path, &bytes).unwrap();
         let mut b = vec![layer(20, 40, 9)];
-        let again = share(&mut b.iter_mut().collect::<Vec<_>>(), &dir).unwrap();
+        let again = share(&mut b.iter_mut().map(Layer::from).collect::<Vec<_>>(), &dir).unwrap();
         assert!(again.created, "the damaged file is rewritten");
         assert_eq!(outputs(&b), want);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Int8 layers (of both kernels on AVX2: the coarse one's split leaves a residual, which
+    /// stays private) share their packed weight beside f32 ones and compute what they did.
+    #[test]
+    fn int8_layers_share_their_packed_weight() {
+        let dir = temp_dir("int8");
+        // On AVX2 the coarse kernel splits the weight (its residual stays private).
+        let qlayer = |n: usize, k: usize, seed: u32, isa: QIsa| {
+            // Small weights below each row's last (its largest, 127 once quantized), but four
+            // of row 0's (one i16 sum of the pair tile) at the top of the range too:
+            // 4·127 > 258 moves two of them to the residual.
+            let w: Vec<f32> = (0..n * k)
+                .map(|i| match (i / k, i % k) {
+                    (0, 0 | 1 | 4 | 5) => 1.0,
+                    (_, c) if c == k - 1 => 1.0,
+                    _ => (((i as u32).wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 4000.0,
+                })
+                .collect();
+            let q = QuantizedWeight::quantize(&w, n, k).unwrap();
+            QLinear::with_isa(q, Some((0..n).map(|i| i as f32).collect()), isa).unwrap()
+        };
+        let make = || {
+            vec![
+                AnyLinear::Int8(qlayer(40, 96, 4, QIsa::detect())),
+                AnyLinear::F32(layer(24, 50, 5)),
+                AnyLinear::Int8(qlayer(48, 256, 6, QIsa::detect_coarse())),
+                AnyLinear::Int8(qlayer(7, 13, 7, QIsa::detect_coarse())),
+            ]
+        };
+        let run = |layers: &[AnyLinear]| -> Vec<Vec<f32>> {
+            layers
+                .iter()
+                .map(|l| {
+                    let (n, k) = match l {
+                        AnyLinear::F32(l) => (l.out_features(), l.in_features()),
+                        AnyLinear::Int8(l) => (l.out_features(), l.in_features()),
+                    };
+                    let x: Vec<f32> = (0..5 * k).map(|i| (i % 11) as f32 / 5.0 - 1.0).collect();
+                    let mut y = vec![0.0; 5 * n];
+                    l.forward(&x, 5, &mut y, Epilogue::Store);
+                    y
+                })
+                .collect()
+        };
+        let mut a = make();
+        if QIsa::detect() == QIsa::Avx2I16 {
+            assert!(matches!(&a[2], AnyLinear::Int8(l) if l.residual_len() > 0));
+        }
+        let want = run(&a);
+        let own: usize = a
+            .iter()
+            .map(|l| match l {
+                AnyLinear::F32(l) => 4 * l.packed().values().len(),
+                AnyLinear::Int8(l) => l.packed().len(),
+            })
+            .sum();
+        let first = share(&mut a.iter_mut().map(Layer::from).collect::<Vec<_>>(), &dir).unwrap();
+        assert!(first.created && first.layers == 4 && first.bytes == own);
+        assert!(a.iter().all(|l| match l {
+            AnyLinear::F32(l) => l.packed().is_shared(),
+            AnyLinear::Int8(l) => l.is_shared(),
+        }));
+        assert_eq!(run(&a), want);
+        let mut b = make();
+        let second = share(&mut b.iter_mut().map(Layer::from).collect::<Vec<_>>(), &dir).unwrap();
+        assert_eq!((second.path, second.created), (first.path, false));
+        assert_eq!(run(&b), want);
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -4,6 +4,7 @@
 use vitrs_kernels::attention::{attention_batch, AttentionShape};
 use vitrs_kernels::layer_norm::layer_norm;
 use vitrs_kernels::qgemm::{AnyLinear, QLinear, QuantizedWeight};
+use vitrs_kernels::shared::Layer as SharedLayer;
 use vitrs_kernels::{Activation, Epilogue, Linear};
 
 use crate::family::{MlpKind, Names};
@@ -55,13 +56,13 @@ pub enum Mlp {
 }
 
 impl Mlp {
-    /// Its f32 linear layers (int8 ones are left out: they are not shared).
-    pub fn linears_mut(&mut self) -> Vec<&mut Linear> {
+    /// Its linear layers, f32 or int8, as weight sharing takes them.
+    pub fn linears_mut(&mut self) -> Vec<SharedLayer<'_>> {
         let both = match self {
             Mlp::Plain { fc1, fc2, .. } => [fc1, fc2],
             Mlp::SwiGlu { w_in, w_out } => [w_in, w_out],
         };
-        both.into_iter().filter_map(f32_linear).collect()
+        both.into_iter().map(SharedLayer::from).collect()
     }
 
     /// Loads a plain MLP from `names[0]`, `names[1]` computing in `dtype`, the second
@@ -180,12 +181,12 @@ impl Scratch {
 }
 
 impl Layer {
-    /// Its f32 linear layers (int8 ones are left out: they are not shared).
-    pub fn linears_mut(&mut self) -> Vec<&mut Linear> {
-        let mut out: Vec<&mut Linear> = [&mut self.qkv, &mut self.attn_out]
-            .into_iter()
-            .filter_map(f32_linear)
-            .collect();
+    /// Its linear layers, f32 or int8, as weight sharing takes them.
+    pub fn linears_mut(&mut self) -> Vec<SharedLayer<'_>> {
+        let mut out = vec![
+            SharedLayer::from(&mut self.qkv),
+            SharedLayer::from(&mut self.attn_out),
+        ];
         out.extend(self.mlp.linears_mut());
         out
     }
@@ -367,12 +368,4 @@ pub(crate) fn leading_tokens(x: &[f32], t: usize, d: usize, p: usize) -> Vec<f32
     x.chunks_exact(t * d)
         .flat_map(|img| img[..p * d].iter().copied())
         .collect()
-}
-
-/// The f32 layer inside `l`, if it is one.
-fn f32_linear(l: &mut AnyLinear) -> Option<&mut Linear> {
-    match l {
-        AnyLinear::F32(l) => Some(l),
-        AnyLinear::Int8(_) => None,
-    }
 }

@@ -2,6 +2,7 @@
 //! normed first token, SigLIP's attention-pooling head), CLIP's projection, and the
 //! classifiers (ViT's and DeiT's, including the teacher variant's two heads).
 
+use vitrs_kernels::shared::Layer as SharedLayer;
 use vitrs_kernels::softmax::softmax_rows_scaled;
 use vitrs_kernels::{Activation, Epilogue, Linear};
 
@@ -25,14 +26,14 @@ pub enum Pooler {
 }
 
 impl Pooler {
-    /// Its linear layers.
-    pub fn linears_mut(&mut self) -> Vec<&mut Linear> {
+    /// Its linear layers, as weight sharing takes them.
+    pub fn linears_mut(&mut self) -> Vec<SharedLayer<'_>> {
         match self {
-            Pooler::Dense { dense, .. } => vec![dense],
+            Pooler::Dense { dense, .. } => vec![dense.into()],
             Pooler::FirstToken => Vec::new(),
             Pooler::Probe(h) => {
                 let h = &mut **h;
-                let mut out = vec![&mut h.kv, &mut h.out];
+                let mut out = vec![SharedLayer::from(&mut h.kv), SharedLayer::from(&mut h.out)];
                 out.extend(h.mlp.linears_mut());
                 out
             }

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use vitrs_kernels::attention::AttentionShape;
+use vitrs_kernels::shared::Layer as SharedLayer;
 use vitrs_tensor::Tensor;
 
 use vitrs_kernels::{Epilogue, Linear};
@@ -241,18 +242,18 @@ impl ViT {
         })
     }
 
-    /// Every f32 linear layer (the bulk of the weights), in a fixed order.
-    fn linears_mut(&mut self) -> Vec<&mut Linear> {
-        let mut out = vec![self.embeddings.linear_mut()];
+    /// Every linear layer, f32 or int8 (the bulk of the weights), in a fixed order.
+    fn linears_mut(&mut self) -> Vec<SharedLayer<'_>> {
+        let mut out = vec![SharedLayer::from(self.embeddings.linear_mut())];
         for layer in &mut self.layers {
             out.extend(layer.linears_mut());
         }
         if let Some(p) = &mut self.pooler {
             out.extend(p.linears_mut());
         }
-        out.extend(self.projection.as_mut());
+        out.extend(self.projection.as_mut().map(SharedLayer::from));
         if let Some(c) = &mut self.classifier {
-            out.extend(c.heads.iter_mut());
+            out.extend(c.heads.iter_mut().map(SharedLayer::from));
         }
         out
     }
@@ -261,8 +262,9 @@ impl ViT {
     /// every process loading the same weights maps, so N workers on one machine hold one
     /// copy instead of N ([`vitrs_kernels::shared`]: the file is named by its contents,
     /// written once, and used only where it equals this model's own weights bit for bit).
-    /// Outputs are unchanged. Only f32 layers are shared: with [`ComputeDtype::Int8`] the
-    /// encoder's int8 layers (a quarter of the f32 size) stay in this process.
+    /// Outputs are unchanged. With [`ComputeDtype::Int8`] the int8 layers' packed weights are
+    /// shared too (what AVX2's 7-bit kernel takes out of them, a few weights in a thousand,
+    /// stays in each process).
     pub fn share_weights(
         &mut self,
         dir: &Path,

@@ -44,9 +44,10 @@ fn shared_weights_give_transformers_outputs() {
 }
 
 #[test]
-fn int8_models_share_their_f32_layers_and_compute_as_before() {
-    // The int8 encoder layers stay private; the f32 ones (patch embedding, classifier) move
-    // into the file, and the outputs stay bit for bit those of the unshared int8 model.
+fn int8_models_share_every_layer_and_compute_as_before() {
+    // The int8 encoder layers' packed weights move into the file beside the f32 ones (patch
+    // embedding, classifier), a second load maps it, and the outputs stay bit for bit those
+    // of the unshared int8 model.
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/models/classifier");
     let cache = tempfile::tempdir().unwrap();
     let opts = LoadOptions {
@@ -62,19 +63,25 @@ fn int8_models_share_their_f32_layers_and_compute_as_before() {
         .unwrap()
         .share_weights(tempfile::tempdir().unwrap().path())
         .unwrap();
+    assert_eq!(file.layers, f32_file.layers, "every linear layer is shared");
     assert!(
         file.bytes < f32_file.bytes,
         "int8: {} bytes shared, f32: {}",
         file.bytes,
         f32_file.bytes
     );
-    let a = private
+    let mut second = ViT::load_with(&dir, &opts).unwrap();
+    let again = second.share_weights(cache.path()).unwrap();
+    assert_eq!((again.path, again.created), (file.path, false));
+    let want = private
         .forward(&pixels, &ForwardOptions::default())
         .unwrap();
-    let b = shared.forward(&pixels, &ForwardOptions::default()).unwrap();
-    assert_eq!(a.last_hidden_state.data(), b.last_hidden_state.data());
-    assert_eq!(
-        a.logits.as_ref().unwrap().data(),
-        b.logits.as_ref().unwrap().data()
-    );
+    for model in [&shared, &second] {
+        let got = model.forward(&pixels, &ForwardOptions::default()).unwrap();
+        assert_eq!(want.last_hidden_state.data(), got.last_hidden_state.data());
+        assert_eq!(
+            want.logits.as_ref().unwrap().data(),
+            got.logits.as_ref().unwrap().data()
+        );
+    }
 }

@@ -9,6 +9,33 @@ use super::quantize::{
 use crate::gemm::{Epilogue, Linear, LinearError};
 use crate::threads;
 
+/// `len` bytes at byte `offset` of a mapped weight file, checked in bounds when they were
+/// moved there.
+#[derive(Clone)]
+pub(crate) struct SharedBytes {
+    pub(crate) map: std::sync::Arc<crate::mmap::MappedFile>,
+    pub(crate) offset: usize,
+    pub(crate) len: usize,
+}
+
+impl SharedBytes {
+    /// The bytes.
+    ///
+    /// # Panics
+    /// Never: [`crate::shared`] checks them in bounds of the mapping before making one.
+    fn bytes(&self) -> &[i8] {
+        self.map
+            .i8s(self.offset, self.len)
+            .expect("shared bytes are checked in bounds when shared")
+    }
+}
+
+impl std::fmt::Debug for SharedBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SharedBytes({} at byte {})", self.len, self.offset)
+    }
+}
+
 /// A linear layer in int8: `W` quantized per output channel at construction, `x` quantized
 /// per row on each call, the product accumulated in `i32`, and dequantization, bias,
 /// activation or residual add applied to each tile as it leaves the kernel.
@@ -19,8 +46,12 @@ pub struct QLinear {
     out_features: usize,
     in_features: usize,
     isa: QIsa,
-    /// The weight packed for `isa`'s tiles ([`pack_b`]).
+    /// The weight packed for `isa`'s tiles ([`pack_b`]); empty once [`QLinear::share`] moved
+    /// it to `shared`.
     packed: Vec<i8>,
+    /// The packed weight in a mapped file shared between processes
+    /// ([`crate::shared::share`]), checked equal to `packed` when it moved there.
+    shared: Option<SharedBytes>,
     /// For [`QIsa::Avx2U7`], the weights [`split_pairs`] took out of `packed`, when the pair
     /// tile runs; `None` where it does not (every other kernel, and AVX2 when the split would
     /// take out more than one weight in [`PAIR_RESIDUAL_MAX`]).
@@ -93,6 +124,7 @@ impl QLinear {
             in_features: k,
             isa,
             packed,
+            shared: None,
             residual,
             scale: weight.scales,
             offset,
@@ -115,9 +147,9 @@ impl QLinear {
         self.isa
     }
 
-    /// Bytes held (packed weight and its residual, scales, bias).
+    /// Bytes of the layer: packed weight (its own or shared), residual, scales, bias.
     pub fn bytes(&self) -> usize {
-        self.packed.len()
+        self.packed().len()
             + self.residual.as_ref().map_or(0, PairResidual::bytes)
             + 4 * (2 * self.out_features + self.bias.as_ref().map_or(0, Vec::len))
     }
@@ -130,6 +162,30 @@ impl QLinear {
             return super::x86::kernel_avx2_u7_single;
         }
         self.isa.kernel()
+    }
+
+    /// The packed weight: its own, or in the shared file [`crate::shared::share`] moved it to.
+    pub fn packed(&self) -> &[i8] {
+        match &self.shared {
+            Some(s) => s.bytes(),
+            None => &self.packed,
+        }
+    }
+
+    /// Whether the packed weight is read from a shared file.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// Reads the packed weight from `mapped` from now on, freeing this layer's own copy, if
+    /// the mapped bytes equal it; returns whether they did (else nothing changes).
+    pub(crate) fn share(&mut self, mapped: SharedBytes) -> bool {
+        let same = mapped.bytes() == self.packed();
+        if same {
+            self.shared = Some(mapped);
+            self.packed = Vec::new();
+        }
+        same
     }
 
     /// Weights moved out of the packed matrix for AVX2's 7-bit kernel ([`split_pairs`]): 0
@@ -231,6 +287,13 @@ impl QLinear {
         let k4 = k.div_ceil(4);
         let (a_panel, b_panel) = (k4 * MR * 4 * self.isa.act_bytes(), k4 * nr * 4);
         let kernel = self.kernel();
+        let packed = self.packed();
+        // What the kernel calls below read (guaranteed by construction, and by the equality
+        // check of a shared copy).
+        assert!(
+            packed.len() >= n.div_ceil(nr) * b_panel,
+            "packed weight too short"
+        );
         let f32_isa = crate::gemm::detect();
         let mut tile = [0i32; MR * NR_MAX];
         let accumulate = matches!(epilogue, Epilogue::Accumulate);
@@ -250,7 +313,7 @@ impl QLinear {
                         kernel(
                             k4,
                             a.as_ptr().add(p * a_panel),
-                            self.packed.as_ptr().add(jp * b_panel),
+                            packed.as_ptr().add(jp * b_panel),
                             tile.as_mut_ptr(),
                         )
                     };
