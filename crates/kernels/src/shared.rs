@@ -164,6 +164,29 @@ fn fingerprint(header: &[u8], layers: &[Layer]) -> u64 {
 /// Errors: `dir` cannot be created or written, or a file just written does not read back
 /// equal (then every layer keeps its private copy).
 pub fn share(layers: &mut [Layer], dir: &Path) -> io::Result<Shared> {
+    let done = share_or_keep(layers, dir)?;
+    if done.bytes > 0 {
+        release_freed_memory();
+    }
+    Ok(done)
+}
+
+/// Hands the heap's free pages back to the operating system. glibc keeps freed blocks below
+/// its (adaptive, up to 32 MB) mapping threshold in its free lists, still resident: without
+/// this, int8 ViT-B/16's packed weights (0.6–2.4 MB a layer), freed once shared, stayed in
+/// each worker's memory (measured: 86.7 MB of private memory per worker instead of 25.0).
+/// Elsewhere a no-op.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap pages to the system; no live allocation
+    // moves or changes.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// [`share`] before the free memory is handed back.
+fn share_or_keep(layers: &mut [Layer], dir: &Path) -> io::Result<Shared> {
     if cfg!(target_endian = "big") {
         return Err(io::Error::new(
             io::ErrorKind::Unsupported,
