@@ -404,7 +404,6 @@ mod tests {
     #[test]
     fn int8_layers_share_their_packed_weight() {
         let dir = temp_dir("int8");
-        // On AVX2 the coarse kernel splits the weight (its residual stays private).
         let qlayer = |n: usize, k: usize, seed: u32, isa: QIsa| {
             // Small weights below each row's last (its largest, 127 once quantized), but four
             // of row 0's (one i16 sum of the pair tile) at the top of the range too:
