@@ -16,9 +16,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::gemm::SharedPanels;
 use crate::mmap::MappedFile;
-use crate::qgemm::{AnyLinear, QLinear, SharedBytes};
+use crate::qgemm::{AnyLinear, QLinear};
 use crate::Linear;
 
 /// `VITRSPK` and the format version (2: int8 layers, lengths in bytes).
@@ -99,17 +98,42 @@ impl Layer<'_> {
         }
     }
 
-    /// Moves the layer to `len` bytes at `offset` of `map` if they equal its own.
-    fn share(&mut self, map: &Arc<MappedFile>, offset: usize, len: usize) -> bool {
-        let map = Arc::clone(map);
+    /// Moves the layer to `range` if its bytes equal the layer's own.
+    fn share(&mut self, range: SharedRange) -> bool {
         match self {
-            Layer::F32(l) => l.packed_mut().share(SharedPanels {
-                map,
-                offset,
-                len: len / 4,
-            }),
-            Layer::Int8(l) => l.share(SharedBytes { map, offset, len }),
+            Layer::F32(l) => l.packed_mut().share(range),
+            Layer::Int8(l) => l.share(range),
         }
+    }
+}
+
+/// `len` bytes at byte `offset` of a mapped weight file: where [`share`] moved a layer's
+/// packed weight, checked then (in bounds, 64-byte aligned, equal to the layer's own).
+#[derive(Clone)]
+pub(crate) struct SharedRange {
+    map: Arc<MappedFile>,
+    offset: usize,
+    len: usize,
+}
+
+impl SharedRange {
+    /// The bytes as `f32` (None unless whole, aligned floats within the file).
+    pub(crate) fn f32s(&self) -> Option<&[f32]> {
+        self.len
+            .is_multiple_of(4)
+            .then(|| self.map.f32s(self.offset, self.len / 4))
+            .flatten()
+    }
+
+    /// The bytes as `i8` (None unless within the file).
+    pub(crate) fn i8s(&self) -> Option<&[i8]> {
+        self.map.i8s(self.offset, self.len)
+    }
+}
+
+impl std::fmt::Debug for SharedRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SharedRange({} bytes at byte {})", self.len, self.offset)
     }
 }
 
@@ -302,7 +326,12 @@ fn map_equal(
     }
     let mut bytes = 0;
     for (l, e) in layers.iter_mut().zip(entries) {
-        if l.share(&map, e[OFFSET] as usize, e[LEN] as usize) {
+        let range = SharedRange {
+            map: Arc::clone(&map),
+            offset: e[OFFSET] as usize,
+            len: e[LEN] as usize,
+        };
+        if l.share(range) {
             bytes += e[LEN] as usize;
         }
     }

@@ -26,7 +26,6 @@ mod tile;
 
 pub use kernel::{detect, force, kernel, requested, select, Isa, IsaError, Layout, MR, NR, NR_MAX};
 pub use linear::{Epilogue, Linear, LinearError};
-pub(crate) use pack::SharedPanels;
 pub use pack::{PackedB, KC};
 pub use packed::{
     gemm as gemm_packed, gemm_packed_a, gemm_strided, pack_a_panels, packed_a_len, Finish,

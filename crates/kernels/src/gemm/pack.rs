@@ -2,6 +2,7 @@
 //! micro-kernel reads.
 
 use super::kernel::{detect, Layout, MR};
+use crate::shared::SharedRange;
 
 /// Depth of a packed block (columns of A, rows of B) of the AVX2 and portable kernels
 /// (each ISA's is in its [`Layout`]).
@@ -24,26 +25,7 @@ pub struct PackedB {
     data: Vec<f32>,
     /// The same panels in a read-only mapped file shared between processes
     /// ([`crate::shared`]); `data` is empty then.
-    shared: Option<SharedPanels>,
-}
-
-/// `len` floats at byte `offset` of a mapped weight file, checked when the panels were
-/// moved there (in bounds, 64-byte aligned, equal to the packed values).
-#[derive(Clone)]
-pub(crate) struct SharedPanels {
-    pub(crate) map: std::sync::Arc<crate::mmap::MappedFile>,
-    pub(crate) offset: usize,
-    pub(crate) len: usize,
-}
-
-impl std::fmt::Debug for SharedPanels {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "SharedPanels({} floats at byte {})",
-            self.len, self.offset
-        )
-    }
+    shared: Option<SharedRange>,
 }
 
 /// Floats in a cache line.
@@ -195,7 +177,7 @@ impl PackedB {
         let len = self.n.div_ceil(self.layout.nr) * self.layout.nr * self.k;
         match &self.shared {
             // Checked in bounds and aligned when shared (`share`), so never empty here.
-            Some(s) => s.map.f32s(s.offset, s.len).unwrap_or(&[]),
+            Some(s) => s.f32s().unwrap_or(&[]),
             None => &self.data[self.start..self.start + len],
         }
     }
@@ -207,8 +189,8 @@ impl PackedB {
 
     /// Moves the panels to `panels`, which must hold exactly [`PackedB::values`] (bit for
     /// bit); returns whether it did. The private copy is freed.
-    pub(crate) fn share(&mut self, panels: SharedPanels) -> bool {
-        let same = match panels.map.f32s(panels.offset, panels.len) {
+    pub(crate) fn share(&mut self, panels: SharedRange) -> bool {
+        let same = match panels.f32s() {
             Some(mapped) => {
                 let own = self.values();
                 mapped.len() == own.len()

@@ -7,33 +7,17 @@ use super::quantize::{
     pack_b, packed_a_len, quantize_pack_a, split_pairs, PairResidual, QuantizedWeight, RowQuant,
 };
 use crate::gemm::{Epilogue, Linear, LinearError};
+use crate::shared::SharedRange;
 use crate::threads;
 
-/// `len` bytes at byte `offset` of a mapped weight file, checked in bounds when they were
-/// moved there.
-#[derive(Clone)]
-pub(crate) struct SharedBytes {
-    pub(crate) map: std::sync::Arc<crate::mmap::MappedFile>,
-    pub(crate) offset: usize,
-    pub(crate) len: usize,
-}
-
-impl SharedBytes {
-    /// The bytes.
-    ///
-    /// # Panics
-    /// Never: [`crate::shared`] checks them in bounds of the mapping before making one.
-    fn bytes(&self) -> &[i8] {
-        self.map
-            .i8s(self.offset, self.len)
-            .expect("shared bytes are checked in bounds when shared")
-    }
-}
-
-impl std::fmt::Debug for SharedBytes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SharedBytes({} at byte {})", self.len, self.offset)
-    }
+/// Where a layer's packed weight lives.
+#[derive(Debug, Clone)]
+enum Packed {
+    /// In this process.
+    Own(Vec<i8>),
+    /// In a mapped file shared between processes ([`crate::shared::share`]), checked equal to
+    /// the layer's own when it moved there.
+    Shared(SharedRange),
 }
 
 /// A linear layer in int8: `W` quantized per output channel at construction, `x` quantized
@@ -46,12 +30,8 @@ pub struct QLinear {
     out_features: usize,
     in_features: usize,
     isa: QIsa,
-    /// The weight packed for `isa`'s tiles ([`pack_b`]); empty once [`QLinear::share`] moved
-    /// it to `shared`.
-    packed: Vec<i8>,
-    /// The packed weight in a mapped file shared between processes
-    /// ([`crate::shared::share`]), checked equal to `packed` when it moved there.
-    shared: Option<SharedBytes>,
+    /// The weight packed for `isa`'s tiles ([`pack_b`]).
+    packed: Packed,
     /// For [`QIsa::Avx2U7`], the weights [`split_pairs`] took out of `packed`, when the pair
     /// tile runs; `None` where it does not (every other kernel, and AVX2 when the split would
     /// take out more than one weight in [`PAIR_RESIDUAL_MAX`]).
@@ -123,8 +103,7 @@ impl QLinear {
             out_features: n,
             in_features: k,
             isa,
-            packed,
-            shared: None,
+            packed: Packed::Own(packed),
             residual,
             scale: weight.scales,
             offset,
@@ -166,24 +145,25 @@ impl QLinear {
 
     /// The packed weight: its own, or in the shared file [`crate::shared::share`] moved it to.
     pub fn packed(&self) -> &[i8] {
-        match &self.shared {
-            Some(s) => s.bytes(),
-            None => &self.packed,
+        match &self.packed {
+            Packed::Own(v) => v,
+            Packed::Shared(s) => s
+                .i8s()
+                .expect("shared bytes are checked in bounds when shared"),
         }
     }
 
     /// Whether the packed weight is read from a shared file.
     pub fn is_shared(&self) -> bool {
-        self.shared.is_some()
+        matches!(self.packed, Packed::Shared(_))
     }
 
     /// Reads the packed weight from `mapped` from now on, freeing this layer's own copy, if
     /// the mapped bytes equal it; returns whether they did (else nothing changes).
-    pub(crate) fn share(&mut self, mapped: SharedBytes) -> bool {
-        let same = mapped.bytes() == self.packed();
+    pub(crate) fn share(&mut self, mapped: SharedRange) -> bool {
+        let same = mapped.i8s() == Some(self.packed());
         if same {
-            self.shared = Some(mapped);
-            self.packed = Vec::new();
+            self.packed = Packed::Shared(mapped);
         }
         same
     }

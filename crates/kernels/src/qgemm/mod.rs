@@ -31,7 +31,7 @@ pub use kernel::{
     kernel_emu16, kernel_portable, tile, tile_pairs, tile_words, QIsa, QKernelFn, MR, NR_MAX,
 };
 pub use lanes::{ByteLanes, Emulated, Lanes, WordLanes};
-pub(crate) use linear::{dequant_portable, QTile, SharedBytes};
+pub(crate) use linear::{dequant_portable, QTile};
 pub use linear::{AnyLinear, QLinear};
 pub use quantize::{
     pack_b, packed_a_len, quantize_pack_a, split_pairs, PairResidual, QuantizedWeight, RowQuant,
